@@ -1,0 +1,46 @@
+# Usher: `make run` starts everything, `make test` runs every check. Both provision first.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export PYTHONPATH := $(CURDIR)
+ROWS ?= 1000000
+RUNS ?= 3
+
+.PHONY: provision run test lint typecheck unit integration e2e browser bench chaos clean
+
+provision:
+	@./scripts/provision.sh
+
+run: provision
+	@$(PY) -m infra.stack run
+
+lint: provision
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+typecheck: provision
+	.venv/bin/mypy shared
+
+test: provision
+	@WITH_BROWSER=1 ./scripts/provision.sh
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy shared
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+unit: provision
+	$(PY) -m pytest -q tests/unit
+
+integration: provision
+	$(PY) -m pytest -q tests/integration
+
+e2e: provision
+	$(PY) -m pytest -q tests/e2e
+
+bench: provision
+	$(PY) -m bench.run --rows $(ROWS) --runs $(RUNS)
+
+chaos: provision
+	$(PY) -m tests.chaos.run --rows 200000
+
+clean:
+	rm -rf .usher/test bench/results

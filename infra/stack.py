@@ -1,0 +1,267 @@
+"""Run Usher on this machine without Docker: Kafka, PostgreSQL and the four services.
+
+``python -m infra.stack run`` is what ``make run`` calls: it provisions and starts everything in
+the foreground, restarts a service that dies, and stops everything on Ctrl-C or SIGTERM
+(services first, then Kafka, then PostgreSQL), leaving no process behind. Data lives under
+``.usher/run`` (git-ignored) and survives restarts. Tests use :class:`Stack` with their own
+ports and folder, so they run beside ``make run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from infra.kafka_broker import KafkaBroker
+from infra.postgres_server import PostgresServer
+from infra.processes import spawn, stop
+from shared import db, kafka
+from shared.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = ("upload", "parser", "merger", "messenger")
+
+
+@dataclass
+class Stack:
+    """One Usher installation: its ports, data folder and child processes."""
+
+    home: Path
+    kafka_port: int = 9092
+    controller_port: int = 9093
+    pg_port: int = 55432
+    http_port: int = 8000
+    worker_port_base: int = 6101
+    topic_prefix: str = "usher."
+    partitions: int = 8
+    database_url: str | None = None  # an external server; None = run our own
+    extra_env: dict[str, str] = field(default_factory=dict)
+    services: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.home = self.home.resolve()
+        self.broker = KafkaBroker(self.home / "kafka", self.kafka_port, self.controller_port)
+        self.postgres = PostgresServer(self.home / "postgres", self.pg_port)
+
+    @property
+    def dsn(self) -> str:
+        return self.database_url or self.postgres.dsn()
+
+    @property
+    def storage_dir(self) -> Path:
+        return self.home / "storage"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def admin_token(self) -> str:
+        """``USHER_ADMIN_TOKEN``, else a token generated once and kept under the data folder."""
+        given = self.extra_env.get("USHER_ADMIN_TOKEN") or os.environ.get("USHER_ADMIN_TOKEN")
+        if given:
+            return given
+        path = self.home / "admin_token"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(24))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def secret_key(self) -> str:
+        """``USHER_SECRET_KEY``, else a Fernet key generated once and kept under the data folder."""
+        given = self.extra_env.get("USHER_SECRET_KEY") or os.environ.get("USHER_SECRET_KEY")
+        if given:
+            return given
+        path = self.home / "secret_key"
+        if not path.exists():
+            from cryptography.fernet import Fernet
+
+            self.home.mkdir(parents=True, exist_ok=True)
+            path.write_text(Fernet.generate_key().decode())
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def settings(self) -> Settings:
+        return Settings(
+            database_url=self.dsn,
+            kafka_bootstrap=self.broker.bootstrap,
+            topic_prefix=self.topic_prefix,
+            topic_partitions=self.partitions,
+        )
+
+    def env(self, service: str | None = None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("USHER_")}
+        env.update(
+            {
+                "USHER_DATABASE_URL": self.dsn,
+                "USHER_KAFKA_BOOTSTRAP": self.broker.bootstrap,
+                "USHER_TOPIC_PREFIX": self.topic_prefix,
+                "USHER_TOPIC_PARTITIONS": str(self.partitions),
+                "USHER_HTTP_PORT": str(self.http_port),
+                "USHER_STORAGE_DIR": str(self.storage_dir),
+                "USHER_WORKER_DATA_DIR": str(self.home / "faust"),
+                "USHER_ADMIN_TOKEN": self.admin_token(),
+                "USHER_SECRET_KEY": self.secret_key(),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        for key, value in os.environ.items():
+            if key.startswith("USHER_") and key not in env:
+                env[key] = value
+        env.update(self.extra_env)
+        if service in SERVICES[1:]:
+            env["USHER_WORKER_WEB_PORT"] = str(self.worker_port_base + SERVICES.index(service) - 1)
+        return env
+
+    # -- infrastructure -------------------------------------------------------------------
+
+    def start_postgres(self) -> None:
+        if self.database_url:
+            return
+        self.postgres.start()
+        asyncio.run(db.wait_ready(self.postgres.dsn("postgres")))
+        self.postgres.create_database("usher")
+
+    def start_kafka(self) -> None:
+        self.broker.start()
+        asyncio.run(kafka.wait_ready(self.broker.bootstrap, timeout_s=90))
+
+    def start_infra(self) -> None:
+        """PostgreSQL and Kafka up and ready, schema migrated, topics created. Idempotent."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.storage_dir.mkdir(parents=True, exist_ok=True)
+        self.start_postgres()
+        asyncio.run(db.migrate(self.dsn))
+        self.start_kafka()
+        asyncio.run(kafka.ensure_topics(self.settings()))
+
+    def stop_infra(self) -> None:
+        self.broker.stop()
+        self.postgres.stop()
+
+    # -- services -------------------------------------------------------------------------
+
+    def start_service(self, name: str) -> subprocess.Popen[bytes]:
+        proc = spawn(
+            [sys.executable, "-m", f"services.{name}.main"],
+            log_path=self.home / "logs" / f"{name}.log",
+            env=self.env(name),
+            cwd=ROOT,
+        )
+        self.services[name] = proc
+        return proc
+
+    def stop_service(self, name: str, sig: int = signal.SIGTERM, timeout_s: float = 20) -> None:
+        proc = self.services.pop(name, None)
+        if proc is not None:
+            stop(proc, sig, timeout_s)
+
+    def start_services(self) -> None:
+        for name in SERVICES:
+            self.start_service(name)
+
+    def wait_http(self, timeout_s: float = 60) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            proc = self.services.get("upload")
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"upload exited with {proc.returncode}; see its log")
+            time.sleep(0.2)
+        raise TimeoutError(f"the upload service did not answer on {self.base_url} in time")
+
+    def stop_services(self) -> None:
+        for name in reversed(SERVICES):
+            self.stop_service(name)
+
+    def stop_all(self) -> None:
+        self.stop_services()
+        self.stop_infra()
+
+
+def _run(stack: Stack) -> int:
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        print("usher: starting PostgreSQL and Kafka …", flush=True)
+        stack.start_infra()
+        print("usher: starting upload, parser, merger, messenger …", flush=True)
+        stack.start_services()
+        stack.wait_http()
+        print(
+            f"\nUsher is running.\n"
+            f"  Web UI:      {stack.base_url}/\n"
+            f"  HTTP API:    {stack.base_url}/api\n"
+            f"  Admin token: {stack.admin_token()}\n"
+            f"  Logs:        {stack.home / 'logs'}\n"
+            f"Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        restarts: dict[str, list[float]] = {name: [] for name in SERVICES}
+        while not stopping:
+            time.sleep(0.5)
+            for name, proc in list(stack.services.items()):
+                if proc.poll() is None or stopping:
+                    continue
+                recent = [t for t in restarts[name] if time.monotonic() - t < 60]
+                print(f"usher: {name} exited with {proc.returncode}; restarting", flush=True)
+                if len(recent) >= 5:
+                    print(f"usher: {name} keeps failing; see its log. Stopping.", flush=True)
+                    return 1
+                restarts[name] = [*recent, time.monotonic()]
+                stack.start_service(name)
+        return 0
+    finally:
+        print("usher: stopping …", flush=True)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        stack.stop_all()
+        print("usher: stopped.", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.stack")
+    parser.add_argument("command", choices=["run", "infra"])
+    parser.add_argument("--home", default=os.environ.get("USHER_HOME", str(ROOT / ".usher" / "run")))
+    args = parser.parse_args()
+    stack = Stack(
+        Path(args.home),
+        http_port=int(os.environ.get("USHER_HTTP_PORT", "8000")),
+        kafka_port=int(os.environ.get("USHER_KAFKA_PORT", "9092")),
+        controller_port=int(os.environ.get("USHER_KAFKA_CONTROLLER_PORT", "9093")),
+        pg_port=int(os.environ.get("USHER_PG_PORT", "55432")),
+        partitions=int(os.environ.get("USHER_TOPIC_PARTITIONS", "8")),
+        database_url=os.environ.get("USHER_DATABASE_URL") or None,
+    )
+    if args.command == "infra":
+        stack.start_infra()
+        print(f"infra ready: kafka {stack.broker.bootstrap}, postgres {stack.dsn}", flush=True)
+        try:
+            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        finally:
+            stack.stop_infra()
+        return 0
+    return _run(stack)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""Messenger: changes and activations in, each live message delivered once per person.
+
+For a contacts-changed event: for each live auto message of the workspace, the people among the
+changed ones who match its audience (compiled to SQL) and have no delivery yet get one. For a
+message that went live: the same over the whole workspace, in pages of ids.
+
+At most once per (message, person): the delivery row's primary key. An in-app delivery *is* its
+row, written as ``delivered``. Email and webhook rows are written ``pending`` and committed before
+the send; a crash between the two leaves a pending row that the sweeper sends again with the same
+idempotency key. The contacts-changed event's outbox row is deleted in the same transaction, and
+rows left behind (an event lost before it was processed) are processed by the sweeper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+
+from services.messenger import channels
+from services.messenger import repository as repo
+from services.messenger.templates import render
+from shared.events import ContactsChanged, Envelope, MessageActivated, UndecodableMessage, decode
+from shared.filters import FilterContext, InvalidFilter
+from shared.logs import get_logger
+from shared.settings import Settings
+from shared.worker import PoisonMessage
+
+log = get_logger(__name__)
+PAGE = 5000
+SEND_CONCURRENCY = 16
+
+
+class MessengerHandler:
+    def __init__(self, settings: Settings, pool: asyncpg.Pool) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.http = httpx.AsyncClient()
+        self.sending = asyncio.Semaphore(SEND_CONCURRENCY)
+
+    async def __call__(self, envelope: Envelope) -> None:
+        payload = envelope.payload
+        if isinstance(payload, ContactsChanged):
+            await self.on_change(payload)
+        elif isinstance(payload, MessageActivated):
+            await self.on_activation(payload)
+        else:
+            raise PoisonMessage(f"the messenger does not handle {envelope.type}")
+
+    async def on_change(self, change: ContactsChanged) -> None:
+        to_send: list[tuple[asyncpg.Record, list[str]]] = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            messages = await repo.live_messages(conn, change.workspace_id, "auto")
+            if messages:
+                ctx = await repo.filter_context(conn, change.workspace_id, datetime.now(UTC))
+                for message in messages:
+                    new = await self._deliver_page(
+                        conn, message, ctx, change.contact_ids, change.import_id, change.committed_at
+                    )
+                    if new and message["channel"] != "in_app":
+                        to_send.append((message, new))
+            if change.outbox_id is not None:
+                await repo.delete_outbox(conn, change.outbox_id)
+        await self._send_all(to_send)
+
+    async def on_activation(self, activation: MessageActivated) -> None:
+        """Deliver a message that went live to everyone who matches now, a page at a time."""
+        after = ""
+        while True:
+            to_send: list[tuple[asyncpg.Record, list[str]]] = []
+            async with self.pool.acquire() as conn, conn.transaction():
+                message = await repo.message(conn, activation.message_id)
+                if message is None or message["state"] != "live":
+                    return
+                ctx = await repo.filter_context(conn, message["workspace_id"], datetime.now(UTC))
+                try:
+                    people = await repo.matching_undelivered(conn, message, ctx, None, after, PAGE)
+                except InvalidFilter as exc:
+                    raise PoisonMessage(f"message {message['id']} has an invalid audience: {exc}") from None
+                new = await self._insert(conn, message, people, None, None)
+                if new and message["channel"] != "in_app":
+                    to_send.append((message, new))
+            await self._send_all(to_send)
+            if len(people) < PAGE:
+                return
+            after = people[-1]["id"]
+
+    async def _deliver_page(
+        self,
+        conn: asyncpg.Connection,
+        message: asyncpg.Record,
+        ctx: FilterContext,
+        contact_ids: Sequence[str],
+        import_id: str | None,
+        changed_at: datetime | None,
+    ) -> list[str]:
+        try:
+            people = await repo.matching_undelivered(conn, message, ctx, contact_ids, "", len(contact_ids))
+        except InvalidFilter as exc:
+            log.warning("skipping a message with an invalid audience", extra={"message_id": message["id"], "error": str(exc)})
+            return []
+        return await self._insert(conn, message, people, import_id, changed_at)
+
+    async def _insert(
+        self,
+        conn: asyncpg.Connection,
+        message: asyncpg.Record,
+        people: Sequence[asyncpg.Record],
+        import_id: str | None,
+        changed_at: datetime | None,
+    ) -> list[str]:
+        rows = [
+            (p["id"], render(message["subject"], p), render(message["body"], p)) for p in people
+        ]
+        status = "delivered" if message["channel"] == "in_app" else "pending"
+        return await repo.insert_deliveries(conn, message, rows, status, import_id, changed_at)
+
+    async def _send_all(self, batches: Sequence[tuple[asyncpg.Record, list[str]]]) -> None:
+        for message, contact_ids in batches:
+            async with self.pool.acquire() as conn:
+                pending = await repo.pending_for(conn, message["id"], contact_ids)
+            await asyncio.gather(*(self._send(row) for row in pending))
+
+    async def _send(self, row: asyncpg.Record) -> None:
+        out = channels.Outgoing(
+            message_id=row["message_id"],
+            contact_id=row["contact_id"],
+            workspace_id=row["workspace_id"],
+            email=row["email"],
+            subject=row["subject"] or "",
+            body=row["body"] or "",
+            webhook_url=row["webhook_url"],
+            webhook_secret=row["webhook_secret"],
+        )
+        async with self.sending:
+            if row["channel"] == "email":
+                result = await channels.send_email(self.settings, out)
+            else:
+                contact: dict[str, Any] = {"id": row["contact_id"], "email": row["email"]}
+                result = await channels.send_webhook(self.http, self.settings, out, contact)
+        async with self.pool.acquire() as conn:
+            await repo.finish_delivery(
+                conn, out.message_id, out.contact_id, result.status, result.reason,
+                row["attempts"] + result.attempts,
+            )
+
+    async def sweep(self) -> None:
+        """Process what a crash left behind: outbox rows never handled, pending sends."""
+        async with self.pool.acquire() as conn:
+            stale = await repo.stale_outbox(conn, older_than_s=15)
+        for raw in stale:
+            try:
+                envelope = decode(raw)
+            except UndecodableMessage:
+                continue
+            if isinstance(envelope.payload, ContactsChanged):
+                await self.on_change(envelope.payload)
+        async with self.pool.acquire() as conn:
+            pending = await repo.pending_deliveries(conn, older_than_s=60)
+        await asyncio.gather(*(self._send(row) for row in pending))

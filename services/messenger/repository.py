@@ -1,0 +1,164 @@
+"""All SQL of the messenger."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from shared.filters import FilterContext, to_sql
+
+CONTACT_FIELDS = "c.id, c.email, c.name, c.custom"
+
+
+async def live_messages(
+    conn: asyncpg.Connection, workspace_id: str, type_: str = "auto"
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT id, workspace_id, type, channel, subject, body, webhook_url, audience, state"
+        " FROM messages WHERE workspace_id = $1 AND state = 'live' AND type = $2",
+        workspace_id,
+        type_,
+    )
+
+
+async def message(conn: asyncpg.Connection, message_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT id, workspace_id, type, channel, subject, body, webhook_url, audience, state"
+        " FROM messages WHERE id = $1",
+        message_id,
+    )
+
+
+async def filter_context(conn: asyncpg.Connection, workspace_id: str, now: datetime) -> FilterContext:
+    attributes = await conn.fetch(
+        "SELECT name, type FROM attributes WHERE workspace_id = $1", workspace_id
+    )
+    segments = await conn.fetch(
+        "SELECT id, filter FROM segments WHERE workspace_id = $1", workspace_id
+    )
+    return FilterContext(
+        attribute_types={r["name"]: r["type"] for r in attributes},
+        segments={r["id"]: r["filter"] for r in segments},
+        now=now,
+    )
+
+
+async def matching_undelivered(
+    conn: asyncpg.Connection,
+    message_row: asyncpg.Record,
+    ctx: FilterContext,
+    contact_ids: Sequence[str] | None,
+    after_id: str = "",
+    limit: int = 5000,
+) -> list[asyncpg.Record]:
+    """People of the message's workspace who match its audience and have no delivery of it.
+
+    ``contact_ids`` restricts to those people (a change event); ``None`` means the whole
+    workspace, paged by id (``after_id``, ``limit``).
+    """
+    where, params = to_sql(message_row["audience"], ctx, alias="c", first_param=5)
+    scope = "c.id = ANY($3::text[])" if contact_ids is not None else "c.id > $3"
+    sql = (
+        f"SELECT {CONTACT_FIELDS} FROM contacts c"
+        " WHERE c.workspace_id = $1 AND " + scope + " AND (" + where + ")"
+        " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = $2"
+        " AND d.contact_id = c.id) ORDER BY c.id LIMIT $4"
+    )
+    scope_value: Any = list(contact_ids) if contact_ids is not None else after_id
+    return await conn.fetch(
+        sql, message_row["workspace_id"], message_row["id"], scope_value, limit, *params
+    )
+
+
+async def insert_deliveries(
+    conn: asyncpg.Connection,
+    message_row: asyncpg.Record,
+    rows: Sequence[tuple[str, str, str]],
+    status: str,
+    import_id: str | None,
+    changed_at: datetime | None,
+) -> list[str]:
+    """Record deliveries ``(contact_id, subject, body)``; returns the contact ids that were new.
+
+    The primary key (message_id, contact_id) makes a second attempt a no-op: at most once.
+    """
+    if not rows:
+        return []
+    records = await conn.fetch(
+        "INSERT INTO deliveries (message_id, contact_id, workspace_id, status, subject, body,"
+        " import_id, changed_at, delivered_at)"
+        " SELECT $1, x.contact_id, $2, $3, x.subject, x.body, $4, $5,"
+        " CASE WHEN $3 = 'delivered' THEN clock_timestamp() END"
+        " FROM unnest($6::text[], $7::text[], $8::text[]) AS x(contact_id, subject, body)"
+        " ON CONFLICT DO NOTHING RETURNING contact_id",
+        message_row["id"],
+        message_row["workspace_id"],
+        status,
+        import_id,
+        changed_at,
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+    )
+    return [r["contact_id"] for r in records]
+
+
+async def delete_outbox(conn: asyncpg.Connection, outbox_id: int) -> None:
+    await conn.execute("DELETE FROM outbox WHERE id = $1", outbox_id)
+
+
+async def stale_outbox(conn: asyncpg.Connection, older_than_s: float, limit: int = 100) -> list[bytes]:
+    rows = await conn.fetch(
+        "SELECT payload FROM outbox WHERE created_at < now() - make_interval(secs => $1)"
+        " ORDER BY id LIMIT $2",
+        older_than_s,
+        limit,
+    )
+    return [r["payload"] for r in rows]
+
+
+async def pending_deliveries(
+    conn: asyncpg.Connection, older_than_s: float, limit: int = 500
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT d.message_id, d.contact_id, d.subject, d.body, d.attempts, c.email,"
+        " m.channel, m.webhook_url, w.webhook_secret, d.workspace_id"
+        " FROM deliveries d JOIN messages m ON m.id = d.message_id"
+        " JOIN contacts c ON c.id = d.contact_id JOIN workspaces w ON w.id = d.workspace_id"
+        " WHERE d.status = 'pending' AND d.created_at < now() - make_interval(secs => $1)"
+        " ORDER BY d.created_at LIMIT $2",
+        older_than_s,
+        limit,
+    )
+
+
+async def pending_for(
+    conn: asyncpg.Connection, message_id: str, contact_ids: Sequence[str]
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT d.message_id, d.contact_id, d.subject, d.body, d.attempts, c.email,"
+        " m.channel, m.webhook_url, w.webhook_secret, d.workspace_id"
+        " FROM deliveries d JOIN messages m ON m.id = d.message_id"
+        " JOIN contacts c ON c.id = d.contact_id JOIN workspaces w ON w.id = d.workspace_id"
+        " WHERE d.message_id = $1 AND d.contact_id = ANY($2::text[]) AND d.status = 'pending'",
+        message_id,
+        list(contact_ids),
+    )
+
+
+async def finish_delivery(
+    conn: asyncpg.Connection, message_id: str, contact_id: str, status: str, reason: str | None, attempts: int
+) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET status = $3, reason = $4, attempts = $5,"
+        " delivered_at = CASE WHEN $3 = 'delivered' THEN clock_timestamp() END"
+        " WHERE message_id = $1 AND contact_id = $2 AND status = 'pending'",
+        message_id,
+        contact_id,
+        status,
+        reason,
+        attempts,
+    )

@@ -1,0 +1,81 @@
+"""All SQL of the parser."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+
+
+async def get_import(conn: asyncpg.Connection, import_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT id, workspace_id, source, kind, status, tag, trigger_messages, file_key, columns,"
+        " detected, options, secret FROM imports WHERE id = $1",
+        import_id,
+    )
+
+
+async def applied_chunks(conn: asyncpg.Connection, import_id: str) -> int:
+    """How many chunks the merger has applied: the parser resumes sending from there."""
+    value: int = await conn.fetchval(
+        "SELECT count(*) FROM import_chunks WHERE import_id = $1", import_id
+    )
+    return value
+
+
+async def mark_processing(conn: asyncpg.Connection, import_id: str) -> None:
+    await conn.execute(
+        "UPDATE imports SET status = 'processing', started_at = coalesce(started_at, now()),"
+        " heartbeat_at = now() WHERE id = $1 AND status IN ('queued', 'processing')",
+        import_id,
+    )
+
+
+async def record_progress(
+    conn: asyncpg.Connection, import_id: str, rows_parsed: int, rows_estimate: int | None
+) -> None:
+    await conn.execute(
+        "UPDATE imports SET rows_parsed = greatest(rows_parsed, $2),"
+        " rows_estimate = coalesce($3, rows_estimate), heartbeat_at = now() WHERE id = $1",
+        import_id,
+        rows_parsed,
+        rows_estimate,
+    )
+
+
+async def fail_import(conn: asyncpg.Connection, import_id: str, message: str) -> None:
+    await conn.execute(
+        "UPDATE imports SET status = 'failed', error = $2, finished_at = now()"
+        " WHERE id = $1 AND status NOT IN ('completed', 'failed')",
+        import_id,
+        message,
+    )
+
+
+async def ensure_attributes(
+    conn: asyncpg.Connection, workspace_id: str, inferred: Mapping[str, str]
+) -> dict[str, tuple[str, str]]:
+    """Register attributes not seen before with their inferred types (the first type wins).
+
+    Returns, for each requested name, ``(the workspace's spelling, its fixed type)``.
+    """
+    if not inferred:
+        return {}
+    names = list(inferred)
+    await conn.execute(
+        "INSERT INTO attributes (workspace_id, name, type)"
+        " SELECT $1, n, t FROM unnest($2::text[], $3::text[]) AS x(n, t)"
+        " ON CONFLICT DO NOTHING",
+        workspace_id,
+        names,
+        [inferred[n] for n in names],
+    )
+    rows = await conn.fetch(
+        "SELECT name, name_lower, type FROM attributes"
+        " WHERE workspace_id = $1 AND name_lower = ANY($2::text[])",
+        workspace_id,
+        [n.lower() for n in names],
+    )
+    by_lower: dict[str, Any] = {r["name_lower"]: r for r in rows}
+    return {n: (by_lower[n.lower()]["name"], by_lower[n.lower()]["type"]) for n in names}

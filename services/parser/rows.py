@@ -1,0 +1,157 @@
+"""Turning one source record into a normalised identity-engine record, or into its errors.
+
+Pure: no I/O. A :class:`RowValidator` is built once per import from its validated options and
+the workspace's attribute types, then called for every record on the hot path, so the per-field
+work is a precomputed list of small closures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from shared import values
+from shared.csvfile import split_tags
+from shared.values import InvalidValue
+
+Field = Callable[[str, dict[str, Any]], None]  # (raw cell, record) -> set record key or raise
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """The parts of a validated ``start`` body (or remote-source request) the parser uses."""
+
+    kind: str
+    mapping: Mapping[str, str]  # standard field -> column
+    custom_attributes: Mapping[str, str]  # column -> attribute name
+    blank_values: str = "clear"
+    date_order: str = "DMY"
+    default_country: str | None = None
+    email_required: bool = True
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> ImportOptions:
+        return cls(
+            kind=raw.get("kind", "users"),
+            mapping=raw.get("mapping") or {},
+            custom_attributes=raw.get("custom_attributes") or {},
+            blank_values=raw.get("blank_values", "clear"),
+            date_order=raw.get("date_order", "DMY"),
+            default_country=raw.get("default_country"),
+            email_required=raw.get("email_required", True),
+        )
+
+
+class RowValidator:
+    """Validates and normalises the cells of one record, given the file's columns."""
+
+    def __init__(
+        self, columns: Sequence[str], options: ImportOptions, attribute_types: Mapping[str, str]
+    ) -> None:
+        self.columns = list(columns)
+        self.width = len(columns)
+        self.options = options
+        position = {name: i for i, name in enumerate(columns)}
+        self.email_at = position.get(options.mapping["email"]) if "email" in options.mapping else None
+        self.user_id_at = position.get(options.mapping.get("user_id", "\0"))
+        self.fields: list[tuple[int, str, Field]] = []
+        clear = options.blank_values == "clear"
+        last_name_at = position.get(options.mapping.get("name_last", "\0"))
+
+        def plain(key: str, parse: Callable[[str], Any]) -> Field:
+            def set_field(raw: str, record: dict[str, Any]) -> None:
+                raw = raw.strip()
+                if raw:
+                    record[key] = parse(raw)
+                elif clear:
+                    record[key] = None
+
+            return set_field
+
+        date_order = options.date_order
+        country = options.default_country
+
+        def parse_date(raw: str) -> str:
+            return values.parse_datetime(raw, date_order).isoformat()
+
+        parsers: dict[str, Callable[[str], Any]] = {
+            "name": values.normalize_name,
+            "phone": lambda raw: values.parse_phone(raw, country),
+            "signed_up_at": parse_date,
+            "last_seen_at": parse_date,
+            "last_seen_ip": values.parse_ip,
+        }
+        for key, parse in parsers.items():
+            column = options.mapping.get(key)
+            if column is not None and column in position:
+                self.fields.append((position[column], key, plain(key, parse)))
+        if last_name_at is not None and "name" in options.mapping:
+            self.last_name_at: int | None = last_name_at
+        else:
+            self.last_name_at = None
+        tags_column = options.mapping.get("tags")
+        if tags_column is not None and tags_column in position:
+
+            def set_tags(raw: str, record: dict[str, Any]) -> None:
+                names = split_tags(raw)
+                if names:
+                    record["tags"] = names
+
+            self.fields.append((position[tags_column], "tags", set_tags))
+        self.custom: list[tuple[int, str, str]] = []
+        for column, attribute in options.custom_attributes.items():
+            if column in position:
+                self.custom.append((position[column], attribute, attribute_types[attribute]))
+
+    def __call__(self, cells: Sequence[str]) -> tuple[dict[str, Any] | None, list[str]]:
+        """Returns ``(record, [])`` or ``(None, every error of the row)``."""
+        errors: list[str] = []
+        record: dict[str, Any] = {}
+        if self.email_at is not None:
+            raw = cells[self.email_at].strip()
+            if raw:
+                try:
+                    record["email"] = values.parse_email(raw)
+                except InvalidValue as exc:
+                    errors.append(str(exc))
+            elif self.options.email_required:
+                errors.append("email is missing: every row needs an email address")
+        if self.user_id_at is not None:
+            try:
+                user_id = values.parse_identifier(cells[self.user_id_at], "user_id")
+            except InvalidValue as exc:
+                errors.append(str(exc))
+            else:
+                if user_id is not None:
+                    record["user_id"] = user_id
+        for at, key, set_field in self.fields:
+            try:
+                set_field(cells[at], record)
+            except InvalidValue as exc:
+                errors.append(f"{key}: {exc}")
+        if self.last_name_at is not None:
+            last = cells[self.last_name_at].strip()
+            if last:
+                record["name"] = f"{record.get('name') or ''} {last}".strip()
+        if self.custom:
+            custom: dict[str, Any] = {}
+            clear = self.options.blank_values == "clear"
+            for at, attribute, type_ in self.custom:
+                raw = cells[at].strip()
+                if not raw:
+                    if clear:
+                        custom[attribute] = None
+                    continue
+                try:
+                    custom[attribute] = values.coerce(raw, type_, attribute, self.options.date_order)
+                except InvalidValue as exc:
+                    errors.append(str(exc))
+            if custom:
+                record["custom"] = custom
+        if not self.options.email_required and "email" not in record and "user_id" not in record:
+            if not errors:
+                errors.append("the record has neither an email nor a user_id")
+        if errors:
+            return None, errors
+        return record, errors

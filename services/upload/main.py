@@ -1,0 +1,83 @@
+"""Upload service: the HTTP API and the web UI. ``python -m services.upload.main``.
+
+Wiring and lifecycle only: the lifespan opens the database pool and the Kafka producer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from services.upload import errors
+from services.upload.auth import RateLimiter
+from services.upload.routers import audiences, imports, messages, people, workspaces
+from shared import db
+from shared.kafka import make_producer
+from shared.logs import setup_logging
+from shared.settings import Settings, get_settings
+
+UI_DIR = Path(__file__).with_name("ui")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = await db.create_pool(settings.database_url, max(settings.db_pool_size, 8))
+        app.state.producer = make_producer(settings)
+        await app.state.producer.start()
+        try:
+            yield
+        finally:
+            await app.state.producer.stop()
+            await app.state.pool.close()
+
+    app = FastAPI(
+        title="Usher",
+        version="0.1.0",
+        description="Import people, merge them by identity rules, deliver live messages once.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
+    errors.install(app)
+    for router in (workspaces, imports, people, messages, audiences):
+        app.include_router(router.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        await app.state.pool.fetchval("SELECT 1")
+        return JSONResponse({"status": "ok"})
+
+    if UI_DIR.exists():
+        app.mount("/ui", StaticFiles(directory=UI_DIR), name="ui")
+
+        @app.get("/", include_in_schema=False)
+        async def index() -> FileResponse:
+            return FileResponse(UI_DIR / "index.html")
+
+    return app
+
+
+def main() -> None:
+    settings = get_settings()
+    setup_logging("upload", settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+if __name__ == "__main__":
+    main()

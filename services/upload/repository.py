@@ -1,0 +1,359 @@
+"""All SQL of the upload service (people writes go through shared.people_store)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from shared.filters import FilterContext, to_sql
+
+
+def _ts(value: Any) -> datetime:
+    """A timestamp from a cursor (ISO text after the JSON round trip)."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+IMPORT_COLUMNS = (
+    "id, workspace_id, source, kind, status, tag, trigger_messages, file_name, file_size,"
+    " file_key, detected, columns, preview, suggested_mapping, options, rows_total, rows_parsed,"
+    " rows_estimate, created, updated, failed, error, created_at, started_at, finished_at"
+)
+CONTACT_COLUMNS = (
+    "id, role, user_id, email, name, phone, signed_up_at, last_seen_at, last_seen_ip, tags,"
+    " custom, created_at, updated_at"
+)
+MESSAGE_COLUMNS = (
+    "id, name, type, channel, subject, body, webhook_url, audience, state, activated_at,"
+    " created_at, updated_at"
+)
+
+
+# -- workspaces ---------------------------------------------------------------------------
+
+
+async def create_workspace(
+    conn: asyncpg.Connection, id_: str, name: str, token_hash: str, webhook_secret: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO workspaces (id, name, token_hash, webhook_secret) VALUES ($1, $2, $3, $4)",
+        id_,
+        name,
+        token_hash,
+        webhook_secret,
+    )
+
+
+# -- imports ------------------------------------------------------------------------------
+
+
+async def insert_import(conn: asyncpg.Connection, **values: Any) -> asyncpg.Record:
+    names = list(values)
+    placeholders = ", ".join(f"${i}" for i in range(1, len(names) + 1))
+    row = await conn.fetchrow(
+        f"INSERT INTO imports ({', '.join(names)}) VALUES ({placeholders})"  # names are ours
+        f" RETURNING {IMPORT_COLUMNS}",
+        *values.values(),
+    )
+    assert row is not None
+    return row
+
+
+async def get_import(
+    conn: asyncpg.Connection | asyncpg.Pool, workspace_id: str, import_id: str
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {IMPORT_COLUMNS} FROM imports WHERE id = $1 AND workspace_id = $2",
+        import_id,
+        workspace_id,
+    )
+
+
+async def list_imports(
+    pool: asyncpg.Pool, workspace_id: str, limit: int, after: list[Any] | None
+) -> list[asyncpg.Record]:
+    if after is None:
+        return await pool.fetch(
+            f"SELECT {IMPORT_COLUMNS} FROM imports WHERE workspace_id = $1"
+            " ORDER BY created_at DESC, id DESC LIMIT $2",
+            workspace_id,
+            limit,
+        )
+    return await pool.fetch(
+        f"SELECT {IMPORT_COLUMNS} FROM imports WHERE workspace_id = $1"
+        " AND (created_at, id) < ($3::timestamptz, $4)"
+        " ORDER BY created_at DESC, id DESC LIMIT $2",
+        workspace_id,
+        limit,
+        _ts(after[0]),
+        after[1],
+    )
+
+
+async def queue_import(
+    conn: asyncpg.Connection,
+    import_id: str,
+    kind: str,
+    tag: str | None,
+    trigger: bool,
+    options: dict[str, Any],
+) -> bool:
+    """uploaded → queued; False when the import was already started."""
+    result: str = await conn.execute(
+        "UPDATE imports SET status = 'queued', kind = $2, tag = $3, trigger_messages = $4,"
+        " options = $5, heartbeat_at = now() WHERE id = $1 AND status = 'uploaded'",
+        import_id,
+        kind,
+        tag,
+        trigger,
+        options,
+    )
+    return result.endswith(" 1")
+
+
+async def unqueue_import(conn: asyncpg.Connection | asyncpg.Pool, import_id: str) -> None:
+    await conn.execute(
+        "UPDATE imports SET status = 'uploaded' WHERE id = $1 AND status = 'queued'", import_id
+    )
+
+
+async def attribute_types(
+    conn: asyncpg.Connection | asyncpg.Pool, workspace_id: str
+) -> dict[str, str]:
+    rows = await conn.fetch(
+        "SELECT name, type FROM attributes WHERE workspace_id = $1", workspace_id
+    )
+    return {r["name"]: r["type"] for r in rows}
+
+
+async def error_rows(
+    pool: asyncpg.Pool, import_id: str, after_row: int, limit: int
+) -> list[asyncpg.Record]:
+    return await pool.fetch(
+        "SELECT row_no, errors, cells FROM import_errors WHERE import_id = $1 AND row_no > $2"
+        " ORDER BY row_no LIMIT $3",
+        import_id,
+        after_row,
+        limit,
+    )
+
+
+# -- people -------------------------------------------------------------------------------
+
+
+async def get_contact(
+    conn: asyncpg.Connection | asyncpg.Pool, workspace_id: str, contact_id: str
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = $1 AND workspace_id = $2",
+        contact_id,
+        workspace_id,
+    )
+
+
+async def find_contacts(
+    pool: asyncpg.Pool,
+    workspace_id: str,
+    *,
+    email: str | None,
+    user_id: str | None,
+    tag: str | None,
+    role: str | None,
+    text: str | None,
+    before_id: str | None,
+    limit: int,
+    audience: tuple[str, list[Any]] | None = None,
+) -> list[asyncpg.Record]:
+    """People of the workspace, newest first, filtered by every given condition."""
+    where = ["workspace_id = $1"]
+    params: list[Any] = [workspace_id]
+
+    def add(sql: str, value: Any) -> None:
+        params.append(value)
+        where.append(sql.replace("?", f"${len(params)}"))
+
+    if email is not None:
+        add("email_lower = lower(?)", email.strip())
+    if user_id is not None:
+        add("user_id = ?", user_id)
+    if tag is not None:
+        add("EXISTS (SELECT 1 FROM unnest(tags) t WHERE lower(t) = lower(?))", tag.strip())
+    if role is not None:
+        add("role = ?", role)
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        add("(name ILIKE ? OR email ILIKE ?)", pattern)
+    if before_id is not None:
+        add("id < ?", before_id)
+    if audience is not None:
+        sql, extra = audience
+        where.append(f"({sql})")
+        params.extend(extra)
+    params.append(limit)
+    return await pool.fetch(
+        f"SELECT {CONTACT_COLUMNS} FROM contacts c WHERE {' AND '.join(where)}"
+        f" ORDER BY id DESC LIMIT ${len(params)}",
+        *params,
+    )
+
+
+async def inbox(
+    pool: asyncpg.Pool, contact_id: str, before: list[Any] | None, limit: int
+) -> list[asyncpg.Record]:
+    params: list[Any] = [contact_id, limit]
+    cond = ""
+    if before is not None:
+        cond = " AND (d.created_at, d.message_id) < ($3::timestamptz, $4)"
+        params += [_ts(before[0]), before[1]]
+    return await pool.fetch(
+        "SELECT d.message_id, d.subject, d.body, d.status, d.created_at, d.delivered_at, m.name"
+        " FROM deliveries d JOIN messages m ON m.id = d.message_id"
+        " WHERE d.contact_id = $1 AND m.channel = 'in_app' AND d.status = 'delivered'" + cond
+        + " ORDER BY d.created_at DESC, d.message_id DESC LIMIT $2",
+        *params,
+    )
+
+
+# -- messages, tags, segments -------------------------------------------------------------
+
+
+async def filter_context(
+    conn: asyncpg.Connection | asyncpg.Pool, workspace_id: str, now: Any
+) -> FilterContext:
+    segments = await conn.fetch(
+        "SELECT id, filter FROM segments WHERE workspace_id = $1", workspace_id
+    )
+    return FilterContext(
+        attribute_types=await attribute_types(conn, workspace_id),
+        segments={r["id"]: r["filter"] for r in segments},
+        now=now,
+    )
+
+
+def audience_sql(filter_: Any, ctx: FilterContext, first_param: int) -> tuple[str, list[Any]]:
+    return to_sql(filter_, ctx, alias="c", first_param=first_param)
+
+
+async def count_matching(
+    pool: asyncpg.Pool, workspace_id: str, filter_: Any, ctx: FilterContext
+) -> int:
+    sql, params = to_sql(filter_, ctx, alias="c", first_param=2)
+    value: int = await pool.fetchval(
+        f"SELECT count(*) FROM contacts c WHERE c.workspace_id = $1 AND ({sql})",
+        workspace_id,
+        *params,
+    )
+    return value
+
+
+async def insert_message(conn: asyncpg.Connection, **values: Any) -> asyncpg.Record:
+    names = list(values)
+    placeholders = ", ".join(f"${i}" for i in range(1, len(names) + 1))
+    row = await conn.fetchrow(
+        f"INSERT INTO messages ({', '.join(names)}) VALUES ({placeholders})"  # names are ours
+        f" RETURNING {MESSAGE_COLUMNS}",
+        *values.values(),
+    )
+    assert row is not None
+    return row
+
+
+async def get_message(
+    conn: asyncpg.Connection | asyncpg.Pool, workspace_id: str, message_id: str
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1 AND workspace_id = $2",
+        message_id,
+        workspace_id,
+    )
+
+
+async def update_message(
+    conn: asyncpg.Connection, message_id: str, changes: dict[str, Any]
+) -> asyncpg.Record:
+    names = list(changes)
+    sets = ", ".join(f"{n} = ${i}" for i, n in enumerate(names, start=2))  # names are ours
+    row = await conn.fetchrow(
+        f"UPDATE messages SET {sets}, updated_at = now() WHERE id = $1 RETURNING {MESSAGE_COLUMNS}",
+        message_id,
+        *changes.values(),
+    )
+    assert row is not None
+    return row
+
+
+async def list_messages(
+    pool: asyncpg.Pool, workspace_id: str, before: list[Any] | None, limit: int
+) -> list[asyncpg.Record]:
+    params: list[Any] = [workspace_id, limit]
+    cond = ""
+    if before is not None:
+        cond = " AND (created_at, id) < ($3::timestamptz, $4)"
+        params += [_ts(before[0]), before[1]]
+    return await pool.fetch(
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE workspace_id = $1" + cond
+        + " ORDER BY created_at DESC, id DESC LIMIT $2",
+        *params,
+    )
+
+
+async def deliveries(
+    pool: asyncpg.Pool, message_id: str, after: list[Any] | None, limit: int
+) -> list[asyncpg.Record]:
+    params: list[Any] = [message_id, limit]
+    cond = ""
+    if after is not None:
+        cond = " AND (d.created_at, d.contact_id) > ($3::timestamptz, $4)"
+        params += [_ts(after[0]), after[1]]
+    return await pool.fetch(
+        "SELECT d.contact_id, c.email, c.user_id, d.status, d.reason, d.created_at,"
+        " d.delivered_at, d.attempts FROM deliveries d JOIN contacts c ON c.id = d.contact_id"
+        " WHERE d.message_id = $1" + cond + " ORDER BY d.created_at, d.contact_id LIMIT $2",
+        *params,
+    )
+
+
+async def list_tags(
+    pool: asyncpg.Pool, workspace_id: str, after: str | None, limit: int
+) -> list[asyncpg.Record]:
+    return await pool.fetch(
+        "SELECT name, name_lower, created_at FROM tags WHERE workspace_id = $1"
+        " AND name_lower > $2 ORDER BY name_lower LIMIT $3",
+        workspace_id,
+        after or "",
+        limit,
+    )
+
+
+async def insert_segment(
+    conn: asyncpg.Connection | asyncpg.Pool, id_: str, workspace_id: str, name: str, filter_: Any
+) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        "INSERT INTO segments (id, workspace_id, name, filter) VALUES ($1, $2, $3, $4)"
+        " RETURNING id, name, filter, created_at",
+        id_,
+        workspace_id,
+        name,
+        filter_,
+    )
+    assert row is not None
+    return row
+
+
+async def get_segment(
+    pool: asyncpg.Pool, workspace_id: str, segment_id: str
+) -> asyncpg.Record | None:
+    return await pool.fetchrow(
+        "SELECT id, name, filter, created_at FROM segments WHERE id = $1 AND workspace_id = $2",
+        segment_id,
+        workspace_id,
+    )
+
+
+async def list_segments(pool: asyncpg.Pool, workspace_id: str) -> Sequence[asyncpg.Record]:
+    return await pool.fetch(
+        "SELECT id, name, filter, created_at FROM segments WHERE workspace_id = $1"
+        " ORDER BY created_at DESC",
+        workspace_id,
+    )

@@ -1,0 +1,192 @@
+"""People: create or update one contact by the identity rules, list, search and read them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Query, Request
+
+from services.upload import repository as repo
+from services.upload.auth import CurrentWorkspace
+from services.upload.errors import ApiError, invalid, not_found
+from services.upload.pagination import check_limit, decode_cursor, page
+from shared import events, people_store
+from shared.events import ContactsChanged
+from shared.identity import Engine
+from shared.ids import new_id
+from shared.records import contact_record
+from shared.topics import CONTACT_CHANGES
+
+router = APIRouter(prefix="/api/users", tags=["people"])
+
+
+def public_contact(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "role": row["role"],
+        "user_id": row["user_id"],
+        "email": row["email"],
+        "name": row["name"],
+        "phone": row["phone"],
+        "signed_up_at": row["signed_up_at"],
+        "last_seen_at": row["last_seen_at"],
+        "last_seen_ip": row["last_seen_ip"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "tags": list(row["tags"]),
+        "custom_attributes": row["custom"],
+    }
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > request.app.state.settings.max_json_bytes:
+        raise ApiError(413, "too_large", "the request body is too large")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise invalid(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise invalid("the body must be a JSON object describing one contact")
+    return body
+
+
+@router.post("")
+async def upsert(request: Request, workspace: CurrentWorkspace) -> dict[str, Any]:
+    """Create or update one contact by the identity rules (the same engine as imports)."""
+    body = await _json_object(request)
+    app = request.app
+    role = body.get("role", "user")
+    async with app.state.pool.acquire() as conn:
+        types = await repo.attribute_types(conn, workspace.id)
+        record, errors, new_attributes = contact_record(body, types)
+        if record is None:
+            raise invalid(f"the contact is not valid: {'; '.join(errors)}", errors)
+        if len(types) + len(new_attributes) > 250:
+            raise invalid("a workspace has at most 250 custom attributes")
+        kind = "leads" if role == "lead" else "users"
+        async with conn.transaction():
+            await people_store.lock_workspace(conn, workspace.id)
+            if new_attributes:
+                await conn.execute(
+                    "INSERT INTO attributes (workspace_id, name, type)"
+                    " SELECT $1, n, t FROM unnest($2::text[], $3::text[]) AS x(n, t)"
+                    " ON CONFLICT DO NOTHING",
+                    workspace.id,
+                    list(new_attributes),
+                    list(new_attributes.values()),
+                )
+            index = await people_store.load_index(
+                conn,
+                workspace.id,
+                [record["user_id"]] if "user_id" in record else [],
+                [record["email"]] if "email" in record else [],
+            )
+            known = await people_store.load_tags(conn, workspace.id, record.get("tags") or [])
+            fresh: dict[str, str] = {}
+
+            def canonical(name: str) -> str:
+                spelling = known.get(name.lower())
+                if spelling is None:
+                    spelling = known[name.lower()] = fresh[name.lower()] = name
+                return spelling
+
+            now = datetime.now(UTC)
+            engine = Engine(index, now=now, new_id=lambda: new_id("c_"), canonical_tag=canonical)
+            outcome = engine.apply(record, kind)  # type: ignore[arg-type]
+            if outcome.result == "failed" or outcome.contact is None:
+                raise ApiError(409, "conflict", "; ".join(outcome.errors), list(outcome.errors))
+            if fresh:
+                await people_store.save_tags(conn, workspace.id, fresh.values())
+            await people_store.write_contacts(conn, workspace.id, engine.changed.values())
+            outbox_id = await people_store.next_outbox_id(conn)
+            value = events.encode(
+                ContactsChanged(
+                    workspace_id=workspace.id,
+                    contact_ids=list(engine.changed),
+                    committed_at=now,
+                    outbox_id=outbox_id,
+                )
+            )
+            topic = CONTACT_CHANGES.name(app.state.settings)
+            await people_store.add_outbox(conn, outbox_id, topic, workspace.id.encode(), value)
+        contact = await repo.get_contact(conn, workspace.id, outcome.contact.id)
+    try:
+        await app.state.producer.send_and_wait(topic, value, key=workspace.id.encode())
+    except Exception:  # noqa: BLE001 - the outbox row is swept by the messenger
+        pass
+    return {"contact": public_contact(contact), "created": outcome.result == "created"}
+
+
+@router.get("")
+async def search(
+    request: Request,
+    workspace: CurrentWorkspace,
+    email: str | None = None,
+    user_id: str | None = None,
+    tag: str | None = None,
+    role: Literal["user", "lead"] | None = None,
+    q: str | None = None,
+    limit: Annotated[int | None, Query()] = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """People, newest first. ``q`` searches name and email; ``q="tag: X"`` finds tag X."""
+    size = check_limit(limit)
+    before = decode_cursor(cursor)
+    text = q.strip() if q else None
+    if text and text.lower().startswith("tag:"):
+        tag_text = text[4:].strip()
+        if not tag_text:
+            raise invalid("write the tag after 'tag:', as in 'tag: New Sign-Ups 2015'")
+        tag = tag_text
+        text = None
+    rows = await repo.find_contacts(
+        request.app.state.pool,
+        workspace.id,
+        email=email,
+        user_id=user_id,
+        tag=tag,
+        role=role,
+        text=text,
+        before_id=before,
+        limit=size + 1,
+    )
+    return page([public_contact(r) for r in rows], size, lambda c: c["id"])
+
+
+@router.get("/{contact_id}")
+async def one(contact_id: str, request: Request, workspace: CurrentWorkspace) -> dict[str, Any]:
+    row = await repo.get_contact(request.app.state.pool, workspace.id, contact_id)
+    if row is None:
+        raise not_found("contact")
+    return public_contact(row)
+
+
+@router.get("/{contact_id}/messages")
+async def inbox(
+    contact_id: str,
+    request: Request,
+    workspace: CurrentWorkspace,
+    limit: Annotated[int | None, Query()] = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """The person's in-app inbox, newest first."""
+    pool = request.app.state.pool
+    if await repo.get_contact(pool, workspace.id, contact_id) is None:
+        raise not_found("contact")
+    size = check_limit(limit)
+    rows = await repo.inbox(pool, contact_id, decode_cursor(cursor), size + 1)
+    items = [
+        {
+            "message_id": r["message_id"],
+            "message_name": r["name"],
+            "subject": r["subject"],
+            "body": r["body"],
+            "delivered_at": r["delivered_at"],
+            "created_at": r["created_at"],
+        }
+        for r in rows
+    ]
+    return page(items, size, lambda i: [i["created_at"], i["message_id"]])

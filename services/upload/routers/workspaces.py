@@ -1,0 +1,32 @@
+"""Workspaces (admin token only)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.upload import repository as repo
+from services.upload.auth import AdminOnly, hash_token
+from shared.ids import new_id
+
+router = APIRouter(prefix="/api/workspaces", tags=["workspaces"])
+
+
+class WorkspaceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+
+
+@router.post("", status_code=201, dependencies=[AdminOnly])
+async def create(body: WorkspaceCreate, request: Request) -> dict[str, Any]:
+    """Returns the workspace token once; only its hash is stored."""
+    token = "wsk_" + secrets.token_urlsafe(32)
+    workspace_id = new_id("ws_")
+    async with request.app.state.pool.acquire() as conn:
+        await repo.create_workspace(
+            conn, workspace_id, body.name.strip(), hash_token(token), secrets.token_hex(32)
+        )
+    return {"id": workspace_id, "name": body.name.strip(), "token": token}

@@ -1,0 +1,111 @@
+"""PostgreSQL: the asyncpg pool and the numbered SQL migrations in ``shared/migrations``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+MIGRATIONS = Path(__file__).with_name("migrations")
+_MIGRATION_LOCK = 7_331_001  # advisory lock id: one migrator at a time
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    return b"\x01" + orjson.dumps(value)
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return orjson.loads(data[1:])
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # Binary codecs, so COPY (binary) can write json/jsonb columns too.
+    await conn.set_type_codec(
+        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec(
+        "json", encoder=orjson.dumps, decoder=orjson.loads, schema="pg_catalog", format="binary"
+    )
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    """One connection with the JSON codecs every repository expects."""
+    conn = await asyncpg.connect(dsn)
+    await _init_connection(conn)
+    return conn
+
+
+async def create_pool(dsn: str, size: int = 4, **kwargs: Any) -> asyncpg.Pool:
+    """A pool whose connections decode json/jsonb with orjson."""
+    pool = await asyncpg.create_pool(
+        dsn, min_size=1, max_size=size, init=_init_connection, **kwargs
+    )
+    assert pool is not None
+    return pool
+
+
+async def wait_ready(dsn: str, timeout_s: float = 60.0) -> None:
+    """Return once the server answers ``SELECT 1``."""
+    deadline = time.monotonic() + timeout_s
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            conn = await asyncpg.connect(dsn, timeout=5)
+            try:
+                await conn.fetchval("SELECT 1")
+                return
+            finally:
+                await conn.close()
+        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+            last = exc
+        await asyncio.sleep(0.3)
+    raise TimeoutError(f"PostgreSQL did not answer within {timeout_s:.0f}s: {last!r}")
+
+
+def migration_files() -> list[tuple[int, Path]]:
+    files = []
+    for path in sorted(MIGRATIONS.glob("*.sql")):
+        number = int(path.name.split("_", 1)[0])
+        files.append((number, path))
+    return files
+
+
+async def migrate(dsn: str) -> list[int]:
+    """Apply every numbered migration not applied yet, each in its own transaction.
+
+    Safe to run from several processes at once (an advisory lock serialises them).
+    Returns the numbers applied now.
+    """
+    conn = await asyncpg.connect(dsn)
+    applied_now: list[int] = []
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        for number, path in migration_files():
+            if number in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(path.read_text())
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                    number,
+                    path.name,
+                )
+            applied_now.append(number)
+            log.info("migration applied", extra={"version": number, "file": path.name})
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+        await conn.close()
+    return applied_now

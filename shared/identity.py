@@ -1,0 +1,206 @@
+"""The identity engine: how one incoming record merges into the customer list (SPEC §2.1).
+
+Pure: it works on an in-memory :class:`Index` of the contacts a batch can touch (every contact
+whose ``user_id`` or email appears in the batch, loaded by the caller under the workspace lock)
+and applies the records one by one, in source order. So a batch of thousands gives exactly the
+state that applying its records one at a time would give, while the caller reads and writes the
+database once per batch.
+
+Record format (values already validated and normalised by the parser or the API): a dict whose
+keys are standard fields (``user_id``, ``email``, ``name``, ``phone``, ``signed_up_at``,
+``last_seen_at``, ``last_seen_ip``), ``custom`` (attribute -> value, ``None`` removes it) and
+``tags`` (names to add). An absent key leaves that field alone; ``None`` clears it. Identifiers
+(``user_id``, ``email``) are never cleared: ``None`` there means "the record has none".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+PROFILE_FIELDS = ("name", "phone", "signed_up_at", "last_seen_at", "last_seen_ip")
+Kind = Literal["users", "leads"]
+
+
+@dataclass(slots=True)
+class Contact:
+    """A working copy of one contact row."""
+
+    id: str
+    role: str
+    user_id: str | None = None
+    email: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    signed_up_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    last_seen_ip: str | None = None
+    tags: list[str] = field(default_factory=list)
+    custom: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    is_new: bool = False
+
+
+def email_key(email: str | None) -> str | None:
+    return email.strip().lower() if email is not None else None
+
+
+class Index:
+    """The contacts a batch may touch, indexed by id, user_id and email (case-insensitively).
+
+    Invariant: for every email key that occurs in the batch, *all* contacts of the workspace
+    with that email are in the index, so "how many contacts share this email" is exact.
+    """
+
+    def __init__(self, contacts: Iterable[Contact] = ()) -> None:
+        self.by_id: dict[str, Contact] = {}
+        self.by_user_id: dict[str, Contact] = {}
+        self.by_email: dict[str, dict[str, Contact]] = {}
+        for contact in contacts:
+            self.add(contact)
+
+    def add(self, contact: Contact) -> None:
+        self.by_id[contact.id] = contact
+        if contact.user_id is not None:
+            self.by_user_id[contact.user_id] = contact
+        key = email_key(contact.email)
+        if key is not None:
+            self.by_email.setdefault(key, {})[contact.id] = contact
+
+    def change_email(self, contact: Contact, email: str) -> None:
+        old = email_key(contact.email)
+        if old is not None:
+            self.by_email.get(old, {}).pop(contact.id, None)
+        contact.email = email
+        self.by_email.setdefault(email.lower(), {})[contact.id] = contact
+
+    def with_email(self, email: str) -> list[Contact]:
+        return list(self.by_email.get(email.lower(), {}).values())
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one record: ``created``/``updated`` (with the contact) or ``failed``."""
+
+    result: Literal["created", "updated", "failed"]
+    contact: Contact | None = None
+    errors: tuple[str, ...] = ()
+
+
+def _ambiguous(email: str, count: int) -> Outcome:
+    return Outcome(
+        "failed",
+        errors=(
+            f"ambiguous email: {count} contacts share {email!r}; "
+            "add a user_id column to say which one this row is",
+        ),
+    )
+
+
+class Engine:
+    """Applies records to an :class:`Index`, remembering which contacts changed.
+
+    ``new_id`` makes ids for created contacts; ``canonical_tag`` maps a tag name to the
+    workspace's spelling of it (the first spelling wins, case-insensitively).
+    """
+
+    def __init__(
+        self,
+        index: Index,
+        *,
+        now: datetime,
+        new_id: Callable[[], str],
+        canonical_tag: Callable[[str], str] = lambda name: name,
+    ) -> None:
+        self.index = index
+        self.now = now
+        self.new_id = new_id
+        self.canonical_tag = canonical_tag
+        self.changed: dict[str, Contact] = {}
+
+    def apply(self, record: Mapping[str, Any], kind: Kind, tag: str | None = None) -> Outcome:
+        """Merge one record by the identity rules; see the module docstring for its format."""
+        email = record.get("email")
+        if kind == "leads":
+            return self._apply_lead(record, email, tag)
+        user_id = record.get("user_id")
+        if user_id is not None:
+            existing = self.index.by_user_id.get(user_id)
+            if existing is not None:  # rule 1
+                return self._update(existing, record, tag)
+            if email is not None:
+                anonymous = [c for c in self.index.with_email(email) if c.user_id is None]
+                if len(anonymous) == 1:  # rule 2: a lead or an email-only user gains the user_id
+                    contact = anonymous[0]
+                    contact.user_id = user_id
+                    contact.role = "user"
+                    self.index.by_user_id[user_id] = contact
+                    return self._update(contact, record, tag)
+            return self._create("user", record, tag)  # rule 3
+        if email is None:
+            return Outcome("failed", errors=("the record has neither a user_id nor an email",))
+        users = [c for c in self.index.with_email(email) if c.role == "user"]  # rule 4
+        if len(users) > 1:
+            return _ambiguous(email, len(users))
+        if users:
+            return self._update(users[0], record, tag)
+        return self._create("user", record, tag)
+
+    def _apply_lead(self, record: Mapping[str, Any], email: str | None, tag: str | None) -> Outcome:
+        if email is None:
+            return Outcome("failed", errors=("a lead needs an email address",))
+        matches = self.index.with_email(email)
+        if len(matches) > 1:
+            return _ambiguous(email, len(matches))
+        if matches:  # a user stays a user
+            return self._update(matches[0], record, tag)
+        return self._create("lead", record, tag)
+
+    def _create(self, role: str, record: Mapping[str, Any], tag: str | None) -> Outcome:
+        contact = Contact(
+            id=self.new_id(),
+            role=role,
+            user_id=record.get("user_id"),
+            email=record.get("email"),
+            created_at=self.now,
+            is_new=True,
+        )
+        self._merge(contact, record, tag)
+        self.index.add(contact)
+        return Outcome("created", contact)
+
+    def _update(self, contact: Contact, record: Mapping[str, Any], tag: str | None) -> Outcome:
+        email = record.get("email")
+        if email is not None and email != contact.email:
+            self.index.change_email(contact, email)
+        self._merge(contact, record, tag)
+        return Outcome("updated", contact)
+
+    def _merge(self, contact: Contact, record: Mapping[str, Any], tag: str | None) -> None:
+        for name in PROFILE_FIELDS:
+            if name in record:
+                setattr(contact, name, record[name])
+        custom = record.get("custom")
+        if custom:
+            merged = dict(contact.custom)
+            for key, value in custom.items():
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = value
+            contact.custom = merged
+        names = list(record.get("tags") or ())
+        if tag:
+            names.append(tag)
+        if names:
+            have = {t.lower() for t in contact.tags}
+            for name in names:
+                canonical = self.canonical_tag(name)
+                if canonical.lower() not in have:
+                    contact.tags = [*contact.tags, canonical]
+                    have.add(canonical.lower())
+        contact.updated_at = self.now
+        self.changed[contact.id] = contact

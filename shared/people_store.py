@@ -1,0 +1,154 @@
+"""Repository of people: every SQL statement the identity engine's callers need.
+
+Used by the merger (a chunk of an import) and by the upload service (``POST /api/users``), always
+inside one transaction that first takes the workspace lock (:func:`lock_workspace`), so writes to
+one workspace are applied one batch at a time, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import asyncpg
+
+from shared.identity import Contact, Index
+
+CONTACT_COLUMNS = (
+    "id",
+    "workspace_id",
+    "role",
+    "user_id",
+    "email",
+    "name",
+    "phone",
+    "signed_up_at",
+    "last_seen_at",
+    "last_seen_ip",
+    "tags",
+    "custom",
+    "created_at",
+    "updated_at",
+)
+_SELECT = (
+    "SELECT id, role, user_id, email, name, phone, signed_up_at, last_seen_at, last_seen_ip,"
+    " tags, custom, created_at, updated_at FROM contacts"
+)
+
+
+async def lock_workspace(conn: asyncpg.Connection, workspace_id: str) -> None:
+    """Serialise writers of one workspace until the end of the current transaction."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", workspace_id)
+
+
+def _contact(row: asyncpg.Record) -> Contact:
+    return Contact(
+        id=row["id"],
+        role=row["role"],
+        user_id=row["user_id"],
+        email=row["email"],
+        name=row["name"],
+        phone=row["phone"],
+        signed_up_at=row["signed_up_at"],
+        last_seen_at=row["last_seen_at"],
+        last_seen_ip=row["last_seen_ip"],
+        tags=list(row["tags"]),
+        custom=row["custom"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def load_index(
+    conn: asyncpg.Connection, workspace_id: str, user_ids: Sequence[str], emails: Sequence[str]
+) -> Index:
+    """Every contact of the workspace with one of ``user_ids`` or (case-insensitively) ``emails``."""
+    rows = await conn.fetch(
+        _SELECT + " WHERE workspace_id = $1 AND user_id = ANY($2::text[])"
+        " UNION " + _SELECT + " WHERE workspace_id = $1 AND email_lower = ANY($3::text[])",
+        workspace_id,
+        list(user_ids),
+        [e.lower() for e in emails],
+    )
+    return Index(_contact(r) for r in rows)
+
+
+async def load_tags(conn: asyncpg.Connection, workspace_id: str, names: Iterable[str]) -> dict[str, str]:
+    """The workspace's spelling of each of ``names`` that it knows, keyed by lower-case name."""
+    rows = await conn.fetch(
+        "SELECT name_lower, name FROM tags WHERE workspace_id = $1 AND name_lower = ANY($2::text[])",
+        workspace_id,
+        sorted({n.lower() for n in names}),
+    )
+    return {r["name_lower"]: r["name"] for r in rows}
+
+
+async def save_tags(conn: asyncpg.Connection, workspace_id: str, names: Iterable[str]) -> None:
+    await conn.execute(
+        "INSERT INTO tags (workspace_id, name) SELECT $1, unnest($2::text[])"
+        " ON CONFLICT DO NOTHING",
+        workspace_id,
+        list(names),
+    )
+
+
+def _row(workspace_id: str, c: Contact) -> tuple[Any, ...]:
+    return (
+        c.id,
+        workspace_id,
+        c.role,
+        c.user_id,
+        c.email,
+        c.name,
+        c.phone,
+        c.signed_up_at,
+        c.last_seen_at,
+        c.last_seen_ip,
+        c.tags,
+        c.custom,
+        c.created_at,
+        c.updated_at,
+    )
+
+
+async def write_contacts(
+    conn: asyncpg.Connection, workspace_id: str, contacts: Iterable[Contact]
+) -> None:
+    """Insert the new contacts and overwrite the changed ones: two set-based statements."""
+    new, changed = [], []
+    for c in contacts:
+        (new if c.is_new else changed).append(_row(workspace_id, c))
+    if new:
+        await conn.copy_records_to_table("contacts", records=new, columns=CONTACT_COLUMNS)
+    if changed:
+        await conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS contact_stage"
+            " (LIKE contacts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        await conn.copy_records_to_table("contact_stage", records=changed, columns=CONTACT_COLUMNS)
+        await conn.execute(
+            "UPDATE contacts c SET role = s.role, user_id = s.user_id, email = s.email,"
+            " name = s.name, phone = s.phone, signed_up_at = s.signed_up_at,"
+            " last_seen_at = s.last_seen_at, last_seen_ip = s.last_seen_ip, tags = s.tags,"
+            " custom = s.custom, updated_at = s.updated_at, version = c.version + 1"
+            " FROM contact_stage s WHERE c.id = s.id"
+        )
+
+
+async def next_outbox_id(conn: asyncpg.Connection) -> int:
+    """Reserve the id of an outbox row, so the event can carry it."""
+    value: int = await conn.fetchval("SELECT nextval(pg_get_serial_sequence('outbox', 'id'))")
+    return value
+
+
+async def add_outbox(
+    conn: asyncpg.Connection, outbox_id: int, topic: str, key: bytes, payload: bytes
+) -> None:
+    """Record an event to publish after commit. The messenger deletes the row once processed."""
+    await conn.execute(
+        "INSERT INTO outbox (id, topic, key, payload) VALUES ($1, $2, $3, $4)",
+        outbox_id,
+        topic,
+        key,
+        payload,
+    )

@@ -1,0 +1,230 @@
+"""The frame of every stream worker: a faust app, one consuming agent, and failure handling.
+
+faust acks an event in a ``finally`` (also when the code raised or was cancelled by shutdown), so
+the agents here iterate a ``noack()`` stream and ack by hand, only after the handler's effect is
+committed. Failures are classified:
+
+* :class:`~shared.events.UndecodableMessage` or :class:`PoisonMessage` — bad input: the message goes
+  to the dead-letter topic with the reason (and the handler's ``on_poison`` records it where a user
+  sees it), then it is acked and the stream goes on. ``MAX_CONSECUTIVE_POISON`` in a row stop the
+  worker loudly: that is a bad deploy, not bad data, and draining the topic would lose it all.
+* transient faults (connections, timeouts, serialisation conflicts) — retried with bounded,
+  jittered back-off.
+* anything else — logged and the process exits (code 70) without acking; the supervisor
+  restarts it and the message is delivered again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import faust
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from shared.events import Envelope, UndecodableMessage, decode
+from shared.kafka import make_producer, send_dead_letter
+from shared.logs import get_logger, import_context, setup_logging
+from shared.settings import Settings
+from shared.topics import MAX_MESSAGE_BYTES, Topic
+
+log = get_logger(__name__)
+
+MAX_CONSECUTIVE_POISON = 100
+MAX_TRANSIENT_ATTEMPTS = 30
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncio.TimeoutError,
+    KafkaError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.AdminShutdownError,
+)
+
+
+class PoisonMessage(Exception):
+    """The message can never be processed as it is; ``str(e)`` is the reason."""
+
+
+# Errors the database raises for the data itself: retrying the same message cannot help.
+PERMANENT_DB_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+)
+
+
+Handler = Callable[[Envelope], Awaitable[None]]
+PoisonHook = Callable[[Envelope | None, str], Awaitable[None]]
+
+
+def fatal(message: str) -> None:
+    """Log and exit at once, without acking anything in flight."""
+    log.critical(message)
+    for handler in log.handlers or []:
+        handler.flush()
+    sys.stderr.flush()
+    os._exit(70)
+
+
+def make_app(service: str, settings: Settings, default_web_port: int) -> faust.App:
+    """A faust app with Usher's conventions: raw bytes, no auto-declared topics, earliest offsets."""
+    app = faust.App(
+        f"usher-{service}",
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        value_serializer="raw",
+        key_serializer="raw",
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        topic_partitions=settings.topic_partitions,
+        consumer_auto_offset_reset="earliest",
+        consumer_max_fetch_size=MAX_MESSAGE_BYTES,
+        producer_max_request_size=MAX_MESSAGE_BYTES,
+        broker_commit_interval=1.0,
+        web_host="127.0.0.1",
+        web_port=settings.worker_web_port or default_web_port,
+        web_in_thread=False,
+        autodiscover=False,
+        store="memory://",
+        datadir=str(settings.worker_data_dir / service),
+    )
+
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok", "service": service})
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        from prometheus_client import generate_latest
+
+        return web.bytes(generate_latest(), content_type="text/plain; version=0.0.4")
+
+    @app.task
+    async def _logging() -> None:
+        setup_logging(service, settings.log_level)  # faust configured its own on start
+
+    return app
+
+
+class Consumer:
+    """Consumes one topic with one agent (concurrency 1: faust may otherwise commit past an
+    event still in flight), handling each message per the module's failure rules."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        topic: Topic,
+        handler: Handler,
+        *,
+        on_poison: PoisonHook | None = None,
+        on_start: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.topic_name = topic.name(settings)
+        self.handler = handler
+        self.on_poison = on_poison
+        self.on_start = on_start
+        self.poison_in_a_row = 0
+        self._producer: AIOKafkaProducer | None = None
+        self.started = False
+        channel = app.topic(self.topic_name, key_type=bytes, value_type=bytes)
+
+        async def agent(stream: faust.StreamT[bytes]) -> None:
+            await self._start()
+            manual = stream.noack()
+            async for event in manual.events():
+                await self.process(event.key, event.value)
+                await manual.ack(event)
+
+        app.agent(channel, name=f"{self.topic_name}-agent", concurrency=1)(agent)
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        """The worker's producer; exists once the agent started (it needs the running loop)."""
+        assert self._producer is not None, "the consumer has not started yet"
+        return self._producer
+
+    async def _start(self) -> None:
+        if self.started:
+            return
+        self._producer = make_producer(self.settings)
+        await self._producer.start()
+        if self.on_start is not None:
+            await self.on_start()
+        self.started = True
+
+    async def process(self, key: bytes | None, value: bytes | None) -> None:
+        """Handle one message; returns when it may be acked (never raises)."""
+        try:
+            envelope = decode(value)
+        except UndecodableMessage as exc:
+            await self._poison(None, key, value, str(exc))
+            return
+        with import_context(envelope.correlation_id):
+            for attempt in range(1, MAX_TRANSIENT_ATTEMPTS + 1):
+                try:
+                    await self.handler(envelope)
+                    self.poison_in_a_row = 0
+                    return
+                except PoisonMessage as exc:
+                    await self._poison(envelope, key, value, str(exc))
+                    return
+                except PERMANENT_DB_ERRORS as exc:
+                    await self._poison(envelope, key, value, f"the database refused it: {exc}")
+                    return
+                except TRANSIENT_ERRORS as exc:
+                    delay = min(30.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0)
+                    log.warning(
+                        "transient failure, retrying",
+                        extra={"error": repr(exc), "attempt": attempt, "delay_s": round(delay, 2)},
+                    )
+                    await asyncio.sleep(delay)
+                except Exception:
+                    log.exception("unexpected failure handling %s", envelope.type)
+                    fatal(f"stopping: unexpected failure in {self.topic_name}")
+            fatal(f"stopping: {self.topic_name} kept failing after {MAX_TRANSIENT_ATTEMPTS} tries")
+
+    async def _poison(
+        self, envelope: Envelope | None, key: bytes | None, value: bytes | None, reason: str
+    ) -> None:
+        self.poison_in_a_row += 1
+        for attempt in range(1, MAX_TRANSIENT_ATTEMPTS + 1):
+            try:
+                await send_dead_letter(
+                    self.producer,
+                    self.settings,
+                    source_topic=self.topic_name,
+                    key=key,
+                    value=value,
+                    reason=reason,
+                )
+                if self.on_poison is not None:
+                    await self.on_poison(envelope, reason)
+                break
+            except TRANSIENT_ERRORS as exc:
+                log.warning("dead-lettering failed, retrying", extra={"error": repr(exc)})
+                await asyncio.sleep(min(30.0, 0.2 * 2**attempt))
+        else:
+            fatal("stopping: cannot reach the dead-letter topic")
+        if self.poison_in_a_row >= MAX_CONSECUTIVE_POISON:
+            fatal(
+                f"stopping: {self.poison_in_a_row} poison messages in a row on {self.topic_name};"
+                " this looks like a bad deploy, not bad data"
+            )
+
+
+def run_worker(app: faust.App) -> None:
+    """Run the faust worker (blocks). SIGTERM stops it; unacked messages are redelivered."""
+    sys.argv = [sys.argv[0], "worker", "--loglevel=warn"]  # its web server serves /healthz
+    app.main()
