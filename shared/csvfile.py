@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import functools
 import io
 import re
 import unicodedata
@@ -351,39 +350,84 @@ class _TooLong(Exception):
     """A physical line longer than LINE_LIMIT characters."""
 
 
-class _Reader:
-    """Logical records from an open text file: a C csv reader fed one line at a time.
+class _Lines:
+    """Physical lines of an open text file, a batch at a time, and a C csv reader over them.
 
-    `iter_records` reads lines through `readline` itself and pushes a line onto `pending` when it
-    wants the csv reader to parse the record that starts with it; the reader then pulls any
-    continuation lines straight from the file, so both always agree on the position.
+    `load` reads `_TEXT_CHUNK` characters, normalises CRLF and CR line breaks to LF and makes
+    `it` iterate over the complete lines in them (without line breaks); `clean` tells that the
+    batch is ASCII without NUL, `quotes` that it has a quote character. `iter_records` walks
+    `it` itself and, for a line with a quote, pushes it onto `pending` and lets `reader` parse
+    the record: the reader takes any continuation lines from the same `it` (loading further
+    batches as needed), so both always agree on the position.
     """
 
-    __slots__ = ("pending", "reader", "readline")
+    __slots__ = ("clean", "eof", "f", "it", "pending", "quotes", "reader", "tail")
 
     def __init__(self, f: TextIO, delimiter: str) -> None:
         _check_delimiter(delimiter)
         csv.field_size_limit(FIELD_LIMIT)
-        self.readline = functools.partial(f.readline, LINE_LIMIT)
+        self.f = f
+        self.tail = ""  # the start of a line whose end has not been read yet
+        self.eof = False
+        self.it: Iterator[str] = iter(())
+        self.clean = True
+        self.quotes = False
         self.pending: list[str] = []
-        self.reader = csv.reader(self._lines(), delimiter=delimiter)
+        self.reader = csv.reader(self._source(), delimiter=delimiter)
 
-    def _lines(self) -> Iterator[str]:
+    def load(self) -> bool:
+        """Make `it` the next batch of lines; False (and no change) at the end of the file."""
+        while not self.eof:
+            chunk = self.f.read(_TEXT_CHUNK)
+            if not chunk:
+                self.eof = True
+                if not self.tail:
+                    return False
+                text, self.tail = self.tail, ""  # the last line, without a line break
+                if text[-1] == "\r":
+                    text = text[:-1]
+                lines = [text]
+            else:
+                text = self.tail + chunk if self.tail else chunk
+                hold = ""
+                if text[-1] == "\r":  # maybe the first half of a CRLF: decide with the next read
+                    text, hold = text[:-1], "\r"
+                split = _split_crlf(text) if "\r" in text else None
+                if split is None:
+                    if "\r" in text:  # CR line ends, or a mix
+                        text = text.replace("\r\n", "\n").replace("\r", "\n")
+                    end = text.rfind("\n")
+                    if end < 0:
+                        self.tail = text + hold
+                        if len(self.tail) > LINE_LIMIT:
+                            raise _TooLong
+                        continue
+                    split = text[:end].split("\n"), text[end + 1 :]
+                lines, rest = split
+                self.tail = rest + hold
+            self.clean = text.isascii() and "\x00" not in text
+            self.quotes = '"' in text
+            self.it = iter(lines)
+            return True
+        return False
+
+    def _source(self) -> Iterator[str]:
+        """The csv reader's input: a pushed line first, then the following lines."""
         pending = self.pending
-        readline = self.readline
         while True:
             if pending:
-                line = pending.pop()
+                yield pending.pop()
+                continue
+            for line in self.it:
+                yield line + "\n"
+                if pending:
+                    break
             else:
-                line = readline()
-                if not line:
+                if not self.load():
                     return
-            if len(line) >= LINE_LIMIT and line[-1] not in "\r\n":
-                raise _TooLong
-            yield line
 
     def next_record(self) -> list[str] | None:
-        """The next non-blank record, or None at the end of the file."""
+        """The next non-blank record, parsed by the csv reader; None at the end of the file."""
         for cells in self.reader:
             if not _blank(cells):
                 return cells
@@ -404,6 +448,19 @@ class _Reader:
                 "must name the columns, for example email,name"
             )
         return _columns(cells)
+
+
+def _split_crlf(text: str) -> tuple[list[str], str] | None:
+    """(lines, rest) if every line break in `text` is CRLF (and there is one), else None."""
+    end = text.rfind("\r\n")
+    if end < 0:
+        return None
+    lines = text[:end].split("\r\n")
+    rest = text[end + 2 :]
+    inner = "".join(lines) + rest  # one copy, then two memchr scans: much faster than count()
+    if "\r" in inner or "\n" in inner:
+        return None
+    return lines, rest
 
 
 def _blank(cells: list[str]) -> bool:
@@ -467,7 +524,7 @@ def read_header_and_preview(
     `MAX_COLUMNS` columns, a header name over `MAX_HEADER_CELL` characters, or unreadable data.
     """
     with open_text(path, detected.encoding, errors="replace") as f:
-        reader = _Reader(f, detected.delimiter)
+        reader = _Lines(f, detected.delimiter)
         columns = reader.header()
         preview: list[list[str]] = []
         try:
@@ -515,49 +572,72 @@ def iter_records(path: str | Path, detected: Detected, start_row: int = 1) -> It
     decode_errors = _decode_errors
     errors_before = decode_errors[0]
     with open_text(path, encoding, errors=_ESCAPE) as f:
-        rd = _Reader(f, delimiter)
-        ncols = len(rd.header())
+        lines = _Lines(f, delimiter)
+        ncols = len(lines.header())
         row = 0
         try:
             while row < start_row - 1:
-                if rd.next_record() is None:
+                if lines.next_record() is None:
                     return
                 row += 1
             # The hot loop, run once per line: keep it lean (see the module docstring).
-            pending = rd.pending
-            reader = rd.reader
+            pending = lines.pending
+            reader = lines.reader
             join = "".join
             max_cell = MAX_CELL
             new, set_row, set_cells, set_error = _new_object, _set_row, _set_cells, _set_error
-            for line in iter(rd.readline, ""):
-                if '"' in line:
-                    pending.append(line)  # the csv reader parses the record starting here
-                    cells = next(reader)
-                    text = join(cells)
-                else:
-                    cells = line.rstrip("\r\n").split(delimiter)
-                    text = line
-                if (
-                    len(cells) == ncols
-                    and cells[0].strip()
-                    and len(text) <= max_cell
-                    and "\x00" not in text
-                    and (text.isascii() or decode_errors[0] == errors_before)
-                ):
+            while True:
+                it = lines.it
+                quotes = lines.quotes
+                clean = lines.clean
+                for line in it:
+                    if quotes and '"' in line:
+                        pending.append(line + "\n")  # the csv reader parses the record from here
+                        cells = next(reader)
+                        text = join(cells)
+                        if (
+                            len(cells) == ncols
+                            and cells[0].strip()
+                            and len(text) <= max_cell
+                            and "\x00" not in text
+                            and (text.isascii() or decode_errors[0] == errors_before)
+                        ):
+                            row += 1
+                            record = new(Record)
+                            set_row(record, row)
+                            set_cells(record, cells)
+                            set_error(record, None)
+                            yield record
+                            continue
+                    else:
+                        cells = line.split(delimiter)
+                        if (
+                            len(cells) == ncols
+                            and cells[0].strip()
+                            and len(line) <= max_cell
+                            and (
+                                clean
+                                or (
+                                    "\x00" not in line
+                                    and (line.isascii() or decode_errors[0] == errors_before)
+                                )
+                            )
+                        ):
+                            row += 1
+                            record = new(Record)
+                            set_row(record, row)
+                            set_cells(record, cells)
+                            set_error(record, None)
+                            yield record
+                            continue
+                    if _blank(cells):
+                        continue
                     row += 1
-                    record = new(Record)
-                    set_row(record, row)
-                    set_cells(record, cells)
-                    set_error(record, None)
-                    yield record
-                    continue
-                if len(line) >= LINE_LIMIT and line[-1] not in "\r\n":
-                    raise _TooLong
-                if _blank(cells):
-                    continue
-                row += 1
-                cells, error = _inspect(cells, ncols, encoding)
-                yield Record(row, cells, error)
+                    cells, error = _inspect(cells, ncols, encoding)
+                    yield Record(row, cells, error)
+                # `it` is used up; unless the csv reader already moved on to the next batch:
+                if lines.it is it and not lines.load():
+                    break
         except (csv.Error, _TooLong, UnicodeDecodeError) as e:
             raise FileProblem(_structure_problem(row + 1, e)) from e
 

@@ -79,6 +79,8 @@ def fatal(message: str) -> None:
 
 def make_app(service: str, settings: Settings, default_web_port: int) -> faust.App:
     """A faust app with Usher's conventions: raw bytes, no auto-declared topics, earliest offsets."""
+    datadir = settings.worker_data_dir / service
+    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         f"usher-{service}",
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -96,7 +98,7 @@ def make_app(service: str, settings: Settings, default_web_port: int) -> faust.A
         web_in_thread=False,
         autodiscover=False,
         store="memory://",
-        datadir=str(settings.worker_data_dir / service),
+        datadir=str(datadir),
     )
 
     @app.page("/healthz")

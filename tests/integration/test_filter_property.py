@@ -290,7 +290,10 @@ async def insert(conn: asyncpg.Connection, workspace: str, raw: list[dict[str, A
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(raw=st.lists(people, min_size=1, max_size=8), cases=st.lists(filters, min_size=1, max_size=4))  # noqa: E501
+@given(
+    raw=st.lists(people, min_size=1, max_size=12),
+    cases=st.lists(filters, min_size=1, max_size=12),
+)
 async def test_sql_selects_exactly_the_people_matches_accepts(
     pg_pool: asyncpg.Pool, raw: list[dict[str, Any]], cases: list[Any]
 ) -> None:
@@ -300,7 +303,8 @@ async def test_sql_selects_exactly_the_people_matches_accepts(
         await tx.start()
         try:
             stored = await insert(conn, workspace, raw)
-            for filter_ in cases:
+            # As the messenger uses it: the filter in a WHERE clause.
+            for filter_ in cases[:2]:
                 validate(filter_, CTX)
                 sql, params = to_sql(filter_, CTX, alias="c", first_param=2)
                 rows = await conn.fetch(
@@ -310,6 +314,23 @@ async def test_sql_selects_exactly_the_people_matches_accepts(
                 )
                 expected = {c["id"] for c in stored if matches(filter_, c, CTX)}
                 assert {r["id"] for r in rows} == expected, (filter_, sql, params)
+            # Every filter at once, one column each (placeholders numbered on from each other):
+            # each must be exactly TRUE or FALSE for every person, never NULL.
+            columns, params = [], [workspace]
+            for filter_ in cases:
+                sql, more = to_sql(filter_, CTX, alias="c", first_param=len(params) + 1)
+                columns.append(sql)
+                params += more
+            rows = await conn.fetch(
+                f"SELECT c.id, {', '.join(columns)} FROM contacts c WHERE c.workspace_id = $1",
+                *params,
+            )
+            by_id = {c["id"]: c for c in stored}
+            assert len(rows) == len(stored)
+            for row in rows:
+                for n, filter_ in enumerate(cases):
+                    expected_match = matches(filter_, by_id[row["id"]], CTX)
+                    assert row[n + 1] is expected_match, (filter_, by_id[row["id"]], columns[n])
         finally:
             await tx.rollback()
 

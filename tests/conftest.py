@@ -1,0 +1,131 @@
+"""Shared fixtures: a real Kafka broker and a real PostgreSQL server for the whole session.
+
+The local stack (``infra.stack.Stack``) runs under ``.usher/test`` on its own ports, so the
+tests pass while ``make run`` is up. ``USHER_TEST_INFRA=docker`` uses testcontainers instead
+(only where a Docker engine exists). Infrastructure that cannot start fails the run under
+``CI=true`` and skips the tests that need it otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.stack import Stack
+from shared import db, kafka
+from shared.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_HOME = ROOT / ".usher" / "test"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"infrastructure missing in CI: {reason}")
+    pytest.skip(f"infrastructure missing: {reason}")
+
+
+class DockerStack(Stack):
+    """Kafka and PostgreSQL from testcontainers; the services still run as local processes."""
+
+    def start_infra(self) -> None:
+        from testcontainers.kafka import KafkaContainer
+        from testcontainers.postgres import PostgresContainer
+
+        self._pg = PostgresContainer("postgres:18", username="usher", password="usher", dbname="usher")
+        self._pg.start()
+        self.database_url = self._pg.get_connection_url().replace("+psycopg2", "")
+        self._kafka = KafkaContainer("apache/kafka:4.3.1").with_kraft()
+        self._kafka.start()
+        bootstrap = self._kafka.get_bootstrap_server()
+        self.broker.port = int(bootstrap.rsplit(":", 1)[1])
+        import asyncio
+
+        asyncio.run(db.migrate(self.dsn))
+        asyncio.run(kafka.ensure_topics(self.settings()))
+
+    def stop_infra(self) -> None:
+        self._kafka.stop()
+        self._pg.stop()
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """Kafka + PostgreSQL, migrated, topics created. Services are started by ``services``."""
+    kind = os.environ.get("USHER_TEST_INFRA", "local")
+    cls = DockerStack if kind == "docker" else Stack
+    shutil.rmtree(TEST_HOME, ignore_errors=True)
+    instance = cls(
+        TEST_HOME,
+        kafka_port=19092,
+        controller_port=19093,
+        pg_port=55433,
+        http_port=18000,
+        worker_port_base=16101,
+        topic_prefix="usher-test.",
+        partitions=4,
+        extra_env={
+            "USHER_ADMIN_TOKEN": "test-admin-token",
+            "USHER_RATE_LIMIT_PER_MINUTE": "0",
+            "USHER_LOG_LEVEL": "INFO",
+            "USHER_CHUNK_ROWS": "500",
+        },
+    )
+    try:
+        instance.start_infra()
+    except Exception as exc:  # noqa: BLE001 - reported as a CI failure or a skip
+        instance.stop_all()
+        _unavailable(f"{exc!r}")
+    yield instance
+    instance.stop_all()
+
+
+@pytest.fixture(scope="session")
+def services(stack: Stack) -> Iterator[Stack]:
+    """The four services running as processes against the test infrastructure."""
+    stack.start_services()
+    try:
+        stack.wait_http()
+    except Exception:
+        for name in ("upload", "parser", "merger", "messenger"):
+            log = stack.home / "logs" / f"{name}.log"
+            if log.exists():
+                print(f"--- {name} log ---\n{log.read_text()[-3000:]}")
+        raise
+    yield stack
+    stack.stop_services()
+
+
+@pytest.fixture(scope="session")
+def base_settings(stack: Stack) -> Settings:
+    return stack.settings()
+
+
+@pytest.fixture
+def unique_settings(stack: Stack) -> Settings:
+    """Settings with topics of their own (created), for tests that drive workers directly."""
+    import asyncio
+
+    settings = Settings(
+        database_url=stack.dsn,
+        kafka_bootstrap=stack.broker.bootstrap,
+        topic_prefix=f"t{uuid.uuid4().hex[:8]}.",
+        topic_partitions=2,
+        storage_dir=stack.storage_dir,
+        chunk_rows=50,
+    )
+    asyncio.run(kafka.ensure_topics(settings))
+    return settings
+
+
+@pytest.fixture
+async def pg_pool(stack: Stack) -> AsyncIterator[object]:
+    pool = await db.create_pool(stack.dsn, 4)
+    yield pool
+    await pool.close()
