@@ -12,17 +12,19 @@ Stdlib only; reads files, no network or database. Five jobs:
 
 Problems with the file as a whole raise `FileProblem`, whose message is shown to the user as is.
 
-Records are the same as the C `csv` module's reader with the default (Excel) dialect and the given
-delimiter produces them: quoted fields may contain delimiters, doubled quotes and line breaks;
-CRLF, LF and CR line ends are accepted. A record whose cells are all blank (empty or whitespace,
-e.g. an empty line or `;;;` left by a spreadsheet) is skipped everywhere and never counted, so the
-header is the first non-blank record and `Record.row` counts non-blank records after it from 1.
+Records are what the C `csv` module's reader gives with the default (Excel) dialect and the given
+delimiter: quoted fields may contain delimiters, doubled quotes and line breaks; CRLF, LF and CR
+line ends are accepted, also mixed. One deliberate difference: a line break inside a quoted cell
+is always returned as "\n" (CRLF and CR are normalised). A record whose cells are all blank
+(empty or whitespace, e.g. an empty line or `;;;` left by a spreadsheet) is skipped everywhere and
+never counted, so the header is the first non-blank record and `Record.row` counts the non-blank
+records after it from 1.
 
-Speed: `iter_records` splits lines that contain no quote character with `str.split` (identical to
-what the csv module gives for such lines, and twice as fast) and hands lines with quotes to one
-C `csv` reader; the common row costs one line read, one split and a few C-level checks.
+Speed: the file is decoded and split into lines in large batches; a line without a quote
+character is split with `str.split` (what the csv module gives for it, twice as fast), a line with
+one goes to a single C `csv` reader. A batch that is ASCII without NUL needs no per-row checks.
 
-Memory is bounded whatever the file size: physical lines and csv fields are capped at
+Memory is bounded whatever the file size: physical lines and csv fields are capped at about
 `LINE_LIMIT` / `FIELD_LIMIT` characters (16 MiB); beyond that the file is refused (`FileProblem`).
 Note that `csv.field_size_limit` is process-wide; the reading functions set it to `FIELD_LIMIT`.
 """
@@ -80,10 +82,11 @@ MAPPING_FIELDS: Final = (
 
 _SNIFF_RECORDS: Final = 20
 _IO_BUFFER: Final = 1 << 20
-_TEXT_CHUNK: Final = 1 << 18
-_SURROGATE: Final = re.compile("[\udc80-\udcff]")
+_DECODE_CHUNK: Final = 1 << 18
+_TEXT_CHUNK: Final = 60000  # characters per read: batches stay under MAX_CELL (see _Lines.clean)
+_SURROGATE: Final = re.compile("[\udc00-\udcff]")
 _NEWLINE: Final = re.compile(r"\r\n|\r|\n")
-_ESCAPE: Final = "usher-csvfile-surrogateescape"  # 'surrogateescape' that counts its calls
+_ESCAPE: Final = "usher-csvfile-escape"  # see _escape_and_count
 _EXPORT_AS_CSV: Final = "export it as CSV (comma-separated values) and upload that file"
 
 
@@ -111,8 +114,9 @@ class Record:
     `row` is the 1-based record number, the header and blank records not counted (the number
     shown in error reports). `cells` are the raw cell values (never trimmed). `error` is None for
     a good row, else a user-facing message naming every problem, separated by "; ". A record with
-    an error still carries its cells; in such a record NUL characters and undecodable bytes are
-    replaced by U+FFFD, so its cells are always storable as UTF-8 / PostgreSQL text.
+    an error still carries its cells. NUL characters and undecodable bytes only occur in records
+    with an error, and there they are replaced by U+FFFD: every record's cells are valid Unicode
+    without NUL, storable as UTF-8 / PostgreSQL text.
     """
 
     row: int
@@ -128,17 +132,21 @@ _set_cells: Final[Any] = vars(Record)["cells"].__set__
 _set_error: Final[Any] = vars(Record)["error"].__set__
 
 
-# Decoding errors seen by this process (it only grows). While it stays unchanged during a read, no
-# cell can hold an escaped byte, so non-ASCII rows need no surrogate scan on the hot path.
+# The decoding error handler of `iter_records`: like 'surrogateescape' it turns each undecodable
+# byte b into the lone surrogate U+DC00+b (for every byte value, so it never raises, also for
+# UTF-16), and it counts its calls. While the count stays unchanged during a read, no cell can
+# hold such a surrogate, so non-ASCII rows need no surrogate scan on the hot path.
 _decode_errors: list[int] = [0]
 
 
-def _escape_and_count(error: UnicodeError) -> tuple[str | bytes, int]:
+def _escape_and_count(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
     _decode_errors[0] += 1
-    return _surrogateescape(error)
+    bad = error.object[error.start : error.end]
+    return "".join([chr(0xDC00 + b) for b in bad]), error.end
 
 
-_surrogateescape: Final = codecs.lookup_error("surrogateescape")
 codecs.register_error(_ESCAPE, _escape_and_count)
 
 
@@ -315,13 +323,13 @@ def open_text(path: str | Path, encoding: str, errors: str = "strict") -> TextIO
     """Open the file for the csv module: text mode, `newline=''`, a large buffer.
 
     `errors` is the codec error handler: 'strict' (the default) raises UnicodeDecodeError at the
-    first undecodable byte; `iter_records` uses a counting 'surrogateescape' and flags such rows,
+    first undecodable byte; `iter_records` uses its own escaping handler and flags such rows,
     `read_header_and_preview` uses 'replace'. An unknown encoding raises `FileProblem`.
     """
     _check_encoding(encoding)
     f = open(path, encoding=encoding, errors=errors, newline="", buffering=_IO_BUFFER)
     try:
-        f._CHUNK_SIZE = _TEXT_CHUNK  # type: ignore[attr-defined]  # CPython: fewer decode calls
+        f._CHUNK_SIZE = _DECODE_CHUNK  # type: ignore[attr-defined]  # CPython: fewer decode calls
     except (AttributeError, ValueError):  # pragma: no cover - other Python implementations
         pass
     return f
@@ -354,11 +362,11 @@ class _Lines:
     """Physical lines of an open text file, a batch at a time, and a C csv reader over them.
 
     `load` reads `_TEXT_CHUNK` characters, normalises CRLF and CR line breaks to LF and makes
-    `it` iterate over the complete lines in them (without line breaks); `clean` tells that the
-    batch is ASCII without NUL, `quotes` that it has a quote character. `iter_records` walks
-    `it` itself and, for a line with a quote, pushes it onto `pending` and lets `reader` parse
-    the record: the reader takes any continuation lines from the same `it` (loading further
-    batches as needed), so both always agree on the position.
+    `it` iterate over the complete lines in them (without line breaks). `clean` tells that the
+    batch is ASCII, has no NUL and no line longer than `MAX_CELL`; `quotes` that it has a quote.
+    `iter_records` walks `it` itself and, for a line with a quote, pushes it onto `pending` and
+    lets `reader` parse the record: the reader takes any continuation lines from the same `it`
+    (loading further batches as needed), so both always agree on the position.
     """
 
     __slots__ = ("clean", "eof", "f", "it", "pending", "quotes", "reader", "tail")
@@ -367,7 +375,7 @@ class _Lines:
         _check_delimiter(delimiter)
         csv.field_size_limit(FIELD_LIMIT)
         self.f = f
-        self.tail = ""  # the start of a line whose end has not been read yet
+        self.tail: list[str] = []  # the start of a line whose end has not been read yet
         self.eof = False
         self.it: Iterator[str] = iter(())
         self.clean = True
@@ -377,18 +385,30 @@ class _Lines:
 
     def load(self) -> bool:
         """Make `it` the next batch of lines; False (and no change) at the end of the file."""
+        tail = self.tail
         while not self.eof:
             chunk = self.f.read(_TEXT_CHUNK)
             if not chunk:
                 self.eof = True
-                if not self.tail:
+                if not tail:
                     return False
-                text, self.tail = self.tail, ""  # the last line, without a line break
+                text = "".join(tail)  # the last line, without a line break
+                tail.clear()
                 if text[-1] == "\r":
                     text = text[:-1]
                 lines = [text]
+            elif "\n" not in chunk and "\r" not in chunk:
+                tail.append(chunk)  # the middle of a long line: no copying until it ends
+                if sum(map(len, tail)) > LINE_LIMIT:
+                    raise _TooLong
+                continue
             else:
-                text = self.tail + chunk if self.tail else chunk
+                if tail:
+                    tail.append(chunk)
+                    text = "".join(tail)
+                    tail.clear()
+                else:
+                    text = chunk
                 hold = ""
                 if text[-1] == "\r":  # maybe the first half of a CRLF: decide with the next read
                     text, hold = text[:-1], "\r"
@@ -397,15 +417,14 @@ class _Lines:
                     if "\r" in text:  # CR line ends, or a mix
                         text = text.replace("\r\n", "\n").replace("\r", "\n")
                     end = text.rfind("\n")
-                    if end < 0:
-                        self.tail = text + hold
-                        if len(self.tail) > LINE_LIMIT:
-                            raise _TooLong
+                    if end < 0:  # the only line break was the held CR
+                        tail.append(text + hold)
                         continue
                     split = text[:end].split("\n"), text[end + 1 :]
                 lines, rest = split
-                self.tail = rest + hold
-            self.clean = text.isascii() and "\x00" not in text
+                if rest or hold:
+                    tail.append(rest + hold)
+            self.clean = len(text) <= MAX_CELL and text.isascii() and "\x00" not in text
             self.quotes = '"' in text
             self.it = iter(lines)
             return True
@@ -437,7 +456,9 @@ class _Lines:
         """The header's column names (see `_columns`); FileProblem if there is none."""
         try:
             cells = self.next_record()
-        except (csv.Error, _TooLong, UnicodeDecodeError) as e:
+        except UnicodeDecodeError as e:
+            raise FileProblem(_structure_problem(0, e)) from e
+        except (csv.Error, _TooLong) as e:
             raise FileProblem(
                 "the header row cannot be read (a quote is never closed or the row is far too "
                 "long): is this a CSV file with a header row?"
@@ -533,7 +554,7 @@ def read_header_and_preview(
                 if cells is None:
                     break
                 preview.append([_clean_preview(c) for c in cells])
-        except (csv.Error, _TooLong) as e:
+        except (csv.Error, _TooLong, UnicodeDecodeError) as e:
             raise FileProblem(_structure_problem(len(preview) + 1, e)) from e
     return columns, preview
 
@@ -545,8 +566,9 @@ def _structure_problem(row: int, e: Exception) -> str:
             "a CSV file (or a line break is missing)"
         )
     if isinstance(e, UnicodeDecodeError):
+        where = f"row {row}" if row else "the header row"
         return (
-            f"row {row} cannot be decoded as {e.encoding}: choose the file's encoding, or save "
+            f"{where} cannot be decoded as {e.encoding}: choose the file's encoding, or save "
             "it as CSV UTF-8 and upload it again"
         )
     return (
@@ -565,8 +587,7 @@ def iter_records(path: str | Path, detected: Detected, start_row: int = 1) -> It
     as in `read_header_and_preview`.
 
     Raises `FileProblem` (naming the row) if the file's structure breaks: no header, a quoted
-    cell that never ends or exceeds `FIELD_LIMIT`, a line over `LINE_LIMIT` characters, or
-    (UTF-16 only) data that cannot be decoded at all.
+    cell that never ends or exceeds `FIELD_LIMIT`, or a line over `LINE_LIMIT` characters.
     """
     encoding, delimiter = detected.encoding, detected.delimiter
     decode_errors = _decode_errors
@@ -611,16 +632,15 @@ def iter_records(path: str | Path, detected: Detected, start_row: int = 1) -> It
                             continue
                     else:
                         cells = line.split(delimiter)
-                        if (
-                            len(cells) == ncols
-                            and cells[0].strip()
-                            and len(line) <= max_cell
-                            and (
-                                clean
-                                or (
-                                    "\x00" not in line
-                                    and (line.isascii() or decode_errors[0] == errors_before)
-                                )
+                        if len(cells) == ncols and (
+                            # clean batch: short ASCII lines without NUL; the first cell starts
+                            # with a printable character, so the record is not blank
+                            (clean and cells[0] >= "!")
+                            or (
+                                cells[0].strip()
+                                and len(line) <= max_cell
+                                and "\x00" not in line
+                                and (line.isascii() or decode_errors[0] == errors_before)
                             )
                         ):
                             row += 1
@@ -732,6 +752,9 @@ _EXACT: Final[dict[str, tuple[str, ...]]] = {
         "idcliente",
         "numerodecliente",
         "numerocliente",
+        "iddecliente",
+        "iddeusuario",
+        "identifiantclient",
         "idusuario",
         "usuarioid",
         "idutilisateur",
@@ -773,8 +796,13 @@ _EXACT: Final[dict[str, tuple[str, ...]]] = {
         "createdat",
         "created",
         "createddate",
+        "createdon",
+        "createdutc",
+        "createdate",
         "creationdate",
         "datecreated",
+        "dateadded",
+        "addedon",
         "anmeldedatum",
         "registrierungsdatum",
         "registriertam",
@@ -919,8 +947,25 @@ _PARTIAL: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
     "user_id": (("userid", "customerid", "externalid", "kundennummer", "kundenid"), ()),
     "name": (("fullname", "nomcomplet", "nombrecompleto", "vollstandigername"), ()),
     "signed_up_at": (
-        ("signup", "signedup", "registration", "registered", "createdat", "joined"),
-        ("ip", "source", "method", "channel", "url", "page", "form", "campaign", "country"),
+        ("signup", "signedup", "registration", "registered", "created", "joined"),
+        (
+            "ip",
+            "source",
+            "method",
+            "channel",
+            "url",
+            "page",
+            "form",
+            "campaign",
+            "country",
+            "by",
+            "card",
+            "order",
+            "invoice",
+            "deal",
+            "ticket",
+            "company",
+        ),
     ),
     "phone": (
         ("phone", "mobile", "telefon", "handy", "celular", "movil"),

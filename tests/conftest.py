@@ -74,7 +74,7 @@ def stack() -> Iterator[Stack]:
             "USHER_ADMIN_TOKEN": "test-admin-token",
             "USHER_RATE_LIMIT_PER_MINUTE": "0",
             "USHER_LOG_LEVEL": "INFO",
-            "USHER_CHUNK_ROWS": "500",
+            "USHER_CHUNK_ROWS": "100",
         },
     )
     try:
