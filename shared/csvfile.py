@@ -397,7 +397,7 @@ class _Lines:
                 if text[-1] == "\r":
                     text = text[:-1]
                 lines = [text]
-            elif "\n" not in chunk and "\r" not in chunk:
+            elif "\n" not in chunk and "\r" not in chunk and not (tail and tail[-1][-1] == "\r"):
                 tail.append(chunk)  # the middle of a long line: no copying until it ends
                 if sum(map(len, tail)) > LINE_LIMIT:
                     raise _TooLong
