@@ -163,7 +163,7 @@ class Engine:
         contact = Contact(
             id=self.new_id(),
             role=role,
-            user_id=record.get("user_id"),
+            user_id=record.get("user_id") if role == "user" else None,  # leads have none
             email=record.get("email"),
             created_at=self.now,
             is_new=True,

@@ -150,6 +150,8 @@ def _problems(body: StartRequest, columns: list[str], existing: dict[str, str]) 
             problems.append(f"mapping.{field}: the file has no column {column!r}")
     if "email" not in body.mapping:
         problems.append("mapping.email is required: choose the column that holds email addresses")
+    if "name_last" in body.mapping and "name" not in body.mapping:
+        problems.append("mapping.name_last needs mapping.name (the first-name column)")
     if body.kind == "leads" and "user_id" in body.mapping:
         problems.append("mapping.user_id: leads have no user_id; import them as users instead")
     seen: dict[str, str] = {}

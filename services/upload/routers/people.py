@@ -59,6 +59,8 @@ async def upsert(request: Request, workspace: CurrentWorkspace) -> dict[str, Any
     body = await _json_object(request)
     app = request.app
     role = body.get("role", "user")
+    if role == "lead" and body.get("user_id") is not None:
+        raise invalid("a lead has no user_id: send role 'user' to create or update a user")
     async with app.state.pool.acquire() as conn:
         types = await repo.attribute_types(conn, workspace.id)
         record, errors, new_attributes = contact_record(body, types)
