@@ -21,7 +21,11 @@ from shared import db, kafka
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_HOME = ROOT / ".usher" / "test"
+# Two test sessions can run side by side with different offsets (ports and data folder).
+OFFSET = int(os.environ.get("USHER_TEST_PORT_OFFSET", "0"))
+TEST_HOME = ROOT / ".usher" / (f"test-{OFFSET}" if OFFSET else "test")
+SMTP_PORT = 12525 + OFFSET
+WEBHOOK_PORT = 12580 + OFFSET
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -63,11 +67,11 @@ def stack() -> Iterator[Stack]:
     shutil.rmtree(TEST_HOME, ignore_errors=True)
     instance = cls(
         TEST_HOME,
-        kafka_port=19092,
-        controller_port=19093,
-        pg_port=55433,
-        http_port=18000,
-        worker_port_base=16101,
+        kafka_port=19092 + OFFSET,
+        controller_port=19093 + OFFSET,
+        pg_port=55433 + OFFSET,
+        http_port=18000 + OFFSET,
+        worker_port_base=16101 + OFFSET,
         topic_prefix="usher-test.",
         partitions=4,
         extra_env={
@@ -75,6 +79,8 @@ def stack() -> Iterator[Stack]:
             "USHER_RATE_LIMIT_PER_MINUTE": "0",
             "USHER_LOG_LEVEL": "INFO",
             "USHER_CHUNK_ROWS": "100",
+            "USHER_SMTP_PORT": str(SMTP_PORT),
+            "USHER_WEBHOOK_TIMEOUT_S": "2",
         },
     )
     try:
@@ -129,3 +135,17 @@ async def pg_pool(stack: Stack) -> AsyncIterator[object]:
     pool = await db.create_pool(stack.dsn, 4)
     yield pool
     await pool.close()
+
+
+def query(stack: Stack, sql: str, *args: object) -> list[object]:
+    """Run one query against the stack's database from a synchronous test."""
+    import asyncio
+
+    async def run() -> list[object]:
+        conn = await db.connect(stack.dsn)
+        try:
+            return list(await conn.fetch(sql, *args))
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())

@@ -14,6 +14,7 @@ class Api:
     def __init__(self, base_url: str, token: str | None = None) -> None:
         self.http = httpx.Client(base_url=base_url, timeout=60)
         self.token = token
+        self.workspace: dict[str, Any] = {}
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
@@ -34,7 +35,9 @@ class Api:
             headers={"Authorization": f"Bearer {ADMIN}"},
         )
         assert response.status_code == 201, response.text
-        return cls(base_url, response.json()["token"])
+        api = cls(base_url, response.json()["token"])
+        api.workspace = response.json()
+        return api
 
     def upload(self, content: bytes, name: str = "people.csv", source: str | None = None) -> Any:
         data = {"source": source} if source else None

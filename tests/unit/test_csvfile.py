@@ -492,6 +492,9 @@ def test_same_records_as_the_csv_module(
     assert [r.error is None for r in got] == [len(c) == ncols for c in expected]
     _, preview = read_header_and_preview(path, Detected("utf-8", delimiter), 5)
     assert preview == expected[:5]
+    start = chunk % 5
+    resumed = list(iter_records(path, Detected("utf-8", delimiter), start))
+    assert resumed == [r for r in got if r.row >= start]
 
 
 # ------------------------------------------------------------------------------------------

@@ -1,0 +1,150 @@
+// The public HTTP API, with the workspace token as a Bearer header (kept in sessionStorage, so
+// it lasts for this browser tab's session and is never sent as a cookie).
+
+const KEY = "usher.token";
+
+export const session = {
+  get token() {
+    return sessionStorage.getItem(KEY);
+  },
+  signIn(token) {
+    sessionStorage.setItem(KEY, token);
+  },
+  signOut() {
+    sessionStorage.removeItem(KEY);
+  },
+};
+
+export class ApiError extends Error {
+  constructor(status, code, message, details) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** 404 or 405 from a route this server does not have (remote sources, events, …). */
+export function isUnavailable(error) {
+  return error instanceof ApiError && (error.status === 404 || error.status === 405);
+}
+
+export const UNAVAILABLE = "This is not available on this server yet.";
+
+function authHeaders(token = session.token) {
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+async function toError(response) {
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    // not JSON: fall through to a message built from the status
+  }
+  const error = body && body.error;
+  if (error && error.message) {
+    return new ApiError(response.status, error.code, error.message, error.details);
+  }
+  const text = response.statusText || "error";
+  return new ApiError(response.status, "http", `The server answered ${response.status} ${text}.`);
+}
+
+function unauthorized(error) {
+  if (error.status === 401) {
+    window.dispatchEvent(new CustomEvent("usher:unauthorized", { detail: error }));
+  }
+  return error;
+}
+
+/** Call the API; resolves to the JSON body, rejects with an ApiError. */
+export async function api(method, path, body, { token } = {}) {
+  const headers = authHeaders(token);
+  const init = { method, headers };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, "network", "The server could not be reached. Check your connection and try again.");
+  }
+  if (!response.ok) throw unauthorized(await toError(response));
+  if (response.status === 204) return null;
+  return response.json();
+}
+
+export function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== "") search.set(key, value);
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+/**
+ * Upload a file as multipart `file` (+ `source`) with XMLHttpRequest, whose upload.onprogress
+ * reports the bytes sent. Resolves to the created import.
+ */
+export function uploadFile(file, source, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/imports");
+    for (const [key, value] of Object.entries(authHeaders())) xhr.setRequestHeader(key, value);
+    xhr.responseType = "json";
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    };
+    xhr.onload = () => {
+      const body = xhr.response;
+      if (xhr.status >= 200 && xhr.status < 300) {
+        onProgress(1);
+        resolve(body);
+        return;
+      }
+      const error = body && body.error;
+      reject(
+        unauthorized(
+          error
+            ? new ApiError(xhr.status, error.code, error.message, error.details)
+            : new ApiError(xhr.status, "http", `The upload failed: the server answered ${xhr.status}.`),
+        ),
+      );
+    };
+    xhr.onerror = () => reject(new ApiError(0, "network", "The upload was interrupted: the server could not be reached."));
+    xhr.onabort = () => reject(new ApiError(0, "aborted", "The upload was cancelled."));
+    const form = new FormData();
+    if (source) form.append("source", source);
+    form.append("file", file, file.name);
+    xhr.send(form);
+  });
+}
+
+/**
+ * Download a file the API serves (the token is a header, so a plain link cannot carry it):
+ * fetch it, then hand the browser a Blob to save.
+ */
+export async function download(path, fallbackName) {
+  let response;
+  try {
+    response = await fetch(path, { headers: authHeaders() });
+  } catch {
+    throw new ApiError(0, "network", "The download failed: the server could not be reached.");
+  }
+  if (!response.ok) throw unauthorized(await toError(response));
+  const disposition = response.headers.get("Content-Disposition") || "";
+  const match = /filename="?([^";]+)"?/i.exec(disposition);
+  const blob = await response.blob();
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = match ? match[1] : fallbackName;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

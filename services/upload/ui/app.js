@@ -1,0 +1,169 @@
+// Usher's web UI: a single page with hash routes, no build step. Each view module renders into
+// <main>; everything it shows goes through dom.js (text nodes only, never HTML from data).
+
+import { api, session } from "./api.js";
+import { clear, errorBox, field, h } from "./dom.js";
+import { importHistory, importProgress } from "./imports.js";
+import { messageForm, messageList, messagePage } from "./messages.js";
+import { people, person } from "./people.js";
+import { importWizard } from "./wizard.js";
+
+const routes = [
+  [/^\/import$/, importWizard, "Import people"],
+  [/^\/imports$/, importHistory, "Import history"],
+  [/^\/imports\/([^/]+)$/, importProgress, "Import"],
+  [/^\/people$/, people, "People"],
+  [/^\/people\/([^/]+)$/, person, "Person"],
+  [/^\/messages$/, messageList, "Messages"],
+  [/^\/messages\/new$/, messageForm, "New message"],
+  [/^\/messages\/([^/]+)$/, messagePage, "Message"],
+];
+
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+let leaving = [];
+let signInNotice = null;
+
+export function navigate(path) {
+  if (location.hash === `#${path}`) render();
+  else location.hash = path;
+}
+
+function parseHash() {
+  const raw = location.hash.replace(/^#/, "") || "/import";
+  const [path, search = ""] = raw.split("?");
+  return { path, query: new URLSearchParams(search) };
+}
+
+function renderNav(path) {
+  clear(nav);
+  if (!session.token) return;
+  const links = [
+    ["/import", "Import people"],
+    ["/imports", "Import history"],
+    ["/people", "People"],
+    ["/messages", "Messages"],
+  ];
+  const list = h("ul", { class: "nav-links" });
+  for (const [href, text] of links) {
+    const current = path === href || (href !== "/import" && path.startsWith(`${href}/`));
+    list.append(h("li", {}, h("a", { href: `#${href}`, "aria-current": current ? "page" : null }, text)));
+  }
+  nav.append(
+    list,
+    h(
+      "button",
+      {
+        type: "button",
+        class: "secondary",
+        onclick: () => {
+          session.signOut();
+          signInNotice = "You are signed out.";
+          navigate("/signin");
+        },
+      },
+      "Sign out",
+    ),
+  );
+}
+
+function signIn(ctx) {
+  const input = h("input", { type: "password", autocomplete: "off", spellcheck: "false" });
+  const token = field("Workspace token", input, {
+    hint: "The token returned when your workspace was created. It is kept only for this browser tab.",
+    required: true,
+  });
+  const result = h("div", { "aria-live": "polite" });
+  const button = h("button", { type: "submit" }, "Sign in");
+  const form = h(
+    "form",
+    {
+      class: "card narrow",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        clear(result);
+        const value = input.value.trim();
+        if (!value) {
+          result.append(errorBox({ message: "Enter your workspace token to sign in." }));
+          input.focus();
+          return;
+        }
+        button.disabled = true;
+        try {
+          await api("GET", "/api/imports?limit=1", undefined, { token: value });
+          session.signIn(value);
+          const next = ctx.query.get("next");
+          navigate(next && next.startsWith("/") && next !== "/signin" ? next : "/import");
+        } catch (error) {
+          result.append(errorBox(error, "Could not sign in"));
+          input.focus();
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    token.wrap,
+    button,
+  );
+  ctx.main.append(
+    h("h1", { tabindex: "-1" }, "Sign in to Usher"),
+    signInNotice ? h("div", { class: "alert info", role: "status" }, signInNotice) : null,
+    form,
+    result,
+  );
+  signInNotice = null;
+  input.focus();
+}
+
+async function render() {
+  for (const fn of leaving) fn();
+  leaving = [];
+  const { path, query } = parseHash();
+  // A fresh root per render: a slow view of the previous page writes into a detached node.
+  const root = h("div", { class: "view" });
+  main.replaceChildren(root);
+  if (path === "/signin" || !session.token) {
+    renderNav("/signin");
+    document.title = "Sign in · Usher";
+    let signInQuery = query;
+    if (path !== "/signin") {
+      const next = path + (query.toString() ? `?${query}` : "");
+      history.replaceState(null, "", `#/signin?next=${encodeURIComponent(next)}`);
+      signInQuery = new URLSearchParams({ next });
+    }
+    signIn({ main: root, query: signInQuery });
+    return;
+  }
+  renderNav(path);
+  const route = routes.find(([pattern]) => pattern.test(path));
+  if (!route) {
+    root.append(
+      h("h1", { tabindex: "-1" }, "Page not found"),
+      h("p", {}, h("a", { href: "#/import" }, "Import people")),
+    );
+    return;
+  }
+  const [pattern, view, title] = route;
+  const params = path.match(pattern).slice(1).map(decodeURIComponent);
+  document.title = `${title} · Usher`;
+  const ctx = { main: root, params, query, navigate, onLeave: (fn) => leaving.push(fn) };
+  try {
+    await view(ctx);
+  } catch (error) {
+    root.append(errorBox(error, "This page could not be loaded"));
+  }
+  const heading = root.querySelector("h1");
+  if (heading && root.isConnected && !root.contains(document.activeElement)) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: true });
+  }
+}
+
+window.addEventListener("usher:unauthorized", () => {
+  if (!session.token) return;
+  session.signOut();
+  signInNotice = "Your session ended: the server did not accept the token. Sign in again.";
+  navigate("/signin");
+});
+window.addEventListener("hashchange", render);
+render();

@@ -1,0 +1,134 @@
+// Building the page safely: every piece of data becomes a text node or an attribute value,
+// never HTML. `h("p", {class: "x"}, "text", child)` is the only way views create elements.
+
+const PROPERTIES = new Set(["value", "checked", "disabled", "selected", "hidden", "multiple"]);
+
+export function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on") && typeof value === "function") {
+      el.addEventListener(key.slice(2).toLowerCase(), value);
+    } else if (key === "class") {
+      el.className = value;
+    } else if (key === "for") {
+      el.htmlFor = value;
+    } else if (PROPERTIES.has(key)) {
+      el[key] = value;
+    } else {
+      el.setAttribute(key, value === true ? "" : String(value));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+export function append(parent, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    parent.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return parent;
+}
+
+export function clear(el) {
+  el.replaceChildren();
+  return el;
+}
+
+let counter = 0;
+/** A unique id for pairing a <label for> with its control. */
+export function uid(prefix = "f") {
+  counter += 1;
+  return `${prefix}-${counter}`;
+}
+
+/** A labelled control: returns {wrap, input}. `control` is an element without an id yet. */
+export function field(labelText, control, { hint, required } = {}) {
+  const id = control.id || uid("field");
+  control.id = id;
+  const hintEl = hint ? h("p", { class: "hint", id: `${id}-hint` }, hint) : null;
+  if (hintEl) control.setAttribute("aria-describedby", hintEl.id);
+  if (required) control.required = true;
+  const wrap = h(
+    "div",
+    { class: "field" },
+    h("label", { for: id }, labelText, required ? h("span", { class: "req" }, " (required)") : null),
+    control,
+    hintEl,
+  );
+  return { wrap, input: control };
+}
+
+export function select(options, value) {
+  const el = h("select");
+  for (const option of options) {
+    const [optValue, text] = Array.isArray(option) ? option : [option, option];
+    el.append(h("option", { value: optValue, selected: optValue === value }, text));
+  }
+  if (value !== undefined) el.value = value;
+  return el;
+}
+
+/** An alert box for an API error: its message and every detail the API gave. */
+export function errorBox(error, intro) {
+  const details = Array.isArray(error?.details)
+    ? error.details
+    : error?.details && typeof error.details === "object"
+      ? Object.entries(error.details).map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`)
+      : [];
+  return h(
+    "div",
+    { class: "alert error", role: "alert" },
+    intro ? h("p", {}, h("strong", {}, intro)) : null,
+    h("p", {}, error?.message || String(error)),
+    details.length
+      ? h(
+          "ul",
+          {},
+          details.map((d) =>
+            h("li", {}, typeof d === "string" ? d : d && d.field ? `${d.field}: ${d.message}` : JSON.stringify(d)),
+          ),
+        )
+      : null,
+  );
+}
+
+export function notice(text, kind = "info") {
+  return h("div", { class: `alert ${kind}`, role: "status" }, text);
+}
+
+export function fmtDate(value) {
+  if (!value) return "—";
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+export function fmtNumber(value) {
+  return value === null || value === undefined ? "—" : Number(value).toLocaleString();
+}
+
+/**
+ * A table whose cells carry their column name, so narrow screens can show each row as a card.
+ * `columns` is a list of header texts; `rows` a list of lists of cell content (text or nodes).
+ */
+export function table(columns, rows, { caption, cards = true } = {}) {
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: cards ? "cards" : "" },
+      caption ? h("caption", {}, caption) : null,
+      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))),
+      h(
+        "tbody",
+        {},
+        rows.map((row) =>
+          h("tr", {}, row.map((cell, i) => h("td", { "data-label": columns[i] }, cell))),
+        ),
+      ),
+    ),
+  );
+}

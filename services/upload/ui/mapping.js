@@ -1,0 +1,364 @@
+// The wizard's file steps: the preview (encoding and delimiter changeable) and the mapping of
+// columns to standard fields and named custom attributes, with the naming rules checked inline.
+
+import { readPreview } from "./csv.js";
+import { clear, field, h, select, table, uid } from "./dom.js";
+
+export const ENCODINGS = [
+  ["utf-8", "UTF-8"],
+  ["utf-8-sig", "UTF-8 with byte-order mark"],
+  ["utf-16", "UTF-16"],
+  ["cp1252", "Windows-1252 (Western European)"],
+];
+export const DELIMITERS = [
+  [",", "Comma ( , )"],
+  [";", "Semicolon ( ; )"],
+  ["\t", "Tab"],
+  ["|", "Pipe ( | )"],
+];
+
+export const FIELDS = [
+  ["email", "Email"],
+  ["user_id", "User ID"],
+  ["name", "Name"],
+  ["signed_up_at", "Sign-up date"],
+  ["phone", "Phone"],
+  ["last_seen_at", "Last seen"],
+  ["last_seen_ip", "IP address"],
+];
+const EXTRA_FIELDS = [
+  ["name_last", "Last name"],
+  ["tags", "Tags"],
+];
+export const FIELD_LABELS = Object.fromEntries([...FIELDS, ...EXTRA_FIELDS]);
+
+const STANDARD = new Set(
+  "id role user_id email name phone signed_up_at last_seen_at last_seen_ip created_at updated_at tags custom_attributes".split(
+    " ",
+  ),
+);
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Every problem with `name` as a custom attribute name; `others` are the import's other names. */
+export function attributeProblems(name, others) {
+  if (!name) return ["Give the attribute a name (1 to 190 characters)."];
+  const problems = [];
+  const length = [...name].length;
+  if (length > 190) problems.push(`The name is ${length} characters long: at most 190 are allowed.`);
+  for (const ch of [".", "$"]) {
+    if (name.includes(ch)) problems.push(`The name contains “${ch}”, which is not allowed: use “_” or “-”.`);
+  }
+  if (CONTROL.test(name)) problems.push("The name contains a control character such as a tab or line break.");
+  if (name.trim() !== name) problems.push("The name starts or ends with a space: remove it.");
+  if (STANDARD.has(name.trim().toLowerCase())) {
+    problems.push(`“${name.trim()}” is a standard field: map the column to that field or rename it.`);
+  }
+  if (others.some((other) => other.toLowerCase() === name.toLowerCase())) {
+    problems.push("Another column already uses this name (names are compared ignoring case).");
+  }
+  return problems;
+}
+
+function suggestName(column) {
+  const name = column.replace(/[.$]/g, "_").replace(CONTROL, "").trim().slice(0, 190);
+  return STANDARD.has(name.toLowerCase()) ? `${name} (custom)` : name;
+}
+
+/** Columns chosen for standard fields, and the rest (candidates for custom attributes). */
+function usedColumns(draft) {
+  return new Set(Object.values(draft.mapping).filter(Boolean));
+}
+
+export function initMapping(draft) {
+  const mapping = {};
+  const known = new Set(draft.columns);
+  for (const [key, column] of Object.entries(draft.upload.suggested_mapping || {})) {
+    if (known.has(column)) mapping[key] = column;
+  }
+  if (draft.kind === "leads") delete mapping.user_id;
+  draft.mapping = mapping;
+  draft.attributes = {};
+  for (const column of draft.columns) draft.attributes[column] = { on: false, name: suggestName(column) };
+}
+
+/** Keep what still fits after the columns changed (another encoding or delimiter). */
+function remapAfterRead(draft) {
+  const known = new Set(draft.columns);
+  for (const [key, column] of Object.entries(draft.mapping)) {
+    if (!known.has(column)) delete draft.mapping[key];
+  }
+  const before = draft.attributes;
+  draft.attributes = {};
+  for (const column of draft.columns) {
+    draft.attributes[column] = before[column] || { on: false, name: suggestName(column) };
+  }
+  if (!draft.mapping.email) {
+    const guess = draft.columns.find((c) => /e-?mail/i.test(c));
+    if (guess) draft.mapping.email = guess;
+  }
+}
+
+export function previewStep(draft, { container, next, back }) {
+  const status = h("p", { class: "hint", "aria-live": "polite" });
+  const tableSlot = h("div");
+  const encoding = select(ENCODINGS, draft.encoding);
+  const delimiter = select(DELIMITERS, draft.delimiter);
+  const detected = draft.upload.detected || {};
+  const label = (list, value) => (list.find(([v]) => v === value) || [value, value])[1];
+
+  const drawTable = () => {
+    clear(tableSlot);
+    if (!draft.columns.length) {
+      tableSlot.append(h("p", {}, "No columns were found with these settings."));
+      return;
+    }
+    const region = h(
+      "div",
+      { class: "table-wrap scroll", role: "region", "aria-label": "Preview of the file", tabindex: "0" },
+      h(
+        "table",
+        { class: "preview" },
+        h("caption", {}, `First ${draft.preview.length} rows of ${draft.upload.file_name || "the file"}`),
+        h("thead", {}, h("tr", {}, draft.columns.map((c) => h("th", { scope: "col" }, c)))),
+        h(
+          "tbody",
+          {},
+          draft.preview.map((row) => h("tr", {}, draft.columns.map((_, i) => h("td", {}, row[i] ?? "")))),
+        ),
+      ),
+    );
+    tableSlot.append(region);
+  };
+
+  const reread = async () => {
+    draft.encoding = encoding.value;
+    draft.delimiter = delimiter.value;
+    if (!draft.file) {
+      status.textContent = "The new setting is used when the import starts.";
+      return;
+    }
+    try {
+      const read = await readPreview(draft.file, draft.encoding, draft.delimiter);
+      draft.columns = read.columns;
+      draft.preview = read.preview;
+      remapAfterRead(draft);
+      status.textContent = `Read again as ${label(ENCODINGS, draft.encoding)}, ${label(DELIMITERS, draft.delimiter).toLowerCase()}: ${draft.columns.length} columns.`;
+    } catch (error) {
+      status.textContent = `The file could not be read again: ${error.message}`;
+    }
+    drawTable();
+  };
+  encoding.addEventListener("change", reread);
+  delimiter.addEventListener("change", reread);
+
+  drawTable();
+  container.append(
+    h("h2", { tabindex: "-1" }, "Check the preview"),
+    h(
+      "p",
+      { class: "detected" },
+      "Detected: ",
+      h("strong", { "data-testid": "detected-encoding" }, label(ENCODINGS, detected.encoding)),
+      ", ",
+      h("strong", { "data-testid": "detected-delimiter" }, label(DELIMITERS, detected.delimiter)),
+      ". Change them if the columns below look wrong.",
+    ),
+    h(
+      "div",
+      { class: "row" },
+      field("Encoding", encoding).wrap,
+      field("Delimiter", delimiter).wrap,
+    ),
+    status,
+    tableSlot,
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "button", class: "secondary", onclick: back }, "Back"),
+      h("button", { type: "button", onclick: next }, "Continue"),
+    ),
+  );
+}
+
+export function mappingStep(draft, { container, next, back }) {
+  const sample = (column) => {
+    const i = draft.columns.indexOf(column);
+    const value = i < 0 ? "" : draft.preview.map((row) => row[i]).find((v) => v && v.trim());
+    return value ? `Example: ${value}` : "";
+  };
+  const fieldErrors = {};
+  const fields = [...FIELDS];
+  if (draft.mapping.name_last || draft.source === "mailchimp_csv") fields.splice(3, 0, EXTRA_FIELDS[0]);
+  fields.push(EXTRA_FIELDS[1]);
+
+  const attributeSlot = h("div");
+  const summary = h("div", { "aria-live": "polite" });
+
+  const standard = h("fieldset", { class: "mapping" }, h("legend", {}, "Standard fields"));
+  for (const [key, text] of fields) {
+    const control = select([["", "Select this column"], ...draft.columns], draft.mapping[key] || "");
+    control.id = `map-${key}`;
+    const leadsId = key === "user_id" && draft.kind === "leads";
+    if (leadsId) control.disabled = true;
+    const example = h("span", { class: "sample" }, sample(draft.mapping[key]));
+    const hint =
+      key === "email"
+        ? "Every record needs an email address."
+        : key === "tags"
+          ? "A column of tag names, separated by commas."
+          : leadsId
+            ? "Leads have no user ID: import as users to set one."
+            : key === "signed_up_at" || key === "last_seen_at"
+              ? "DD/MM/YYYY, ISO 8601 or Unix time."
+              : key === "phone"
+                ? "With the country code, e.g. +44 20 7946 0000."
+                : null;
+    const { wrap } = field(text, control, { hint, required: key === "email" });
+    const error = h("p", { class: "field-error", id: uid("err") });
+    fieldErrors[key] = { control, error };
+    control.addEventListener("change", () => {
+      if (control.value) draft.mapping[key] = control.value;
+      else delete draft.mapping[key];
+      example.textContent = sample(control.value);
+      error.textContent = "";
+      control.removeAttribute("aria-invalid");
+      drawAttributes();
+    });
+    wrap.append(example, error);
+    standard.append(wrap);
+  }
+
+  const attributeInputs = [];
+  const checkNames = () => {
+    const active = attributeInputs.filter((a) => draft.attributes[a.column].on);
+    let bad = 0;
+    for (const entry of attributeInputs) {
+      const state = draft.attributes[entry.column];
+      clear(entry.errors);
+      if (!state.on) {
+        entry.input.removeAttribute("aria-invalid");
+        continue;
+      }
+      const others = active.filter((a) => a !== entry).map((a) => draft.attributes[a.column].name);
+      const problems = attributeProblems(state.name, others);
+      if (problems.length) {
+        bad += 1;
+        entry.input.setAttribute("aria-invalid", "true");
+        for (const p of problems) entry.errors.append(h("li", {}, p));
+      } else {
+        entry.input.removeAttribute("aria-invalid");
+      }
+    }
+    return bad;
+  };
+
+  function drawAttributes() {
+    clear(attributeSlot);
+    attributeInputs.length = 0;
+    const used = usedColumns(draft);
+    const rest = draft.columns.filter((c) => !used.has(c));
+    for (const column of draft.columns) {
+      if (used.has(column) && draft.attributes[column]) draft.attributes[column].on = false;
+    }
+    const box = h(
+      "fieldset",
+      { class: "mapping" },
+      h("legend", {}, "Other columns: custom attributes"),
+      h(
+        "p",
+        { class: "hint" },
+        "Tick a column to import it as a custom attribute and name it. Columns left unticked are not imported.",
+      ),
+    );
+    if (!rest.length) box.append(h("p", {}, "Every column is mapped to a standard field."));
+    for (const column of rest) {
+      const state = draft.attributes[column];
+      const checkId = uid("attr-on");
+      const nameId = uid("attr-name");
+      const errors = h("ul", { class: "field-error", id: `${nameId}-errors`, "aria-live": "polite" });
+      const check = h("input", { type: "checkbox", id: checkId, checked: state.on });
+      const input = h("input", {
+        type: "text",
+        id: nameId,
+        value: state.name,
+        disabled: !state.on,
+        maxlength: "400",
+        "aria-describedby": `${nameId}-errors`,
+      });
+      const entry = { column, input, errors };
+      attributeInputs.push(entry);
+      check.addEventListener("change", () => {
+        state.on = check.checked;
+        input.disabled = !check.checked;
+        checkNames();
+      });
+      input.addEventListener("input", () => {
+        state.name = input.value;
+        checkNames();
+      });
+      box.append(
+        h(
+          "div",
+          { class: "attribute" },
+          h("div", { class: "check" }, check, h("label", { for: checkId }, `Import column “${column}”`)),
+          h("p", { class: "sample" }, sample(column)),
+          h("div", { class: "field" }, h("label", { for: nameId }, `Attribute name for “${column}”`), input, errors),
+        ),
+      );
+    }
+    attributeSlot.append(box);
+    checkNames();
+  }
+
+  drawAttributes();
+  container.append(
+    h("h2", { tabindex: "-1" }, "Match the columns"),
+    h("p", {}, "We pre-filled the columns we recognised. Select this column for each field that your file has."),
+    standard,
+    attributeSlot,
+    summary,
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "button", class: "secondary", onclick: back }, "Back"),
+      h(
+        "button",
+        {
+          type: "button",
+          onclick: () => {
+            clear(summary);
+            const email = fieldErrors.email;
+            if (!draft.mapping.email) {
+              email.error.textContent = "Select the column that holds email addresses.";
+              email.control.setAttribute("aria-invalid", "true");
+              email.control.setAttribute("aria-describedby", email.error.id);
+              email.control.focus();
+              return;
+            }
+            if (checkNames()) {
+              summary.append(
+                h("div", { class: "alert error", role: "alert" }, "Fix the attribute names marked above before you continue."),
+              );
+              attributeSlot.querySelector("[aria-invalid=true]")?.focus();
+              return;
+            }
+            next();
+          },
+        },
+        "Continue",
+      ),
+    ),
+  );
+}
+
+/** The start request's column choices: {mapping, custom_attributes}. */
+export function startColumns(draft) {
+  const mapping = { ...draft.mapping };
+  if (draft.kind === "leads") delete mapping.user_id;
+  const used = new Set(Object.values(mapping));
+  const custom = {};
+  for (const [column, state] of Object.entries(draft.attributes)) {
+    if (state.on && !used.has(column) && draft.columns.includes(column)) custom[column] = state.name;
+  }
+  return { mapping, custom_attributes: custom };
+}
