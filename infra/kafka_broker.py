@@ -1,4 +1,4 @@
-"""A single-node Apache Kafka broker (KRaft) from the Maven Central jars in ``.infra/kafka-libs``."""
+"""A single-node Apache Kafka broker (KRaft) from Maven Central jars in ``.infra/kafka-libs``."""
 
 from __future__ import annotations
 

@@ -127,8 +127,9 @@ class PostgresServer:
             text=True,
         ).stdout.strip()
         if exists != "1":
-            subprocess.run([psql, base, "-c", f'CREATE DATABASE "{name}"'], check=True,
-                           capture_output=True)
+            subprocess.run(
+                [psql, base, "-c", f'CREATE DATABASE "{name}"'], check=True, capture_output=True
+            )
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Fast shutdown (SIGINT: roll back clients, checkpoint), SIGKILL after ``timeout_s``."""

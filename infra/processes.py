@@ -39,7 +39,7 @@ def spawn(
     out: IO[bytes] | int = subprocess.DEVNULL
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        out = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
+        out = open(log_path, "ab")
     try:
         return subprocess.Popen(
             list(argv),
@@ -57,7 +57,7 @@ def spawn(
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout_s: float = 30.0) -> int:
-    """Send ``sig`` to the process group, wait up to ``timeout_s``, then SIGKILL it. Returns the code."""
+    """Send ``sig`` to the process group, wait ``timeout_s``, then SIGKILL it; returns the code."""
     if proc.poll() is not None:
         return proc.returncode
     try:

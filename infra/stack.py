@@ -241,7 +241,9 @@ def _run(stack: Stack) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.stack")
     parser.add_argument("command", choices=["run", "infra"])
-    parser.add_argument("--home", default=os.environ.get("USHER_HOME", str(ROOT / ".usher" / "run")))
+    parser.add_argument(
+        "--home", default=os.environ.get("USHER_HOME", str(ROOT / ".usher" / "run"))
+    )
     args = parser.parse_args()
     stack = Stack(
         Path(args.home),

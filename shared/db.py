@@ -63,7 +63,7 @@ async def wait_ready(dsn: str, timeout_s: float = 60.0) -> None:
                 return
             finally:
                 await conn.close()
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
             last = exc
         await asyncio.sleep(0.3)
     raise TimeoutError(f"PostgreSQL did not answer within {timeout_s:.0f}s: {last!r}")

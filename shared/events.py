@@ -50,7 +50,7 @@ class RowChunk(Payload):
 
 
 class ImportParsed(Payload):
-    """The parser reached the end of the source: there are ``chunks`` chunks with ``rows`` records."""
+    """The parser reached the end of the source: ``chunks`` chunks holding ``rows`` records."""
 
     TYPE: ClassVar[str] = "import.parsed"
     import_id: str
@@ -79,7 +79,8 @@ class MessageActivated(Payload):
 
 
 PAYLOAD_TYPES: dict[str, type[Payload]] = {
-    cls.TYPE: cls for cls in (ImportRequested, RowChunk, ImportParsed, ContactsChanged, MessageActivated)
+    cls.TYPE: cls
+    for cls in (ImportRequested, RowChunk, ImportParsed, ContactsChanged, MessageActivated)
 }
 
 

@@ -59,12 +59,12 @@ async def _answers(bootstrap: str) -> bool:
         await admin.start()
         await admin.list_topics()
         return True
-    except (KafkaError, OSError, asyncio.TimeoutError):
+    except (TimeoutError, KafkaError, OSError):
         return False
     finally:
         try:
             await admin.close()
-        except Exception:  # noqa: BLE001 - closing a half-open client must not mask the wait
+        except Exception:
             pass
 
 

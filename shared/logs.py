@@ -1,6 +1,6 @@
 """Structured JSON logs. Every line carries the service name and, when known, the import id.
 
-Use ``log = get_logger(__name__)`` and ``log.info("chunk applied", extra={"import_id": ..., "rows": n})``;
+Use ``log = get_logger(__name__)`` and ``log.info("chunk applied", extra={"rows": n})``;
 ``import_context(import_id)`` sets the import id for everything logged inside the block.
 """
 

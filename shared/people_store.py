@@ -62,7 +62,7 @@ def _contact(row: asyncpg.Record) -> Contact:
 async def load_index(
     conn: asyncpg.Connection, workspace_id: str, user_ids: Sequence[str], emails: Sequence[str]
 ) -> Index:
-    """Every contact of the workspace with one of ``user_ids`` or (case-insensitively) ``emails``."""
+    """Every contact of the workspace with one of ``user_ids`` or (any case) ``emails``."""
     rows = await conn.fetch(
         _SELECT + " WHERE workspace_id = $1 AND user_id = ANY($2::text[])"
         " UNION " + _SELECT + " WHERE workspace_id = $1 AND email_lower = ANY($3::text[])",
@@ -73,10 +73,13 @@ async def load_index(
     return Index(_contact(r) for r in rows)
 
 
-async def load_tags(conn: asyncpg.Connection, workspace_id: str, names: Iterable[str]) -> dict[str, str]:
+async def load_tags(
+    conn: asyncpg.Connection, workspace_id: str, names: Iterable[str]
+) -> dict[str, str]:
     """The workspace's spelling of each of ``names`` that it knows, keyed by lower-case name."""
     rows = await conn.fetch(
-        "SELECT name_lower, name FROM tags WHERE workspace_id = $1 AND name_lower = ANY($2::text[])",
+        "SELECT name_lower, name FROM tags"
+        " WHERE workspace_id = $1 AND name_lower = ANY($2::text[])",
         workspace_id,
         sorted({n.lower() for n in names}),
     )
@@ -115,7 +118,8 @@ async def write_contacts(
     conn: asyncpg.Connection, workspace_id: str, contacts: Iterable[Contact]
 ) -> None:
     """Insert the new contacts and overwrite the changed ones: two set-based statements."""
-    new, changed = [], []
+    new: list[tuple[Any, ...]] = []
+    changed: list[tuple[Any, ...]] = []
     for c in contacts:
         (new if c.is_new else changed).append(_row(workspace_id, c))
     if new:

@@ -78,7 +78,7 @@ def fatal(message: str) -> None:
 
 
 def make_app(service: str, settings: Settings, default_web_port: int) -> faust.App:
-    """A faust app with Usher's conventions: raw bytes, no auto-declared topics, earliest offsets."""
+    """A faust app with our conventions: raw bytes, no auto-declared topics, earliest offsets."""
     datadir = settings.worker_data_dir / service
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -111,7 +111,7 @@ def make_app(service: str, settings: Settings, default_web_port: int) -> faust.A
 
         return web.bytes(generate_latest(), content_type="text/plain; version=0.0.4")
 
-    @app.task
+    @app.task  # type: ignore[untyped-decorator]
     async def _logging() -> None:
         setup_logging(service, settings.log_level)  # faust configured its own on start
 
@@ -144,7 +144,7 @@ class Consumer:
 
         async def agent(stream: faust.StreamT[bytes]) -> None:
             await self._start()
-            manual = stream.noack()
+            manual = stream.noack()  # type: ignore[attr-defined]
             async for event in manual.events():
                 await self.process(event.key, event.value)
                 await manual.ack(event)

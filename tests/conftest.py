@@ -42,7 +42,9 @@ class DockerStack(Stack):
         from testcontainers.kafka import KafkaContainer
         from testcontainers.postgres import PostgresContainer
 
-        self._pg = PostgresContainer("postgres:18", username="usher", password="usher", dbname="usher")
+        self._pg = PostgresContainer(
+            "postgres:18", username="usher", password="usher", dbname="usher"
+        )
         self._pg.start()
         self.database_url = self._pg.get_connection_url().replace("+psycopg2", "")
         self._kafka = KafkaContainer("apache/kafka:4.3.1").with_kraft()
@@ -85,7 +87,7 @@ def stack() -> Iterator[Stack]:
     )
     try:
         instance.start_infra()
-    except Exception as exc:  # noqa: BLE001 - reported as a CI failure or a skip
+    except Exception as exc:
         instance.stop_all()
         _unavailable(f"{exc!r}")
     yield instance

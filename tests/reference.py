@@ -15,7 +15,11 @@ class Reference:
         self.contacts: list[dict[str, Any]] = []
 
     def _same_email(self, email: str) -> list[dict[str, Any]]:
-        return [c for c in self.contacts if c["email"] is not None and c["email"].lower() == email.lower()]
+        return [
+            c
+            for c in self.contacts
+            if c["email"] is not None and c["email"].lower() == email.lower()
+        ]
 
     def apply(self, kind: str, record: dict[str, Any], tag: str | None = None) -> str:
         """``record``: user_id / email / name as CSV text ('' = blank). Returns the outcome."""
@@ -49,13 +53,17 @@ class Reference:
             return self._update(users[0], record, email, tag)
         return self._create("user", None, email, record, tag)
 
-    def _create(self, role: str, user_id: str | None, email: str, record: dict[str, Any], tag: str | None) -> str:
+    def _create(
+        self, role: str, user_id: str | None, email: str, record: dict[str, Any], tag: str | None
+    ) -> str:
         contact = {"role": role, "user_id": user_id, "email": email, "name": None, "tags": set()}
         self.contacts.append(contact)
         self._update(contact, record, email, tag)
         return "created"
 
-    def _update(self, contact: dict[str, Any], record: dict[str, Any], email: str, tag: str | None) -> str:
+    def _update(
+        self, contact: dict[str, Any], record: dict[str, Any], email: str, tag: str | None
+    ) -> str:
         contact["email"] = email
         if "name" in record:
             contact["name"] = record["name"].strip() or None

@@ -106,7 +106,9 @@ class MergerHandler:
             elif outcome.result == "updated":
                 updated += 1
             else:
-                errors.append({"row": record["_row"], "errors": list(outcome.errors), "cells": None})
+                errors.append(
+                    {"row": record["_row"], "errors": list(outcome.errors), "cells": None}
+                )
         if fresh:
             await people_store.save_tags(conn, chunk.workspace_id, fresh.values())
         await people_store.write_contacts(conn, chunk.workspace_id, engine.changed.values())

@@ -76,9 +76,11 @@ async def send_email(settings: Settings, out: Outgoing) -> Result:
             return Result("delivered", None, attempt)
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
-                return Result("failed", f"SMTP server refused it: {exc.code} {exc.message}", attempt)
+                return Result(
+                    "failed", f"SMTP server refused it: {exc.code} {exc.message}", attempt
+                )
             last = f"{exc.code} {exc.message}"
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             last = repr(exc)
         await asyncio.sleep(min(10.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0))
     return Result("failed", f"SMTP server unreachable: {last}", 3)
@@ -121,4 +123,8 @@ async def send_webhook(
             reason = f"could not connect: {exc.__class__.__name__}"
         if attempt < settings.webhook_attempts:
             await asyncio.sleep(min(30.0, 0.25 * 2**attempt) * random.uniform(0.5, 1.0))
-    return Result("failed", f"gave up after {settings.webhook_attempts} attempts: {reason}", settings.webhook_attempts)
+    return Result(
+        "failed",
+        f"gave up after {settings.webhook_attempts} attempts: {reason}",
+        settings.webhook_attempts,
+    )

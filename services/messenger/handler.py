@@ -59,7 +59,12 @@ class MessengerHandler:
                 ctx = await repo.filter_context(conn, change.workspace_id, datetime.now(UTC))
                 for message in messages:
                     new = await self._deliver_page(
-                        conn, message, ctx, change.contact_ids, change.import_id, change.committed_at
+                        conn,
+                        message,
+                        ctx,
+                        change.contact_ids,
+                        change.import_id,
+                        change.committed_at,
                     )
                     if new and message["channel"] != "in_app":
                         to_send.append((message, new))
@@ -80,7 +85,9 @@ class MessengerHandler:
                 try:
                     people = await repo.matching_undelivered(conn, message, ctx, None, after, PAGE)
                 except InvalidFilter as exc:
-                    raise PoisonMessage(f"message {message['id']} has an invalid audience: {exc}") from None
+                    raise PoisonMessage(
+                        f"message {message['id']} has an invalid audience: {exc}"
+                    ) from None
                 new = await self._insert(conn, message, people, None, None)
                 if new and message["channel"] != "in_app":
                     to_send.append((message, new))
@@ -99,9 +106,14 @@ class MessengerHandler:
         changed_at: datetime | None,
     ) -> list[str]:
         try:
-            people = await repo.matching_undelivered(conn, message, ctx, contact_ids, "", len(contact_ids))
+            people = await repo.matching_undelivered(
+                conn, message, ctx, contact_ids, "", len(contact_ids)
+            )
         except InvalidFilter as exc:
-            log.warning("skipping a message with an invalid audience", extra={"message_id": message["id"], "error": str(exc)})
+            log.warning(
+                "skipping a message with an invalid audience",
+                extra={"message_id": message["id"], "error": str(exc)},
+            )
             return []
         return await self._insert(conn, message, people, import_id, changed_at)
 
@@ -144,7 +156,11 @@ class MessengerHandler:
                 result = await channels.send_webhook(self.http, self.settings, out, contact)
         async with self.pool.acquire() as conn:
             await repo.finish_delivery(
-                conn, out.message_id, out.contact_id, result.status, result.reason,
+                conn,
+                out.message_id,
+                out.contact_id,
+                result.status,
+                result.reason,
                 row["attempts"] + result.attempts,
             )
 

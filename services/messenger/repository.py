@@ -32,7 +32,9 @@ async def message(conn: asyncpg.Connection, message_id: str) -> asyncpg.Record |
     )
 
 
-async def filter_context(conn: asyncpg.Connection, workspace_id: str, now: datetime) -> FilterContext:
+async def filter_context(
+    conn: asyncpg.Connection, workspace_id: str, now: datetime
+) -> FilterContext:
     attributes = await conn.fetch(
         "SELECT name, type FROM attributes WHERE workspace_id = $1", workspace_id
     )
@@ -110,7 +112,9 @@ async def delete_outbox(conn: asyncpg.Connection, outbox_id: int) -> None:
     await conn.execute("DELETE FROM outbox WHERE id = $1", outbox_id)
 
 
-async def stale_outbox(conn: asyncpg.Connection, older_than_s: float, limit: int = 100) -> list[bytes]:
+async def stale_outbox(
+    conn: asyncpg.Connection, older_than_s: float, limit: int = 100
+) -> list[bytes]:
     rows = await conn.fetch(
         "SELECT payload FROM outbox WHERE created_at < now() - make_interval(secs => $1)"
         " ORDER BY id LIMIT $2",
@@ -150,7 +154,12 @@ async def pending_for(
 
 
 async def finish_delivery(
-    conn: asyncpg.Connection, message_id: str, contact_id: str, status: str, reason: str | None, attempts: int
+    conn: asyncpg.Connection,
+    message_id: str,
+    contact_id: str,
+    status: str,
+    reason: str | None,
+    attempts: int,
 ) -> None:
     await conn.execute(
         "UPDATE deliveries SET status = $3, reason = $4, attempts = $5,"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -85,14 +84,16 @@ class ParserHandler:
             ImportOptions(
                 kind=options.kind,
                 mapping=options.mapping,
-                custom_attributes={col: types[name][0] for col, name in options.custom_attributes.items()},
+                custom_attributes={
+                    col: types[name][0] for col, name in options.custom_attributes.items()
+                },
                 blank_values=options.blank_values,
                 date_order=options.date_order,
                 default_country=options.default_country,
             ),
             {spelling: type_ for spelling, type_ in types.values()},
         )
-        file_size = os.path.getsize(path)
+        file_size = path.stat().st_size
         records = iter_records(path, detected)
         seq = 0
         total = 0
@@ -123,9 +124,13 @@ class ParserHandler:
             raise FileProblem("the file has a header but no rows: add at least one row to import")
         if pending is not None:
             await pending
-        done = ImportParsed(import_id=row["id"], workspace_id=row["workspace_id"], chunks=seq, rows=total)
+        done = ImportParsed(
+            import_id=row["id"], workspace_id=row["workspace_id"], chunks=seq, rows=total
+        )
         await self.producer.send_and_wait(
-            self.topic, events.encode(done, correlation_id=row["id"]), key=row["workspace_id"].encode()
+            self.topic,
+            events.encode(done, correlation_id=row["id"]),
+            key=row["workspace_id"].encode(),
         )
         async with self.pool.acquire() as conn:
             await repo.record_progress(conn, row["id"], total, total)

@@ -53,7 +53,9 @@ class RowValidator:
         self.width = len(columns)
         self.options = options
         position = {name: i for i, name in enumerate(columns)}
-        self.email_at = position.get(options.mapping["email"]) if "email" in options.mapping else None
+        self.email_at = (
+            position.get(options.mapping["email"]) if "email" in options.mapping else None
+        )
         self.user_id_at = position.get(options.mapping.get("user_id", "\0"))
         self.fields: list[tuple[int, str, Field]] = []
         clear = options.blank_values == "clear"
@@ -144,7 +146,9 @@ class RowValidator:
                         custom[attribute] = None
                     continue
                 try:
-                    custom[attribute] = values.coerce(raw, type_, attribute, self.options.date_order)
+                    custom[attribute] = values.coerce(
+                        raw, type_, attribute, self.options.date_order
+                    )
                 except InvalidValue as exc:
                     errors.append(str(exc))
             if custom:

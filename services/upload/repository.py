@@ -15,6 +15,7 @@ def _ts(value: Any) -> datetime:
     """A timestamp from a cursor (ISO text after the JSON round trip)."""
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
+
 IMPORT_COLUMNS = (
     "id, workspace_id, source, kind, status, tag, trigger_messages, file_name, file_size,"
     " file_key, detected, columns, preview, suggested_mapping, options, rows_total, rows_parsed,"
@@ -209,7 +210,8 @@ async def inbox(
     return await pool.fetch(
         "SELECT d.message_id, d.subject, d.body, d.status, d.created_at, d.delivered_at, m.name"
         " FROM deliveries d JOIN messages m ON m.id = d.message_id"
-        " WHERE d.contact_id = $1 AND m.channel = 'in_app' AND d.status = 'delivered'" + cond
+        " WHERE d.contact_id = $1 AND m.channel = 'in_app' AND d.status = 'delivered'"
+        + cond
         + " ORDER BY d.created_at DESC, d.message_id DESC LIMIT $2",
         *params,
     )
@@ -292,7 +294,8 @@ async def list_messages(
         cond = " AND (created_at, id) < ($3::timestamptz, $4)"
         params += [_ts(before[0]), before[1]]
     return await pool.fetch(
-        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE workspace_id = $1" + cond
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE workspace_id = $1"
+        + cond
         + " ORDER BY created_at DESC, id DESC LIMIT $2",
         *params,
     )

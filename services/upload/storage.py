@@ -74,7 +74,7 @@ async def receive_file(request: Request, storage_dir: Path, limit: int) -> Uploa
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
         raise too_large(limit)
-    storage_dir.mkdir(parents=True, exist_ok=True)
+    storage_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - one cheap call
     upload = Upload(key=new_key(), path=Path())
     upload.path = path_for(storage_dir, upload.key)
     state: dict[str, object] = {"headers": {}, "name": None, "field": None}
@@ -112,8 +112,10 @@ async def receive_file(request: Request, storage_dir: Path, limit: int) -> Uploa
         if name == "file" and not seen_file:
             seen_file = True
             raw_name = disposition.get(b"filename")
-            upload.file_name = display_name(raw_name.decode("utf-8", "replace") if raw_name else None)
-            out = open(upload.path, "wb")  # noqa: SIM115 - closed in on_part_end / finally
+            upload.file_name = display_name(
+                raw_name.decode("utf-8", "replace") if raw_name else None
+            )
+            out = open(upload.path, "wb")
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         nonlocal problem
@@ -160,7 +162,9 @@ async def receive_file(request: Request, storage_dir: Path, limit: int) -> Uploa
         parser.finalize()
         stored = seen_file
     except ClientDisconnect:
-        raise ApiError(400, "incomplete", "the upload was interrupted; send the file again") from None
+        raise ApiError(
+            400, "incomplete", "the upload was interrupted; send the file again"
+        ) from None
     except ApiError:
         raise
     except Exception as exc:  # python-multipart raises several error types for broken bodies

@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -92,7 +93,7 @@ def smtp_server():
     received: list = []
 
     class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+        async def handle_DATA(self, server, session, envelope):
             received.append(envelope)
             return "250 OK"
 
@@ -115,7 +116,9 @@ def test_email_channel_sends_each_person_one_email(services, smtp_server) -> Non
     text = first.content.decode()
     assert "Subject: Welcome Person 0" in text and "Hi p0@example.com" in text
     statuses = api.wait_for(
-        lambda: sorted(d["status"] for d in api.ok("GET", f"/api/messages/{message['id']}/deliveries")["data"]),
+        lambda: sorted(
+            d["status"] for d in api.ok("GET", f"/api/messages/{message['id']}/deliveries")["data"]
+        ),
         ["delivered"] * 5,
     )
     assert statuses == ["delivered"] * 5
@@ -124,11 +127,11 @@ def test_email_channel_sends_each_person_one_email(services, smtp_server) -> Non
 class Receiver(BaseHTTPRequestHandler):
     """Fails the first two attempts of every delivery with 503, then accepts it."""
 
-    attempts: dict[str, int] = {}
-    accepted: list[tuple[bytes, str]] = []
+    attempts: ClassVar[dict[str, int]] = {}
+    accepted: ClassVar[list[tuple[bytes, str]]] = []
     lock = threading.Lock()
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         key = self.headers["Idempotency-Key"]
         with self.lock:
@@ -182,7 +185,9 @@ def test_trigger_messages_false_delivers_nothing_but_people_stay_eligible(servic
     message = live_message(api)
     assert api.wait_for(lambda: deliveries(services, message["id"]), (1, 1)) == (1, 1)
     api.import_csv(
-        people_csv(4, start=20), mapping=MAPPING, custom_attributes={"half": "half"},
+        people_csv(4, start=20),
+        mapping=MAPPING,
+        custom_attributes={"half": "half"},
         trigger_messages=False,
     )
     time.sleep(3)

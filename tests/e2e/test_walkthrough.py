@@ -5,12 +5,12 @@ from __future__ import annotations
 from tests.e2e.api import Api
 
 CSV = (
-    "Email Address,User ID,Full name,Plan,Signed up\n"
-    "ann@example.com,u1,Ann,pro,01/02/2015\n"
-    "bob@example.com,u2,Bob,free,2015-03-04\n"
-    "cat@example.com,u3,Cat,pro,1420070400\n"
-    "not-an-email,u4,Dan,pro,2015-01-01\n"
-).encode()
+    b"Email Address,User ID,Full name,Plan,Signed up\n"
+    b"ann@example.com,u1,Ann,pro,01/02/2015\n"
+    b"bob@example.com,u2,Bob,free,2015-03-04\n"
+    b"cat@example.com,u3,Cat,pro,1420070400\n"
+    b"not-an-email,u4,Dan,pro,2015-01-01\n"
+)
 
 
 def test_walkthrough(services) -> None:
@@ -77,11 +77,14 @@ def test_walkthrough(services) -> None:
 
     # A change that makes Bob match delivers right away, once.
     api.ok("POST", "/api/users", json={"user_id": "u2", "custom_attributes": {"plan": "pro"}})
-    assert api.wait_for(
-        lambda: len(api.ok("GET", f"/api/messages/{message['id']}/deliveries")["data"]), 3
-    ) == 3
+    assert (
+        api.wait_for(
+            lambda: len(api.ok("GET", f"/api/messages/{message['id']}/deliveries")["data"]), 3
+        )
+        == 3
+    )
     api.ok("POST", "/api/users", json={"user_id": "u2", "name": "Bobby"})
     bob = api.all_users(user_id="u2")[0]
-    assert api.wait_for(
-        lambda: len(api.ok("GET", f"/api/users/{bob['id']}/messages")["data"]), 1
-    ) == 1
+    assert (
+        api.wait_for(lambda: len(api.ok("GET", f"/api/users/{bob['id']}/messages")["data"]), 1) == 1
+    )

@@ -262,7 +262,9 @@ people = st.fixed_dictionaries(
 )
 
 
-async def insert(conn: asyncpg.Connection, workspace: str, raw: list[dict[str, Any]]) -> list[dict[str, Any]]:  # noqa: E501
+async def insert(
+    conn: asyncpg.Connection, workspace: str, raw: list[dict[str, Any]]
+) -> list[dict[str, Any]]:  # noqa: E501
     """Store the people (and their events) in `workspace`; return them with their ids."""
     await conn.execute(
         "INSERT INTO workspaces (id, name, token_hash, webhook_secret) VALUES ($1, $1, $1, 'x')",

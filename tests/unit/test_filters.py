@@ -75,7 +75,9 @@ def person(**fields: Any) -> dict[str, Any]:
 
 
 def cond(field: str, op: str, value: Any = None) -> dict[str, Any]:
-    return {"field": field, "op": op} if value is None else {"field": field, "op": op, "value": value}
+    return (
+        {"field": field, "op": op} if value is None else {"field": field, "op": op, "value": value}
+    )
 
 
 # (field, op, value, contact fields, expected)
@@ -189,41 +191,131 @@ CASES: list[tuple[str, str, Any, dict[str, Any], bool]] = [
     ("signed_up_at", "lte", "2015-01-01", {"signed_up_at": MIDNIGHT_2015}, True),
     ("signed_up_at", "gt", "2015-01-01", {"signed_up_at": MIDNIGHT_2015}, False),
     ("signed_up_at", "gte", "2015-01-01", {"signed_up_at": MIDNIGHT_2015}, True),
-    ("signed_up_at", "before", "01/02/2015", {"signed_up_at": MIDNIGHT_2015 + timedelta(31)}, False),
+    (
+        "signed_up_at",
+        "before",
+        "01/02/2015",
+        {"signed_up_at": MIDNIGHT_2015 + timedelta(31)},
+        False,
+    ),
     ("signed_up_at", "before", "01/02/2015", {"signed_up_at": MIDNIGHT_2015 + timedelta(30)}, True),
-    ("signed_up_at", "after", "2015-01-01T10:00:00+02:00", {"signed_up_at": datetime(2015, 1, 1, 8, 0, 1, tzinfo=UTC)}, True),  # noqa: E501
-    ("signed_up_at", "after", "2015-01-01T10:00:00", {"signed_up_at": datetime(2015, 1, 1, 9, tzinfo=UTC)}, False),  # noqa: E501
+    (
+        "signed_up_at",
+        "after",
+        "2015-01-01T10:00:00+02:00",
+        {"signed_up_at": datetime(2015, 1, 1, 8, 0, 1, tzinfo=UTC)},
+        True,
+    ),  # noqa: E501
+    (
+        "signed_up_at",
+        "after",
+        "2015-01-01T10:00:00",
+        {"signed_up_at": datetime(2015, 1, 1, 9, tzinfo=UTC)},
+        False,
+    ),  # noqa: E501
     ("signed_up_at", "after", 1420070400, {"signed_up_at": MIDNIGHT_2015 + US}, True),
     # eq/ne on a date alone = that UTC calendar day; on a date-time = that instant
     ("signed_up_at", "eq", "2015-01-01", {"signed_up_at": MIDNIGHT_2015}, True),
     ("signed_up_at", "eq", "2015-01-01", {"signed_up_at": MIDNIGHT_2015 + timedelta(1) - US}, True),
     ("signed_up_at", "eq", "2015-01-01", {"signed_up_at": MIDNIGHT_2015 + timedelta(1)}, False),
     ("signed_up_at", "eq", "2015-01-01", {"signed_up_at": MIDNIGHT_2015 - US}, False),
-    ("signed_up_at", "eq", "1/1/2015", {"signed_up_at": datetime(2014, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))}, True),  # noqa: E501
+    (
+        "signed_up_at",
+        "eq",
+        "1/1/2015",
+        {"signed_up_at": datetime(2014, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))},
+        True,
+    ),  # noqa: E501
     ("signed_up_at", "ne", "2015-01-01", {"signed_up_at": MIDNIGHT_2015}, False),
     ("signed_up_at", "ne", "2015-01-01", {"signed_up_at": MIDNIGHT_2015 - US}, True),
     ("signed_up_at", "ne", "2015-01-01", {}, True),
-    ("signed_up_at", "eq", "2015-01-01T10:00:00+02:00", {"signed_up_at": datetime(2015, 1, 1, 8, tzinfo=UTC)}, True),  # noqa: E501
-    ("signed_up_at", "eq", "2015-01-01T10:00:00+02:00", {"signed_up_at": datetime(2015, 1, 1, 8, 0, 1, tzinfo=UTC)}, False),  # noqa: E501
+    (
+        "signed_up_at",
+        "eq",
+        "2015-01-01T10:00:00+02:00",
+        {"signed_up_at": datetime(2015, 1, 1, 8, tzinfo=UTC)},
+        True,
+    ),  # noqa: E501
+    (
+        "signed_up_at",
+        "eq",
+        "2015-01-01T10:00:00+02:00",
+        {"signed_up_at": datetime(2015, 1, 1, 8, 0, 1, tzinfo=UTC)},
+        False,
+    ),  # noqa: E501
     ("signed_up_at", "before", "2015-01-01", {}, False),
     ("signed_up_at", "after", "2015-01-01", {}, False),
     ("signed_up_at", "not_exists", None, {}, True),
     # days_ago: an instant for orderings, the UTC day for eq/ne
     ("last_seen_at", "after", {"days_ago": 7}, {"last_seen_at": NOW - timedelta(days=6)}, True),
     ("last_seen_at", "after", {"days_ago": 7}, {"last_seen_at": NOW - timedelta(days=7)}, False),
-    ("last_seen_at", "after", {"days_ago": 7}, {"last_seen_at": NOW - timedelta(days=7) + US}, True),
+    (
+        "last_seen_at",
+        "after",
+        {"days_ago": 7},
+        {"last_seen_at": NOW - timedelta(days=7) + US},
+        True,
+    ),
     ("last_seen_at", "before", {"days_ago": 7}, {"last_seen_at": NOW - timedelta(days=8)}, True),
     ("last_seen_at", "before", {"days_ago": 0}, {"last_seen_at": NOW - US}, True),
-    ("last_seen_at", "eq", {"days_ago": 3}, {"last_seen_at": datetime(2024, 6, 12, tzinfo=UTC)}, True),
-    ("last_seen_at", "eq", {"days_ago": 3}, {"last_seen_at": datetime(2024, 6, 12, 23, 59, tzinfo=UTC)}, True),  # noqa: E501
-    ("last_seen_at", "eq", {"days_ago": 3}, {"last_seen_at": datetime(2024, 6, 13, tzinfo=UTC)}, False),
-    ("last_seen_at", "ne", {"days_ago": 3}, {"last_seen_at": datetime(2024, 6, 13, tzinfo=UTC)}, True),
+    (
+        "last_seen_at",
+        "eq",
+        {"days_ago": 3},
+        {"last_seen_at": datetime(2024, 6, 12, tzinfo=UTC)},
+        True,
+    ),
+    (
+        "last_seen_at",
+        "eq",
+        {"days_ago": 3},
+        {"last_seen_at": datetime(2024, 6, 12, 23, 59, tzinfo=UTC)},
+        True,
+    ),  # noqa: E501
+    (
+        "last_seen_at",
+        "eq",
+        {"days_ago": 3},
+        {"last_seen_at": datetime(2024, 6, 13, tzinfo=UTC)},
+        False,
+    ),
+    (
+        "last_seen_at",
+        "ne",
+        {"days_ago": 3},
+        {"last_seen_at": datetime(2024, 6, 13, tzinfo=UTC)},
+        True,
+    ),
     # custom dates are stored as ISO strings with an offset
-    ("custom.renewal", "after", "2014-12-31", {"custom": {"renewal": "2015-01-01T00:00:00+00:00"}}, True),  # noqa: E501
-    ("custom.renewal", "before", "2015-01-01", {"custom": {"renewal": "2015-01-01T00:30:00+01:00"}}, True),  # noqa: E501
-    ("custom.renewal", "eq", "2015-01-01", {"custom": {"renewal": "2015-01-01T18:00:00+00:00"}}, True),  # noqa: E501
+    (
+        "custom.renewal",
+        "after",
+        "2014-12-31",
+        {"custom": {"renewal": "2015-01-01T00:00:00+00:00"}},
+        True,
+    ),  # noqa: E501
+    (
+        "custom.renewal",
+        "before",
+        "2015-01-01",
+        {"custom": {"renewal": "2015-01-01T00:30:00+01:00"}},
+        True,
+    ),  # noqa: E501
+    (
+        "custom.renewal",
+        "eq",
+        "2015-01-01",
+        {"custom": {"renewal": "2015-01-01T18:00:00+00:00"}},
+        True,
+    ),  # noqa: E501
     ("custom.renewal", "exists", None, {"custom": {"renewal": 1420070400}}, False),
-    ("custom.renewal", "lt", {"days_ago": 0}, {"custom": {"renewal": "2015-01-01T00:00:00+00:00"}}, True),  # noqa: E501
+    (
+        "custom.renewal",
+        "lt",
+        {"days_ago": 0},
+        {"custom": {"renewal": "2015-01-01T00:00:00+00:00"}},
+        True,
+    ),  # noqa: E501
     # an attribute the workspace does not have is absent, whatever the person holds under it
     ("custom.missing", "eq", "x", {"custom": {"missing": "x"}}, False),
     ("custom.missing", "contains", "x", {"custom": {"missing": "x"}}, False),
@@ -383,7 +475,9 @@ def test_invalid_names_the_path_of_every_problem() -> None:
 
 
 def test_problems_inside_a_segment_name_it() -> None:
-    ctx = FilterContext(CTX.attribute_types, {"bad": {"or": [cond("custom.seats", "eq", "x")]}}, NOW)
+    ctx = FilterContext(
+        CTX.attribute_types, {"bad": {"or": [cond("custom.seats", "eq", "x")]}}, NOW
+    )
     message = problems({"and": [cond("segment", "eq", "bad")]}, ctx)
     assert message.startswith("and[0].segment[bad].or[0]: custom.seats eq needs a finite number")
 

@@ -98,7 +98,14 @@ def test_email_key_trims_and_lowercases() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("u-123", "u-123"), ("  42 ", "42"), ("", None), ("   ", None), ("00", "00"), ("nulls", "nulls")],
+    [
+        ("u-123", "u-123"),
+        ("  42 ", "42"),
+        ("", None),
+        ("   ", None),
+        ("00", "00"),
+        ("nulls", "nulls"),
+    ],
 )
 def test_parse_identifier_accepts(raw: str, expected: str | None) -> None:
     assert parse_identifier(raw) == expected
@@ -600,7 +607,9 @@ _date_like = st.from_regex(
     r"[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}([T ][0-9:.,]{0,15}([Zz]|[+-][0-9:]{0,5})?)?",
     fullmatch=True,
 )
-_numberish = st.from_regex(r"[+-]?[0-9]{0,25}(\.[0-9]{0,12})?([eE][+-]?[0-9]{1,4})?", fullmatch=True)
+_numberish = st.from_regex(
+    r"[+-]?[0-9]{0,25}(\.[0-9]{0,12})?([eE][+-]?[0-9]{1,4})?", fullmatch=True
+)
 _phoneish = st.from_regex(r"[ +(]{0,2}(00)?[0-9 ().x#-]{0,25}", fullmatch=True)
 
 
@@ -623,7 +632,11 @@ def test_parse_datetime_numbers_never_fail_unexpectedly(raw: int | float, order:
     assert result.tzinfo is UTC
 
 
-@given(st.datetimes(timezones=st.just(UTC), min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
+@given(
+    st.datetimes(
+        timezones=st.just(UTC), min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)
+    )
+)
 def test_format_then_parse_is_identity(dt: datetime) -> None:
     assert parse_datetime(format_datetime(dt)) == dt
 

@@ -28,8 +28,12 @@ async def tags(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     size = check_limit(limit)
-    rows = await repo.list_tags(request.app.state.pool, workspace.id, decode_cursor(cursor), size + 1)
-    items = [{"name": r["name"], "created_at": r["created_at"], "_key": r["name_lower"]} for r in rows]
+    rows = await repo.list_tags(
+        request.app.state.pool, workspace.id, decode_cursor(cursor), size + 1
+    )
+    items = [
+        {"name": r["name"], "created_at": r["created_at"], "_key": r["name_lower"]} for r in rows
+    ]
     result = page(items, size, lambda t: t["_key"])
     for item in result["data"]:
         del item["_key"]
@@ -43,19 +47,29 @@ class SegmentCreate(BaseModel):
 
 
 @router.post("/segments", status_code=201)
-async def create_segment(body: SegmentCreate, request: Request, workspace: CurrentWorkspace) -> dict[str, Any]:
+async def create_segment(
+    body: SegmentCreate, request: Request, workspace: CurrentWorkspace
+) -> dict[str, Any]:
     await check_audience(request, workspace, body.filter)
     row = await repo.insert_segment(
         request.app.state.pool, new_id("seg_"), workspace.id, body.name.strip(), body.filter
     )
-    return {"id": row["id"], "name": row["name"], "filter": row["filter"], "created_at": row["created_at"]}
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "filter": row["filter"],
+        "created_at": row["created_at"],
+    }
 
 
 @router.get("/segments")
 async def list_segments(request: Request, workspace: CurrentWorkspace) -> dict[str, Any]:
     rows = await repo.list_segments(request.app.state.pool, workspace.id)
     return {
-        "data": [{"id": r["id"], "name": r["name"], "filter": r["filter"], "created_at": r["created_at"]} for r in rows],
+        "data": [
+            {"id": r["id"], "name": r["name"], "filter": r["filter"], "created_at": r["created_at"]}
+            for r in rows
+        ],
         "next_cursor": None,
     }
 
@@ -81,8 +95,16 @@ async def segment_users(
     except InvalidFilter as exc:
         raise invalid(f"the segment's filter is no longer valid: {exc}") from None
     rows = await repo.find_contacts(
-        pool, workspace.id, email=None, user_id=None, tag=None, role=None, text=None,
-        before_id=before, limit=size + 1, audience=audience,
+        pool,
+        workspace.id,
+        email=None,
+        user_id=None,
+        tag=None,
+        role=None,
+        text=None,
+        before_id=before,
+        limit=size + 1,
+        audience=audience,
     )
     return page([public_contact(r) for r in rows], size, lambda c: c["id"])
 
@@ -93,8 +115,12 @@ class CountRequest(BaseModel):
 
 
 @router.post("/audiences/count")
-async def count(body: CountRequest, request: Request, workspace: CurrentWorkspace) -> dict[str, Any]:
+async def count(
+    body: CountRequest, request: Request, workspace: CurrentWorkspace
+) -> dict[str, Any]:
     """How many people match a filter now (the UI's live count)."""
     await check_audience(request, workspace, body.filter)
     ctx = await repo.filter_context(request.app.state.pool, workspace.id, datetime.now(UTC))
-    return {"count": await repo.count_matching(request.app.state.pool, workspace.id, body.filter, ctx)}
+    return {
+        "count": await repo.count_matching(request.app.state.pool, workspace.id, body.filter, ctx)
+    }

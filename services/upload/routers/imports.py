@@ -29,7 +29,16 @@ from shared.topics import IMPORT_REQUESTS
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 
-FIELDS = ("email", "user_id", "name", "signed_up_at", "phone", "last_seen_at", "last_seen_ip", "tags")
+FIELDS = (
+    "email",
+    "user_id",
+    "name",
+    "signed_up_at",
+    "phone",
+    "last_seen_at",
+    "last_seen_ip",
+    "tags",
+)
 EXTRA_FIELDS = ("name_last",)  # MailChimp exports split names; the parser joins them
 FILE_SOURCES = ("csv", "mailchimp_csv")
 MAX_ATTRIBUTES = 250
@@ -201,7 +210,11 @@ async def start(
     if row is None:
         raise not_found("import")
     if row["status"] != "uploaded":
-        raise ApiError(409, "conflict", f"the import is already {row['status']}; upload the file again to re-import it")
+        raise ApiError(
+            409,
+            "conflict",
+            f"the import is already {row['status']}; upload the file again to re-import it",
+        )
     existing = await repo.attribute_types(app.state.pool, workspace.id)
     columns: list[str] = row["columns"]
     problems = _problems(body, columns, existing)
@@ -234,12 +247,16 @@ async def start(
     try:
         await app.state.producer.send_and_wait(
             IMPORT_REQUESTS.name(app.state.settings),
-            events.encode(ImportRequested(import_id=import_id, workspace_id=workspace.id), import_id),
+            events.encode(
+                ImportRequested(import_id=import_id, workspace_id=workspace.id), import_id
+            ),
             key=import_id.encode(),
         )
     except Exception:
         await repo.unqueue_import(app.state.pool, import_id)
-        raise ApiError(503, "unavailable", "the import queue is not reachable; try again in a moment") from None
+        raise ApiError(
+            503, "unavailable", "the import queue is not reachable; try again in a moment"
+        ) from None
     row = await repo.get_import(app.state.pool, workspace.id, import_id)
     return public_import(row)
 
@@ -288,14 +305,20 @@ def _fill_cells(path: Path, detected: Detected, wanted: set[int]) -> dict[int, l
     return found
 
 
-async def _errors(request: Request, row: Any) -> AsyncIterator[list[tuple[int, list[str], list[str]]]]:
+async def _errors(
+    request: Request, row: Any
+) -> AsyncIterator[list[tuple[int, list[str], list[str]]]]:
     """The report's records in row order, in pages: ``(row, errors, cells)``."""
     pool = request.app.state.pool
     options = row["options"] or {}
-    detected = Detected(
-        options.get("encoding") or row["detected"]["encoding"],
-        options.get("delimiter") or row["detected"]["delimiter"],
-    ) if row["detected"] else None
+    detected = (
+        Detected(
+            options.get("encoding") or row["detected"]["encoding"],
+            options.get("delimiter") or row["detected"]["delimiter"],
+        )
+        if row["detected"]
+        else None
+    )
     path = Path(request.app.state.settings.storage_dir) / (row["file_key"] or "-")
     after = 0
     while True:
@@ -309,7 +332,11 @@ async def _errors(request: Request, row: Any) -> AsyncIterator[list[tuple[int, l
             else {}
         )
         yield [
-            (r["row_no"], r["errors"], r["cells"] if r["cells"] is not None else filled.get(r["row_no"], []))
+            (
+                r["row_no"],
+                r["errors"],
+                r["cells"] if r["cells"] is not None else filled.get(r["row_no"], []),
+            )
             for r in batch
         ]
         after = batch[-1]["row_no"]
@@ -359,7 +386,6 @@ async def error_report(
 
 def _values(columns: list[str], cells: list[str]) -> dict[str, str]:
     out = dict(zip(columns, cells, strict=False))
-    for i, cell in enumerate(cells[len(columns):], start=1):
+    for i, cell in enumerate(cells[len(columns) :], start=1):
         out[f"(extra {i})"] = cell
     return out
-

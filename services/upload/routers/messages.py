@@ -85,7 +85,9 @@ async def _activate(request: Request, workspace: Workspace, message_id: str) -> 
 
 
 @router.post("", status_code=201)
-async def create(body: MessageCreate, request: Request, workspace: CurrentWorkspace) -> dict[str, Any]:
+async def create(
+    body: MessageCreate, request: Request, workspace: CurrentWorkspace
+) -> dict[str, Any]:
     """A live message is delivered at once to everyone who matches (auto: and to anyone who
     matches later; manual: only then)."""
     await check_audience(request, workspace, body.audience)
@@ -118,7 +120,9 @@ async def list_(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     size = check_limit(limit)
-    rows = await repo.list_messages(request.app.state.pool, workspace.id, decode_cursor(cursor), size + 1)
+    rows = await repo.list_messages(
+        request.app.state.pool, workspace.id, decode_cursor(cursor), size + 1
+    )
     return page([public_message(r) for r in rows], size, lambda m: [m["created_at"], m["id"]])
 
 

@@ -166,4 +166,9 @@ window.addEventListener("usher:unauthorized", () => {
   navigate("/signin");
 });
 window.addEventListener("hashchange", render);
+// The skip link must not change the hash (the hash is the route).
+document.querySelector(".skip-link")?.addEventListener("click", (event) => {
+  event.preventDefault();
+  main.focus();
+});
 render();
