@@ -1,21 +1,17 @@
-"""Opaque, time-ordered ids (ULID layout: 48-bit milliseconds + 80 random bits, Crockford base32).
+"""Opaque, time-ordered ids: 48-bit milliseconds + 80 random bits, as 32 hex digits.
 
 Time order keeps inserts at the right end of the primary-key index and makes "newest first"
-pagination a plain index scan.
+pagination a plain index scan. The random part comes from a per-process generator seeded from
+the OS (ids are identifiers, not secrets; tokens use ``secrets``).
 """
 
 from __future__ import annotations
 
-import os
+import random
 import time
 
-_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+_random = random.Random()
 
 
 def new_id(prefix: str = "") -> str:
-    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
-    chars = []
-    for _ in range(26):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return prefix + "".join(reversed(chars))
+    return f"{prefix}{(time.time_ns() // 1_000_000) << 80 | _random.getrandbits(80):032x}"

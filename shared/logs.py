@@ -49,7 +49,7 @@ class JsonFormatter(logging.Formatter):
 
 def setup_logging(service: str, level: str = "INFO") -> None:
     """Route the root logger to stderr as JSON lines. Safe to call more than once."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(sys.__stderr__)  # faust replaces sys.stderr with a logger
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]

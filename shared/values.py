@@ -119,7 +119,7 @@ def parse_identifier(raw: str, field: str = "user_id") -> str | None:
 _ISO_RE = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
     r"(?:[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,9})?)?"
-    r"(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"
+    r"([Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"
 )
 _SLASH_RE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 _SLASH_TIME_RE = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}(?:[Tt]|\s)+\S")
@@ -161,10 +161,12 @@ def _from_unix(negative: bool, whole: int, fraction: str) -> datetime | None:
 
 def _parse_date_text(text: str, date_order: str, numbers: bool) -> datetime | str:
     """The datetime that stripped `text` denotes, or the user-facing message of why not."""
-    if _ISO_RE.fullmatch(text) is not None:
+    m = _ISO_RE.fullmatch(text)
+    if m is not None:
         try:
-            dt = datetime.fromisoformat(text.upper() if "t" in text or "z" in text else text)
-            return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+            if m[1] is None:  # no offset means UTC; appending is faster than dt.replace()
+                return datetime.fromisoformat(text + ("+00:00" if len(text) > 10 else "T00:00Z"))
+            return datetime.fromisoformat(text.upper()).astimezone(UTC)
         except (ValueError, OverflowError):
             if len(text) == 10:
                 return f"{_show(text)} is not a real calendar date: check the day and month"
@@ -306,10 +308,10 @@ _LENGTH_ERRORS: Final = {
 }
 
 
-def _e164(number: PhoneNumber, shown: str) -> str:
+def _e164(number: PhoneNumber, shown: str, e164: str | None = None) -> str:
     reason = phonenumbers.is_possible_number_with_reason(number)
     if reason == ValidationResult.IS_POSSIBLE:
-        return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        return e164 or phonenumbers.format_number(number, PhoneNumberFormat.E164)
     problem = _LENGTH_ERRORS.get(reason, "is not a possible phone number in +{}")
     raise InvalidValue(f"{shown} {problem.format(number.country_code)}")
 
@@ -342,7 +344,7 @@ def parse_phone(raw: str, default_country: str | None = None) -> str:
         if _E164_SHAPE_RE.fullmatch(compact) is not None:
             number = _fast_number(compact)
             if number is not None:
-                return _e164(number, shown)
+                return _e164(number, shown, compact)  # compact is already its E.164 form
         return _parse_full(text, None, shown)
     if not text:
         raise InvalidValue("the phone number is blank")

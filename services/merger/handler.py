@@ -96,7 +96,7 @@ class MergerHandler:
             return spelling
 
         now = datetime.now(UTC)
-        engine = Engine(index, now=now, new_id=new_id, canonical_tag=canonical)
+        engine = Engine(index, now=now, new_id=lambda: new_id("c_"), canonical_tag=canonical)
         created = updated = 0
         errors: list[dict[str, Any]] = list(chunk.errors)
         for record in rows:

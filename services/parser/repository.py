@@ -79,3 +79,17 @@ async def ensure_attributes(
     )
     by_lower: dict[str, Any] = {r["name_lower"]: r for r in rows}
     return {n: (by_lower[n.lower()]["name"], by_lower[n.lower()]["type"]) for n in names}
+
+
+async def claim_stalled(conn: asyncpg.Connection, stalled_s: float, limit: int = 10) -> list[Any]:
+    """Imports queued or processing with no progress for ``stalled_s`` seconds (a request lost
+    between the database and Kafka, or a crash): bump their heartbeat and return them."""
+    return await conn.fetch(
+        "UPDATE imports SET heartbeat_at = now() WHERE id IN ("
+        " SELECT id FROM imports WHERE status IN ('queued', 'processing')"
+        " AND coalesce(heartbeat_at, created_at) < now() - make_interval(secs => $1)"
+        " ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        " RETURNING id, workspace_id",
+        stalled_s,
+        limit,
+    )

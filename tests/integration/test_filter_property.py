@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.filters import FilterContext, fold, matches, to_sql, validate
+from shared.values import normalize_event_name
 
 pytestmark = pytest.mark.infra
 
@@ -203,15 +204,66 @@ def conditions(draw: st.DrawFn) -> dict[str, Any]:
     return {"field": field, "op": op, "value": draw(values)}
 
 
-filters = st.recursive(
-    conditions(),
-    lambda children: st.one_of(
-        st.lists(children, max_size=3).map(lambda items: {"and": items}),
-        st.lists(children, max_size=3).map(lambda items: {"or": items}),
-        children.map(lambda child: {"not": child}),
-    ),
-    max_leaves=8,
-)
+def value_of(person: dict[str, Any], field: str) -> Any:
+    """A person's raw value behind `field` (one of their tags for "tag")."""
+    if field == "tag":
+        return person["tags"]
+    if field.startswith("custom."):
+        return person["custom"].get(field.removeprefix("custom.").lower())
+    if field.startswith("event:"):
+        return person["events"].get(normalize_event_name(field.removeprefix("event:")), 0)
+    return person.get(field)
+
+
+@st.composite
+def derived_conditions(draw: st.DrawFn, stored: list[dict[str, Any]]) -> dict[str, Any]:
+    """A condition whose value is taken from one of the people, so that it is likely to hit."""
+    field, kind = draw(st.sampled_from(FIELDS))
+    op = draw(st.sampled_from([op for op in OPS[kind] if op not in ("exists", "not_exists")]))
+    have = value_of(draw(st.sampled_from(stored)), field)
+    if isinstance(have, list):
+        have = draw(st.sampled_from(have)) if have else None
+    value: Any = None
+    if kind == "text" and isinstance(have, str):
+        i = draw(st.integers(0, len(have)))
+        j = draw(st.integers(i, len(have)))
+        piece = {"contains": have[i:j], "starts_with": have[:j], "ends_with": have[i:]}
+        value = draw(st.sampled_from([str, str.upper, str.lower, str.swapcase]))(
+            piece.get(op, have)
+        )
+    elif kind == "number" and isinstance(have, int | float) and not isinstance(have, bool):
+        value = draw(st.sampled_from([have, have + 1, have - 1]))
+    elif kind == "date" and isinstance(have, datetime | str):
+        when = have if isinstance(have, datetime) else datetime.fromisoformat(have)
+        day = when.astimezone(UTC).date()
+        value = draw(
+            st.sampled_from(
+                [
+                    when.isoformat(),
+                    when.astimezone(UTC).isoformat(),
+                    day.isoformat(),
+                    f"{day.day:02d}/{day.month:02d}/{day.year}",
+                    {"days_ago": max(0, (NOW.date() - day).days)},
+                ]
+            )
+        )
+    if value is None:
+        return draw(conditions())
+    if op == "in":
+        value = [value, *draw(st.lists(values_for(kind, op), max_size=2))]
+    return {"field": field, "op": op, "value": value}
+
+
+def nested(leaves: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[Any]:
+    return st.recursive(
+        leaves,
+        lambda children: st.one_of(
+            st.lists(children, max_size=3).map(lambda items: {"and": items}),
+            st.lists(children, max_size=3).map(lambda items: {"or": items}),
+            children.map(lambda child: {"not": child}),
+        ),
+        max_leaves=8,
+    )
 
 
 @st.composite
@@ -264,7 +316,7 @@ people = st.fixed_dictionaries(
 
 async def insert(
     conn: asyncpg.Connection, workspace: str, raw: list[dict[str, Any]]
-) -> list[dict[str, Any]]:  # noqa: E501
+) -> list[dict[str, Any]]:
     """Store the people (and their events) in `workspace`; return them with their ids."""
     await conn.execute(
         "INSERT INTO workspaces (id, name, token_hash, webhook_secret) VALUES ($1, $1, $1, 'x')",
@@ -323,21 +375,21 @@ async def insert(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(
-    raw=st.lists(people, min_size=1, max_size=12),
-    composite=st.lists(filters, min_size=1, max_size=8),
-    single=st.lists(conditions(), min_size=10, max_size=30),
-)
+@given(raw=st.lists(people, min_size=1, max_size=12), data=st.data())
 async def test_sql_selects_exactly_the_people_matches_accepts(
-    pg_pool: asyncpg.Pool, raw: list[dict[str, Any]], composite: list[Any], single: list[Any]
+    pg_pool: asyncpg.Pool, raw: list[dict[str, Any]], data: st.DataObject
 ) -> None:
-    cases = composite + single  # lone conditions show a wrong leaf most directly
     workspace = f"ws-filter-{uuid.uuid4().hex}"
     async with pg_pool.acquire() as conn:
         tx = conn.transaction()
         await tx.start()
         try:
             stored = await insert(conn, workspace, raw)
+            leaves = st.one_of(conditions(), derived_conditions(stored))
+            composite = data.draw(st.lists(nested(leaves), min_size=1, max_size=6), "composite")
+            # lone conditions show a wrong leaf most directly
+            single = data.draw(st.lists(leaves, min_size=10, max_size=30), "single")
+            cases = composite + single
             # As the messenger uses it: the filter in a WHERE clause.
             for filter_ in cases[:2]:
                 validate(filter_, CTX)

@@ -205,14 +205,14 @@ CASES: list[tuple[str, str, Any, dict[str, Any], bool]] = [
         "2015-01-01T10:00:00+02:00",
         {"signed_up_at": datetime(2015, 1, 1, 8, 0, 1, tzinfo=UTC)},
         True,
-    ),  # noqa: E501
+    ),
     (
         "signed_up_at",
         "after",
         "2015-01-01T10:00:00",
         {"signed_up_at": datetime(2015, 1, 1, 9, tzinfo=UTC)},
         False,
-    ),  # noqa: E501
+    ),
     ("signed_up_at", "after", 1420070400, {"signed_up_at": MIDNIGHT_2015 + US}, True),
     # eq/ne on a date alone = that UTC calendar day; on a date-time = that instant
     ("signed_up_at", "eq", "2015-01-01", {"signed_up_at": MIDNIGHT_2015}, True),
@@ -225,7 +225,7 @@ CASES: list[tuple[str, str, Any, dict[str, Any], bool]] = [
         "1/1/2015",
         {"signed_up_at": datetime(2014, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))},
         True,
-    ),  # noqa: E501
+    ),
     ("signed_up_at", "ne", "2015-01-01", {"signed_up_at": MIDNIGHT_2015}, False),
     ("signed_up_at", "ne", "2015-01-01", {"signed_up_at": MIDNIGHT_2015 - US}, True),
     ("signed_up_at", "ne", "2015-01-01", {}, True),
@@ -235,14 +235,14 @@ CASES: list[tuple[str, str, Any, dict[str, Any], bool]] = [
         "2015-01-01T10:00:00+02:00",
         {"signed_up_at": datetime(2015, 1, 1, 8, tzinfo=UTC)},
         True,
-    ),  # noqa: E501
+    ),
     (
         "signed_up_at",
         "eq",
         "2015-01-01T10:00:00+02:00",
         {"signed_up_at": datetime(2015, 1, 1, 8, 0, 1, tzinfo=UTC)},
         False,
-    ),  # noqa: E501
+    ),
     ("signed_up_at", "before", "2015-01-01", {}, False),
     ("signed_up_at", "after", "2015-01-01", {}, False),
     ("signed_up_at", "not_exists", None, {}, True),
@@ -271,7 +271,7 @@ CASES: list[tuple[str, str, Any, dict[str, Any], bool]] = [
         {"days_ago": 3},
         {"last_seen_at": datetime(2024, 6, 12, 23, 59, tzinfo=UTC)},
         True,
-    ),  # noqa: E501
+    ),
     (
         "last_seen_at",
         "eq",
@@ -293,21 +293,21 @@ CASES: list[tuple[str, str, Any, dict[str, Any], bool]] = [
         "2014-12-31",
         {"custom": {"renewal": "2015-01-01T00:00:00+00:00"}},
         True,
-    ),  # noqa: E501
+    ),
     (
         "custom.renewal",
         "before",
         "2015-01-01",
         {"custom": {"renewal": "2015-01-01T00:30:00+01:00"}},
         True,
-    ),  # noqa: E501
+    ),
     (
         "custom.renewal",
         "eq",
         "2015-01-01",
         {"custom": {"renewal": "2015-01-01T18:00:00+00:00"}},
         True,
-    ),  # noqa: E501
+    ),
     ("custom.renewal", "exists", None, {"custom": {"renewal": 1420070400}}, False),
     (
         "custom.renewal",
@@ -315,7 +315,7 @@ CASES: list[tuple[str, str, Any, dict[str, Any], bool]] = [
         {"days_ago": 0},
         {"custom": {"renewal": "2015-01-01T00:00:00+00:00"}},
         True,
-    ),  # noqa: E501
+    ),
     # an attribute the workspace does not have is absent, whatever the person holds under it
     ("custom.missing", "eq", "x", {"custom": {"missing": "x"}}, False),
     ("custom.missing", "contains", "x", {"custom": {"missing": "x"}}, False),

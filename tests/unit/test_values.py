@@ -31,8 +31,10 @@ from shared.values import (
 )
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, us: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, us, tzinfo=UTC)
 
 
 # ---------------------------------------------------------------- emails
@@ -128,7 +130,7 @@ def test_placeholder_message_names_the_field() -> None:
     assert str(info.value) == (
         "user_id 'null' is a placeholder, not a real id: leave the cell blank or give the real id"
     )
-    with pytest.raises(InvalidValue, match="^email 'guest'"):
+    with pytest.raises(InvalidValue, match=r"^email 'guest'"):
         parse_identifier("guest", field="email")
 
 
