@@ -163,10 +163,12 @@ def _parse_date_text(text: str, date_order: str, numbers: bool) -> datetime | st
     """The datetime that stripped `text` denotes, or the user-facing message of why not."""
     m = _ISO_RE.fullmatch(text)
     if m is not None:
+        if "t" in text or "z" in text:  # fromisoformat wants 'T' and 'Z'
+            text = text.upper()
         try:
             if m[1] is None:  # no offset means UTC; appending is faster than dt.replace()
                 return datetime.fromisoformat(text + ("+00:00" if len(text) > 10 else "T00:00Z"))
-            return datetime.fromisoformat(text.upper()).astimezone(UTC)
+            return datetime.fromisoformat(text).astimezone(UTC)
         except (ValueError, OverflowError):
             if len(text) == 10:
                 return f"{_show(text)} is not a real calendar date: check the day and month"

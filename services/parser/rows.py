@@ -16,6 +16,31 @@ from shared.csvfile import split_tags
 from shared.values import InvalidValue
 
 Field = Callable[[str, dict[str, Any]], None]  # (raw cell, record) -> set record key or raise
+CACHE_SIZE = 50_000  # distinct raw values remembered per column
+
+
+def cached(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """Memoise a parser per column: real files repeat dates, countries, plans, IPs.
+
+    Bounded: after ``CACHE_SIZE`` distinct values new ones are parsed without being kept.
+    """
+    cache: dict[str, Any] = {}
+
+    def run(raw: str) -> Any:
+        try:
+            hit = cache[raw]
+        except KeyError:
+            try:
+                hit = parse(raw)
+            except InvalidValue as exc:
+                hit = exc
+            if len(cache) < CACHE_SIZE:
+                cache[raw] = hit
+        if isinstance(hit, InvalidValue):
+            raise InvalidValue(str(hit))
+        return hit
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -62,6 +87,8 @@ class RowValidator:
         last_name_at = position.get(options.mapping.get("name_last", "\0"))
 
         def plain(key: str, parse: Callable[[str], Any]) -> Field:
+            parse = cached(parse)
+
             def set_field(raw: str, record: dict[str, Any]) -> None:
                 raw = raw.strip()
                 if raw:
@@ -101,10 +128,15 @@ class RowValidator:
                     record["tags"] = names
 
             self.fields.append((position[tags_column], "tags", set_tags))
-        self.custom: list[tuple[int, str, str]] = []
+        self.custom: list[tuple[int, str, Callable[[str], Any]]] = []
         for column, attribute in options.custom_attributes.items():
             if column in position:
-                self.custom.append((position[column], attribute, attribute_types[attribute]))
+                type_ = attribute_types[attribute]
+
+                def convert(raw: str, attribute: str = attribute, type_: str = type_) -> Any:
+                    return values.coerce(raw, type_, attribute, date_order)
+
+                self.custom.append((position[column], attribute, cached(convert)))
 
     def __call__(self, cells: Sequence[str]) -> tuple[dict[str, Any] | None, list[str]]:
         """Returns ``(record, [])`` or ``(None, every error of the row)``."""
@@ -139,16 +171,14 @@ class RowValidator:
         if self.custom:
             custom: dict[str, Any] = {}
             clear = self.options.blank_values == "clear"
-            for at, attribute, type_ in self.custom:
+            for at, attribute, convert in self.custom:
                 raw = cells[at].strip()
                 if not raw:
                     if clear:
                         custom[attribute] = None
                     continue
                 try:
-                    custom[attribute] = values.coerce(
-                        raw, type_, attribute, self.options.date_order
-                    )
+                    custom[attribute] = convert(raw)
                 except InvalidValue as exc:
                     errors.append(str(exc))
             if custom:
