@@ -22,14 +22,14 @@ Decisions (where the spec is silent):
   ``in`` takes a non-empty list. ``exists``/``not_exists`` take no value (or null).
 * Missing values: a person without a value is not equal to anything, so ``ne`` is TRUE and
   ``not_exists`` is true; every other operator (eq, contains, in, gt, before, ...) is false.
-* Text comparisons are case-insensitive: ``lower()`` on both sides in SQL and ``fold`` here, which
-  lower-cases code point by code point with Unicode's simple mapping (``İ`` -> ``i``, ``Σ`` ->
-  ``σ`` even at the end of a word). That is exactly what PostgreSQL's ``lower()`` does in a UTF-8
-  database with a libc UTF-8 locale (``C.UTF-8``, ``en_US.UTF-8``) or the builtin provider: checked
-  for every code point against PostgreSQL 18 ``C.UTF-8``. Under the plain ``C`` locale or ICU only
-  ASCII is guaranteed to agree. contains/starts_with/ends_with use ``strpos``/``left``/``right``,
-  not LIKE, so ``%``, ``_`` and ``\\`` in a value are ordinary characters. An empty string is a
-  value (``exists`` is true for it).
+* Text comparisons are case-insensitive: SQL lower-cases both sides with
+  ``lower(x COLLATE pg_c_utf8)`` and Python with ``fold``. Both map code point by code point with
+  Unicode's simple lower-case mapping (``İ`` -> ``i``; ``Σ`` -> ``σ`` even at the end of a word;
+  ``ß`` stays): the same on every code point (tests/integration checks all of them). The explicit
+  collation (PostgreSQL 17+, builtin provider) matters: the database's own default is the ``C``
+  locale, where plain ``lower()`` changes ASCII letters only. contains/starts_with/ends_with use
+  ``strpos``/``left``/``right``, not LIKE, so ``%``, ``_`` and ``\\`` in a value are ordinary
+  characters. An empty string is a value (``exists`` is true for it).
 * ``tag``: eq = has this tag, ne = does not have it, contains/starts_with/ends_with = some tag
   matches, in = has any of the listed tags, exists = has any tag, not_exists = has none.
 * ``segment`` (value = segment id): eq = matches the segment's saved filter, ne = does not. The
@@ -113,10 +113,24 @@ _NO_VALUE = ("exists", "not_exists")
 _DATE_FORMS = 'an ISO 8601 date or date-time, DD/MM/YYYY, Unix seconds or {"days_ago": N}'
 _DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}")
 _ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
-# Python's str.lower() maps İ to two code points and Σ to ς at the end of a word; PostgreSQL's
-# lower() maps code point by code point (İ -> i, Σ -> σ). Translating those two first makes the
-# rest of str.lower() a per-code-point simple mapping, i.e. the same as PostgreSQL's.
-_FOLD_FIRST = str.maketrans({"\u0130": "i", "\u03a3": "\u03c3"})
+# The collation whose lower() `fold` reproduces: per code point, Unicode's simple mapping.
+CASE_COLLATION = "pg_c_utf8"
+# Python's str.lower() maps İ to two code points and Σ to ς at the end of a word, where
+# pg_c_utf8 maps İ -> i and Σ -> σ; and Python 3.11's Unicode 14 tables lack case pairs that
+# PostgreSQL 18 (Unicode 16) maps. Translating those first leaves str.lower() mapping each
+# remaining code point exactly as PostgreSQL does.
+_FOLD_FIRST = str.maketrans(
+    {
+        0x0130: "i",
+        0x03A3: "\u03c3",
+        0x1C89: "\u1c8a",
+        0xA7CB: "\u0264",
+        0xA7CC: "\ua7cd",
+        0xA7DA: "\ua7db",
+        0xA7DC: "\u019b",
+        **{cp: chr(cp + 0x20) for cp in range(0x10D50, 0x10D66)},  # Garay
+    }
+)
 
 
 class InvalidFilter(Exception):
@@ -144,7 +158,7 @@ class FilterContext:
 
 
 def fold(text: str) -> str:
-    """Lower-case ``text`` exactly as PostgreSQL's ``lower()`` does (see the module docstring)."""
+    """Lower-case ``text`` as ``lower(text COLLATE pg_c_utf8)`` does (see the module docstring)."""
     return text.translate(_FOLD_FIRST).lower()
 
 
@@ -312,7 +326,7 @@ class _Parser:
         if subject is None:
             return None
         if subject.kind is None:  # an attribute the workspace does not have: absent everywhere
-            if not self.check_untyped(op, value, path):
+            if not self.check_untyped(op, value, path, field):
                 return None
             return _Const(op in ("ne", "not_exists"))
         if op not in _OPS[subject.kind]:
@@ -385,29 +399,30 @@ class _Parser:
             self.segment_cache[value] = (node, self.conditions - before)
         return node if op == "eq" else _Not(node)
 
-    def check_untyped(self, op: str, value: Any, path: str) -> bool:
+    def check_untyped(self, op: str, value: Any, path: str, field: str) -> bool:
         """Shape checks for an attribute whose type is unknown: any type's value is accepted."""
         if op in _NO_VALUE:
             return self.no_value(op, value, path)
         if op == "in":
-            if not isinstance(value, list | tuple) or not value:
-                self.fail(path, "'in' takes a non-empty list of values")
-                return False
-            if all(self.scalar_ok(v) for v in value):
-                return True
+            ok = isinstance(value, list | tuple) and bool(value) and all(map(self.scalar_ok, value))
+            expected = "a non-empty list of texts, numbers or booleans"
         elif op in ("contains", "starts_with", "ends_with"):
-            if isinstance(value, str) and _text_ok(value):
-                return True
+            ok, expected = isinstance(value, str) and _text_ok(value), "a text"
         elif op in ("before", "after"):
-            if _is_date(value, self.ctx.now):
-                return True
+            ok, expected = _is_date(value, self.ctx.now), f"a date ({_DATE_FORMS})"
         elif op in ("gt", "gte", "lt", "lte"):
-            if _number_ok(value) or _is_date(value, self.ctx.now):
-                return True
-        elif self.scalar_ok(value) or _is_date(value, self.ctx.now):
-            return True
-        self.fail(path, f"{op!r} got an unusable value {value!r}")
-        return False
+            ok = _number_ok(value) or _is_date(value, self.ctx.now)
+            expected = "a number or a date"
+        else:
+            ok = self.scalar_ok(value) or _is_date(value, self.ctx.now)
+            expected = "a text, number, boolean or date"
+        if not ok:
+            self.fail(
+                path,
+                f"{field} {op} needs {expected}, got {value!r} "
+                "(the workspace has no such attribute yet)",
+            )
+        return ok
 
     @staticmethod
     def scalar_ok(value: Any) -> bool:
@@ -635,6 +650,10 @@ _JSON_TYPES: Mapping[Kind, str] = {
 }
 
 
+def _lower(sql: str) -> str:
+    return f"lower(({sql}) COLLATE {CASE_COLLATION})"
+
+
 class _Sql:
     def __init__(self, alias: str, first_param: int) -> None:
         self.alias = alias
@@ -662,7 +681,7 @@ class _Sql:
         if leaf.subject.source == "tag":
             if op in _NO_VALUE:
                 return f"(COALESCE(cardinality({a}.tags), 0) {'>' if op == 'exists' else '='} 0)"
-            cond = self.text("eq" if op == "ne" else op, "lower(_ft.t)", want)
+            cond = self.text("eq" if op == "ne" else op, _lower("_ft.t"), want)
             has = f"EXISTS (SELECT 1 FROM unnest({a}.tags) AS _ft(t) WHERE {cond})"
             return f"(NOT {has})" if op == "ne" else f"({has})"
         have = self.value(leaf.subject)
@@ -673,7 +692,7 @@ class _Sql:
         kind = leaf.subject.kind
         assert kind is not None
         if kind == "text":
-            cond = self.text("eq" if op == "ne" else op, f"lower({have})", want)
+            cond = self.text("eq" if op == "ne" else op, _lower(have), want)
         elif kind == "date":
             first, last = want
             if op in ("eq", "ne"):
@@ -697,8 +716,8 @@ class _Sql:
         """Condition on the lower-cased text expression ``have``."""
         if op == "in":
             values = self.param(list(want), "text[]")
-            return f"{have} = ANY (SELECT lower(_fv.v) FROM unnest({values}) AS _fv(v))"
-        value = f"lower({self.param(want, 'text')})"
+            return f"{have} = ANY (SELECT {_lower('_fv.v')} FROM unnest({values}) AS _fv(v))"
+        value = _lower(self.param(want, "text"))
         if op == "contains":
             return f"strpos({have}, {value}) > 0"
         if op == "starts_with":

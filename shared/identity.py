@@ -120,6 +120,10 @@ class Engine:
         self.new_id = new_id
         self.canonical_tag = canonical_tag
         self.changed: dict[str, Contact] = {}
+        # Earlier states of contacts changed more than once in the batch: after each of those
+        # records the person may have matched a live audience, even if a later record in the
+        # same batch changed that again ("after any change" means every record counts).
+        self.snapshots: dict[str, list[dict[str, Any]]] = {}
 
     def apply(self, record: Mapping[str, Any], kind: Kind, tag: str | None = None) -> Outcome:
         """Merge one record by the identity rules; see the module docstring for its format."""
@@ -173,6 +177,8 @@ class Engine:
         return Outcome("created", contact)
 
     def _update(self, contact: Contact, record: Mapping[str, Any], tag: str | None) -> Outcome:
+        if contact.id in self.changed:
+            self.snapshots.setdefault(contact.id, []).append(snapshot(contact))
         email = record.get("email")
         if email is not None and email != contact.email:
             self.index.change_email(contact, email)
@@ -204,3 +210,22 @@ class Engine:
                     have.add(canonical.lower())
         contact.updated_at = self.now
         self.changed[contact.id] = contact
+
+
+def snapshot(contact: Contact) -> dict[str, Any]:
+    """The filterable fields of a contact's current state, as the filter language reads them."""
+    return {
+        "id": contact.id,
+        "role": contact.role,
+        "user_id": contact.user_id,
+        "email": contact.email,
+        "name": contact.name,
+        "phone": contact.phone,
+        "signed_up_at": contact.signed_up_at,
+        "last_seen_at": contact.last_seen_at,
+        "last_seen_ip": contact.last_seen_ip,
+        "created_at": contact.created_at,
+        "updated_at": contact.updated_at,
+        "tags": list(contact.tags),
+        "custom": dict(contact.custom),
+    }

@@ -372,7 +372,7 @@ _INT_STRICT_RE = re.compile(r"[+-]?(?:0|[1-9][0-9]{0,18})")
 _FLOAT_STRICT_RE = re.compile(
     r"[+-]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 )
-_INT_LOOSE_RE = re.compile(r"([+-]?)0*([0-9]+?)(?:\.0*)?")
+_INT_LOOSE_RE = re.compile(r"([+-]?)([0-9]+)(?:\.0*)?")
 _FLOAT_LOOSE_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _INFER_BOOLS: Final = frozenset({"true", "false", "yes", "no"})
 _BOOLS: Final = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
@@ -508,9 +508,10 @@ def _to_int(value: object) -> int | None:
         number = int(value)
     elif isinstance(value, str):
         m = _INT_LOOSE_RE.fullmatch(value)
-        if m is None or len(m[2]) > 19:
+        digits = m[2].lstrip("0") if m is not None else ""
+        if m is None or len(digits) > 19:  # beyond int64; also keeps int() off huge strings
             return None
-        number = int(m[1] + m[2])
+        number = int(m[1] + (digits or "0"))
     else:
         return None
     return number if -INT64_MAX - 1 <= number <= INT64_MAX else None

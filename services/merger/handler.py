@@ -131,6 +131,7 @@ class MergerHandler:
             contact_ids=list(engine.changed),
             committed_at=now,
             outbox_id=outbox_id,
+            snapshots=engine.snapshots,
         )
         value = events.encode(change, correlation_id=chunk.import_id)
         await people_store.add_outbox(

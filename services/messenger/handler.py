@@ -25,13 +25,14 @@ from services.messenger import channels
 from services.messenger import repository as repo
 from services.messenger.templates import render
 from shared.events import ContactsChanged, Envelope, MessageActivated, UndecodableMessage, decode
-from shared.filters import FilterContext, InvalidFilter
+from shared.filters import FilterContext, InvalidFilter, compile_filter
 from shared.logs import get_logger
 from shared.settings import Settings
 from shared.worker import PoisonMessage
 
 log = get_logger(__name__)
 PAGE = 5000
+_DATE_FIELDS = ("signed_up_at", "last_seen_at", "created_at", "updated_at")
 SEND_CONCURRENCY = 16
 
 
@@ -57,6 +58,7 @@ class MessengerHandler:
             messages = await repo.live_messages(conn, change.workspace_id, "auto")
             if messages:
                 ctx = await repo.filter_context(conn, change.workspace_id, datetime.now(UTC))
+                earlier = await self._earlier_states(conn, change)
                 for message in messages:
                     new = await self._deliver_page(
                         conn,
@@ -66,6 +68,8 @@ class MessengerHandler:
                         change.import_id,
                         change.committed_at,
                     )
+                    if earlier:
+                        new += await self._deliver_earlier(conn, message, ctx, earlier, change)
                     if new and message["channel"] != "in_app":
                         to_send.append((message, new))
             if change.outbox_id is not None:
@@ -116,6 +120,44 @@ class MessengerHandler:
             )
             return []
         return await self._insert(conn, message, people, import_id, changed_at)
+
+    async def _earlier_states(
+        self, conn: asyncpg.Connection, change: ContactsChanged
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The intermediate states of the change, ready for the in-memory filter."""
+        if not change.snapshots:
+            return {}
+        counts = await repo.event_counts(conn, list(change.snapshots))
+        states: dict[str, list[dict[str, Any]]] = {}
+        for contact_id, snapshots in change.snapshots.items():
+            for raw in snapshots:
+                state = dict(raw)
+                for key in _DATE_FIELDS:
+                    if isinstance(state.get(key), str):
+                        state[key] = datetime.fromisoformat(state[key])
+                state["events"] = counts.get(contact_id, {})
+                states.setdefault(contact_id, []).append(state)
+        return states
+
+    async def _deliver_earlier(
+        self,
+        conn: asyncpg.Connection,
+        message: asyncpg.Record,
+        ctx: FilterContext,
+        earlier: dict[str, list[dict[str, Any]]],
+        change: ContactsChanged,
+    ) -> list[str]:
+        """Deliver to people who matched after an earlier record of the change, though not
+        after the last one (the SQL pass covers the final state)."""
+        try:
+            audience = compile_filter(message["audience"], ctx)
+        except InvalidFilter:
+            return []
+        matched = [cid for cid, states in earlier.items() if any(audience.matches(s) for s in states)]
+        if not matched:
+            return []
+        people = await repo.undelivered(conn, message, matched)
+        return await self._insert(conn, message, people, change.import_id, change.committed_at)
 
     async def _insert(
         self,

@@ -11,7 +11,7 @@ import asyncpg
 async def get_import(conn: asyncpg.Connection, import_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT id, workspace_id, source, kind, status, tag, trigger_messages, file_key, columns,"
-        " detected, options, secret FROM imports WHERE id = $1",
+        " detected, options, secret, source_state FROM imports WHERE id = $1",
         import_id,
     )
 
@@ -20,6 +20,14 @@ async def applied_chunks(conn: asyncpg.Connection, import_id: str) -> int:
     """How many chunks the merger has applied: the parser resumes sending from there."""
     value: int = await conn.fetchval(
         "SELECT count(*) FROM import_chunks WHERE import_id = $1", import_id
+    )
+    return value
+
+
+async def applied_rows(conn: asyncpg.Connection, import_id: str) -> int:
+    """How many records the applied chunks held (a remote source resumes after them)."""
+    value: int = await conn.fetchval(
+        "SELECT coalesce(sum(rows), 0) FROM import_chunks WHERE import_id = $1", import_id
     )
     return value
 
@@ -93,3 +101,41 @@ async def claim_stalled(conn: asyncpg.Connection, stalled_s: float, limit: int =
         stalled_s,
         limit,
     )
+
+
+async def heartbeat(conn: asyncpg.Connection, import_id: str) -> None:
+    """The import is alive (waiting on a vendor's rate limit, say): not stalled."""
+    await conn.execute("UPDATE imports SET heartbeat_at = now() WHERE id = $1", import_id)
+
+
+async def attribute_types(conn: asyncpg.Connection, workspace_id: str) -> dict[str, str]:
+    """Every custom attribute of the workspace with its fixed type."""
+    rows = await conn.fetch(
+        "SELECT name, type FROM attributes WHERE workspace_id = $1", workspace_id
+    )
+    return {r["name"]: r["type"] for r in rows}
+
+
+async def save_source_state(
+    conn: asyncpg.Connection, import_id: str, state: Mapping[str, Any]
+) -> None:
+    """Merge ``state`` into where the remote pull is (never credentials)."""
+    await conn.execute(
+        "UPDATE imports SET source_state = source_state || $2::jsonb, heartbeat_at = now()"
+        " WHERE id = $1",
+        import_id,
+        dict(state),
+    )
+
+
+async def finish_pull(conn: asyncpg.Connection, import_id: str) -> None:
+    """Every page was pulled and sent: forget the credentials, remember that it is done."""
+    await conn.execute(
+        "UPDATE imports SET secret = NULL,"
+        " source_state = source_state || '{\"pulled\": true}'::jsonb WHERE id = $1",
+        import_id,
+    )
+
+
+async def forget_secret(conn: asyncpg.Connection, import_id: str) -> None:
+    await conn.execute("UPDATE imports SET secret = NULL WHERE id = $1", import_id)

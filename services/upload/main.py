@@ -16,7 +16,16 @@ from fastapi.staticfiles import StaticFiles
 
 from services.upload import errors
 from services.upload.auth import RateLimiter
-from services.upload.routers import audiences, imports, messages, people, workspaces
+from services.upload.routers import (
+    audiences,
+    bulk,
+    events,
+    imports,
+    messages,
+    people,
+    remote,
+    workspaces,
+)
 from shared import db
 from shared.kafka import make_producer
 from shared.logs import setup_logging
@@ -48,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
     errors.install(app)
-    for router in (workspaces, imports, people, messages, audiences):
+    for router in (workspaces, imports, remote, bulk, people, events, messages, audiences):
         app.include_router(router.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -360,3 +360,91 @@ async def list_segments(pool: asyncpg.Pool, workspace_id: str) -> Sequence[async
         " ORDER BY created_at DESC",
         workspace_id,
     )
+
+
+# -- remote and bulk imports --------------------------------------------------------------
+
+
+async def fail_queued_import(
+    conn: asyncpg.Connection | asyncpg.Pool, import_id: str, error: str
+) -> None:
+    """An import that could not be queued fails at once; its credentials are dropped."""
+    await conn.execute(
+        "UPDATE imports SET status = 'failed', error = $2, finished_at = now(), secret = NULL"
+        " WHERE id = $1 AND status = 'queued'",
+        import_id,
+        error,
+    )
+
+
+# -- events -------------------------------------------------------------------------------
+
+
+async def find_people(
+    conn: asyncpg.Connection,
+    workspace_id: str,
+    ids: Sequence[str],
+    user_ids: Sequence[str],
+    emails: Sequence[str],
+) -> list[asyncpg.Record]:
+    """Contacts of the workspace with one of these ids, user_ids or (lower-case) emails: one
+    round trip for a whole batch of events."""
+    return await conn.fetch(
+        "SELECT id, user_id, email_lower FROM contacts"
+        " WHERE workspace_id = $1 AND id = ANY($2::text[])"
+        " UNION SELECT id, user_id, email_lower FROM contacts"
+        " WHERE workspace_id = $1 AND user_id = ANY($3::text[])"
+        " UNION SELECT id, user_id, email_lower FROM contacts"
+        " WHERE workspace_id = $1 AND email_lower = ANY($4::text[])",
+        workspace_id,
+        list(ids),
+        list(user_ids),
+        list(emails),
+    )
+
+
+async def insert_events(
+    conn: asyncpg.Connection,
+    workspace_id: str,
+    contact_ids: Sequence[str],
+    names: Sequence[str],
+    created_at: Sequence[datetime],
+    metadata: Sequence[str],
+) -> list[str]:
+    """Store events (one statement for the batch); returns the contact id of each event that
+    was new. The same (person, name, created_at) again — also twice in one batch — is skipped.
+    ``metadata`` holds JSON texts."""
+    rows = await conn.fetch(
+        "INSERT INTO events (workspace_id, contact_id, name, created_at, metadata)"
+        " SELECT $1, x.c, x.n, x.t, x.m::jsonb"
+        " FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[]) AS x(c, n, t, m)"
+        " ON CONFLICT DO NOTHING RETURNING contact_id",
+        workspace_id,
+        list(contact_ids),
+        list(names),
+        list(created_at),
+        list(metadata),
+    )
+    return [r["contact_id"] for r in rows]
+
+
+async def person_events(
+    pool: asyncpg.Pool, contact_id: str, before: list[Any] | None, limit: int
+) -> list[asyncpg.Record]:
+    """A person's events, newest first, after the cursor ``[created_at, name]``."""
+    if before is None:
+        return await pool.fetch(
+            "SELECT name, created_at, metadata FROM events WHERE contact_id = $1"
+            " ORDER BY created_at DESC, name DESC LIMIT $2",
+            contact_id,
+            limit,
+        )
+    return await pool.fetch(
+        "SELECT name, created_at, metadata FROM events WHERE contact_id = $1"
+        " AND (created_at, name) < ($3::timestamptz, $4)"
+        " ORDER BY created_at DESC, name DESC LIMIT $2",
+        contact_id,
+        limit,
+        _ts(before[0]),
+        before[1],
+    )

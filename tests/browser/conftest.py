@@ -95,7 +95,13 @@ class Ui:
         )
 
     def shot(self, label: str) -> Path:
-        """A full-page screenshot in tests/artifacts/ (git-ignored)."""
+        """A full-page screenshot in tests/artifacts/ (git-ignored), after checking that no
+        JavaScript value leaked into the page as text ("null", "undefined", "[object …]")."""
+        leaked = self.page.evaluate(
+            "() => (document.body.innerText.match(/\\b(null|undefined|NaN)\\b|\\[object \\w+\\]/)"
+            " || [null])[0]"
+        )
+        assert leaked is None, f"{label}: the page shows {leaked!r}"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{self.name}-{label}.png"
         self.page.screenshot(path=str(path), full_page=True)
@@ -109,8 +115,10 @@ class Ui:
         page.get_by_role("heading", name="Import people", level=1).wait_for()
 
     def nav(self, name: str) -> None:
-        self.page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
-        self.page.get_by_role("heading", name=name, level=1).wait_for()
+        self.page.get_by_role("navigation", name="Main").get_by_role(
+            "link", name=name, exact=True
+        ).click()
+        self.page.get_by_role("heading", name=name, level=1, exact=True).wait_for()
 
     def drop_file(self, selector: str, name: str, content: str, mime: str = "text/csv") -> None:
         """Drag and drop a file the way a browser does: a DataTransfer holding a File."""
@@ -154,6 +162,8 @@ def _ui(
     context.set_default_timeout(15_000)
     page = context.new_page()
     name = re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name).strip("-")
+    for old in ARTIFACTS.glob(f"{name}-*.png"):
+        old.unlink()
     helper = Ui(page, services.base_url, name)
     yield helper
     if request.node.stash.get(_FAILED, False):

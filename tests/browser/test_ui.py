@@ -188,6 +188,20 @@ def test_error_report_download(ui: Ui, workspace: Api) -> None:
     expect(page.get_by_label("Email (required)")).to_have_value("Email")
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("Tag", exact=True).fill("Scores")
+
+    # The API's refusal is shown with its message and every detail it lists.
+    page.get_by_text("More options").click()
+    country = page.get_by_label("Default country for phone numbers")
+    country.fill("ZZ")
+    page.get_by_role("button", name="Start import").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("The import did not start")
+    expect(alert).to_contain_text("the import cannot start: 1 problem(s) to fix")
+    expect(alert.locator("li")).to_have_text(
+        ["default_country: 'ZZ' is not an ISO 3166 alpha-2 country code"]
+    )
+    ui.shot("02-start-refused")
+    country.fill("")
     page.get_by_role("button", name="Start import").click()
 
     _wait_completed(ui)
@@ -196,7 +210,7 @@ def test_error_report_download(ui: Ui, workspace: Api) -> None:
     failed_rows = page.get_by_role("table").filter(has_text="Failed rows")
     expect(failed_rows.locator("tbody tr")).to_have_count(1)
     expect(failed_rows).to_contain_text("not-an-email")
-    ui.shot("02-summary-with-errors")
+    ui.shot("03-summary-with-errors")
 
     with page.expect_download() as info:
         page.get_by_role("button", name="Download error report (CSV)").click()
@@ -218,7 +232,7 @@ def test_error_report_download(ui: Ui, workspace: Api) -> None:
     expect(first.locator("td[data-label=Tag]")).to_have_text("Scores")
     expect(first.locator("td[data-label=Failed]")).to_have_text("1")
     expect(first.locator("td[data-label=Status]")).to_have_text("Completed")
-    ui.shot("03-history")
+    ui.shot("04-history")
     with page.expect_download() as again:
         first.get_by_role("button", name=re.compile("Download the error report")).click()
     assert _read_csv(again.value.path()) == report
@@ -323,6 +337,14 @@ def test_live_message_reaches_imported_persons_inbox(ui: Ui, workspace: Api) -> 
         page.reload()
     expect(inbox.locator(".subject")).to_have_text(["Hi Vera"])
     expect(inbox.locator(".body")).to_have_text(["Welcome aboard. Your plan: pro"])
+    events = page.locator("#events")
+    if workspace.request("GET", f"/api/users/{vera_id(workspace)}/events").status_code in (
+        404,
+        405,
+    ):
+        expect(events).to_contain_text("Events are not available on this server yet.")
+    else:
+        expect(events).not_to_contain_text("Loading")
     ui.shot("03-inbox")
 
     # The message's page lists the delivery; the list pauses it.
@@ -341,6 +363,10 @@ def test_live_message_reaches_imported_persons_inbox(ui: Ui, workspace: Api) -> 
     # Will is on the free plan: not in the audience, so his inbox stays empty.
     will = workspace.all_users(email="will@example.com")[0]
     assert workspace.ok("GET", f"/api/users/{will['id']}/messages")["data"] == []
+
+
+def vera_id(api: Api) -> str:
+    return api.all_users(email="vera@example.com")[0]["id"]
 
 
 def test_narrow_layout(narrow_ui: Ui, workspace: Api) -> None:
@@ -363,7 +389,7 @@ def test_narrow_layout(narrow_ui: Ui, workspace: Api) -> None:
     ui.sign_in(workspace.token)
 
     ui.no_horizontal_scroll()
-    expect(page.get_by_role("button", name="Continue")).to_be_in_viewport()
+    expect(page.get_by_role("button", name="Continue")).to_be_visible()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     ui.shot("02-method")
     page.get_by_role("button", name="Continue").click()
@@ -445,7 +471,7 @@ def test_sign_in_errors_and_sources_not_yet_served(ui: Ui, workspace: Api) -> No
     served = workspace.request("POST", "/api/imports/mailchimp", json={}).status_code
     if served in (404, 405):
         expect(page.get_by_role("alert")).to_contain_text(
-            "MailChimp import: This is not available on this server yet."
+            "MailChimp import is not available on this server yet."
         )
     else:
         expect(page).to_have_url(re.compile(r"#/imports/"))
@@ -463,3 +489,31 @@ def test_sign_in_errors_and_sources_not_yet_served(ui: Ui, workspace: Api) -> No
     ):
         expect(page.get_by_label(label)).to_be_visible()
     ui.shot("04-mixpanel-form")
+
+
+def test_upload_progress_bar(ui: Ui, workspace: Api) -> None:
+    page = ui.page
+    ui.sign_in(workspace.token)
+    _start_csv_import(ui)
+    # A slow uplink (256 KB/s) makes the XMLHttpRequest progress events observable.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 256_000},
+    )
+    rows = "".join(f"person{i}@example.com,id{i},Person {i}\n" for i in range(40_000))
+    ui.drop_file("#drop-zone", "big.csv", "Email,User ID,Name\n" + rows)
+    expect(page.get_by_text("Uploading big.csv")).to_be_visible()
+    bar = page.locator("#upload-progress")
+    page.wait_for_function(
+        "() => { const bar = document.querySelector('#upload-progress');"
+        " return bar && bar.value > 0 && bar.value < 100 }"
+    )
+    expect(page.locator(".upload-progress .percent")).to_have_text(re.compile(r"^\d{1,2} %$"))
+    ui.shot("01-uploading")
+    expect(page.get_by_role("heading", name="Check the preview")).to_be_visible(timeout=60_000)
+    expect(bar).to_have_count(0)
+    expect(
+        page.get_by_role("region", name="Preview of the file").locator("tbody tr")
+    ).to_have_count(10)

@@ -645,6 +645,33 @@ def test_format_then_parse_is_identity(dt: datetime) -> None:
     assert parse_datetime(format_datetime(dt)) == dt
 
 
+@given(
+    st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31)),
+    st.integers(min_value=-23 * 60 - 59, max_value=23 * 60 + 59),
+    st.sampled_from(["T", "t", " "]),
+    st.sampled_from(["Z", "z", "", "+HH:MM", "+HHMM", "+HH"]),
+)
+def test_iso_variants_parse_to_the_same_instant(
+    local: datetime, offset_minutes: int, separator: str, style: str
+) -> None:
+    if style in ("Z", "z", ""):
+        offset_minutes = 0
+    elif style == "+HH":
+        offset_minutes = int(offset_minutes / 60) * 60
+    sign = "-" if offset_minutes < 0 else "+"
+    hh, mm = divmod(abs(offset_minutes), 60)
+    suffix = {
+        "+HH:MM": f"{sign}{hh:02d}:{mm:02d}",
+        "+HHMM": f"{sign}{hh:02d}{mm:02d}",
+        "+HH": f"{sign}{hh:02d}",
+    }.get(style, style)
+    fraction = f".{local.microsecond:06d}" if local.microsecond else ""
+    day = f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
+    text = f"{day}{separator}{local:%H:%M:%S}{fraction}{suffix}"
+    expected = local.replace(tzinfo=UTC) - timedelta(minutes=offset_minutes)
+    assert parse_datetime(text) == expected
+
+
 @given(st.integers(min_value=-62_135_596_800, max_value=10**11))  # 0001-01-01 to 5138
 def test_unix_seconds_as_text_int_and_float_agree(seconds: int) -> None:
     expected = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)

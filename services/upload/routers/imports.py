@@ -16,8 +16,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.upload import jsonimports, storage
 from services.upload import repository as repo
-from services.upload import storage
 from services.upload.auth import CurrentWorkspace
 from services.upload.errors import ApiError, invalid, not_found
 from services.upload.pagination import check_limit, decode_cursor, page
@@ -40,7 +40,7 @@ FIELDS = (
     "tags",
 )
 EXTRA_FIELDS = ("name_last",)  # MailChimp exports split names; the parser joins them
-FILE_SOURCES = ("csv", "mailchimp_csv")
+FILE_SOURCES = ("csv", "mailchimp_csv", "mixpanel_file")
 MAX_ATTRIBUTES = 250
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "cp1252")
 DELIMITERS = (",", ";", "\t", "|")
@@ -104,8 +104,15 @@ async def upload(request: Request, workspace: CurrentWorkspace) -> dict[str, Any
             )
         if received.size == 0:
             raise invalid("the file is empty: export it again with a header row and data rows")
-        detected = csvfile.detect(received.path)
-        columns, preview = csvfile.read_header_and_preview(received.path, detected)
+        if source == "mixpanel_file":
+            fmt, columns, preview = await asyncio.to_thread(
+                jsonimports.describe_mixpanel_file, received.path
+            )
+            described: dict[str, Any] = {"encoding": "utf-8", "delimiter": None, "format": fmt}
+        else:
+            detected = csvfile.detect(received.path)
+            columns, preview = csvfile.read_header_and_preview(received.path, detected)
+            described = {"encoding": detected.encoding, "delimiter": detected.delimiter}
     except FileProblem as exc:
         os.unlink(received.path)
         raise invalid(str(exc)) from None
@@ -123,10 +130,13 @@ async def upload(request: Request, workspace: CurrentWorkspace) -> dict[str, Any
             file_key=received.key,
             file_name=received.file_name,
             file_size=received.size,
-            detected={"encoding": detected.encoding, "delimiter": detected.delimiter},
+            detected=described,
             columns=columns,
             preview=preview,
-            suggested_mapping=csvfile.suggested_mapping(columns, source),
+            # A Mixpanel export is mapped by the SPEC's rules, not by columns.
+            suggested_mapping={}
+            if source == "mixpanel_file"
+            else csvfile.suggested_mapping(columns, source),
         )
     return public_import(row)
 
@@ -135,7 +145,7 @@ class StartRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["users", "leads"] = "users"
-    mapping: dict[str, str]
+    mapping: dict[str, str] = Field(default_factory=dict)
     custom_attributes: dict[str, str] = Field(default_factory=dict)
     tag: str | None = None
     trigger_messages: bool = True
@@ -200,6 +210,27 @@ def _problems(body: StartRequest, columns: list[str], existing: dict[str, str]) 
     return problems
 
 
+def _json_problems(body: StartRequest) -> list[str]:
+    """A Mixpanel export is mapped automatically (SPEC §3): only the options apply."""
+    problems: list[str] = []
+    if body.mapping or body.custom_attributes:
+        problems.append(
+            "a mixpanel_file import is mapped automatically ($email, $name, $created, …; other"
+            " properties become custom attributes): leave mapping and custom_attributes out"
+        )
+    if body.encoding is not None or body.delimiter is not None:
+        problems.append("encoding and delimiter apply to CSV files only")
+    if body.tag is not None and len(body.tag.strip()) > 255:
+        problems.append("tag: at most 255 characters")
+    if body.default_country is not None and (
+        body.default_country.upper() not in phonenumbers.SUPPORTED_REGIONS
+    ):
+        problems.append(
+            f"default_country: {body.default_country!r} is not an ISO 3166 alpha-2 country code"
+        )
+    return problems
+
+
 @router.post("/{import_id}/start", status_code=202)
 async def start(
     import_id: str, body: StartRequest, request: Request, workspace: CurrentWorkspace
@@ -217,8 +248,11 @@ async def start(
         )
     existing = await repo.attribute_types(app.state.pool, workspace.id)
     columns: list[str] = row["columns"]
-    problems = _problems(body, columns, existing)
-    if (body.encoding or body.delimiter) and not problems:
+    if row["source"] == "mixpanel_file":
+        problems = _json_problems(body)
+    else:
+        problems = _problems(body, columns, existing)
+    if row["source"] != "mixpanel_file" and (body.encoding or body.delimiter) and not problems:
         try:
             detected = Detected(
                 body.encoding or row["detected"]["encoding"],
@@ -236,6 +270,8 @@ async def start(
     options["tag"] = body.tag.strip() if body.tag and body.tag.strip() else None
     options["default_country"] = body.default_country.upper() if body.default_country else None
     options["chunk_rows"] = app.state.settings.chunk_rows
+    if row["source"] == "mixpanel_file":
+        options["format"] = row["detected"]["format"]
     async with app.state.pool.acquire() as conn:
         if columns != row["columns"]:
             await conn.execute("UPDATE imports SET columns = $2 WHERE id = $1", import_id, columns)
@@ -311,12 +347,13 @@ async def _errors(
     """The report's records in row order, in pages: ``(row, errors, cells)``."""
     pool = request.app.state.pool
     options = row["options"] or {}
+    json_source = row["source"] in jsonimports.JSON_SOURCES
     detected = (
         Detected(
             options.get("encoding") or row["detected"]["encoding"],
             options.get("delimiter") or row["detected"]["delimiter"],
         )
-        if row["detected"]
+        if row["detected"] and not json_source
         else None
     )
     path = Path(request.app.state.settings.storage_dir) / (row["file_key"] or "-")
@@ -326,11 +363,13 @@ async def _errors(
         if not batch:
             return
         missing = {r["row_no"] for r in batch if r["cells"] is None}
-        filled = (
-            await asyncio.to_thread(_fill_cells, path, detected, missing)
-            if detected and missing
-            else {}
-        )
+        filled: dict[int, list[str]] = {}
+        if missing and json_source:
+            filled = await asyncio.to_thread(
+                jsonimports.fill_texts, path, options.get("format"), missing
+            )
+        elif missing and detected:
+            filled = await asyncio.to_thread(_fill_cells, path, detected, missing)
         yield [
             (
                 r["row_no"],
@@ -353,12 +392,15 @@ async def error_report(
     row = await repo.get_import(request.app.state.pool, workspace.id, import_id)
     if row is None:
         raise not_found("import")
-    columns: list[str] = row["columns"] or []
+    json_source = row["source"] in jsonimports.JSON_SOURCES
+    # A JSON record is one cell: its original JSON (in the CSV report, the column "record").
+    columns: list[str] = [jsonimports.REPORT_COLUMN] if json_source else row["columns"] or []
     if format == "json":
         data: list[dict[str, Any]] = []
         async for batch in _errors(request, row):
             for number, errors, cells in batch:
-                data.append({"row": number, "errors": errors, "values": _values(columns, cells)})
+                shown = jsonimports.report_values(cells) if json_source else _values(columns, cells)
+                data.append({"row": number, "errors": errors, "values": shown})
         return JSONResponse({"data": data, "next_cursor": None})
 
     async def body() -> AsyncIterator[bytes]:

@@ -29,7 +29,10 @@ export function isUnavailable(error) {
   return error instanceof ApiError && (error.status === 404 || error.status === 405);
 }
 
-export const UNAVAILABLE = "This is not available on this server yet.";
+/** "Events are not available on this server yet." for a 404/405 from a route not served yet. */
+export function unavailable(what) {
+  return `${what} not available on this server yet.`;
+}
 
 function authHeaders(token = session.token) {
   return token ? { Authorization: `Bearer ${token}` } : {};

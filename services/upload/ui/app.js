@@ -2,7 +2,7 @@
 // <main>; everything it shows goes through dom.js (text nodes only, never HTML from data).
 
 import { api, session } from "./api.js";
-import { clear, errorBox, field, h } from "./dom.js";
+import { append, clear, errorBox, field, h } from "./dom.js";
 import { importHistory, importProgress } from "./imports.js";
 import { messageForm, messageList, messagePage } from "./messages.js";
 import { people, person } from "./people.js";
@@ -79,6 +79,7 @@ function signIn(ctx) {
     "form",
     {
       class: "card narrow",
+      novalidate: true,
       onsubmit: async (event) => {
         event.preventDefault();
         clear(result);
@@ -105,12 +106,12 @@ function signIn(ctx) {
     token.wrap,
     button,
   );
-  ctx.main.append(
+  append(ctx.main, [
     h("h1", { tabindex: "-1" }, "Sign in to Usher"),
     signInNotice ? h("div", { class: "alert info", role: "status" }, signInNotice) : null,
     form,
     result,
-  );
+  ]);
   signInNotice = null;
   input.focus();
 }

@@ -53,6 +53,14 @@ function errorReportButton(imp, label = "Download error report (CSV)", ariaLabel
   return h("span", { class: "download" }, button, result);
 }
 
+function duration(start, end) {
+  const seconds = Math.max(0, (new Date(end) - new Date(start)) / 1000);
+  if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${Math.round(seconds % 60)} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
 function percentOf(imp) {
   return imp.status === "completed" ? 100 : Math.floor((imp.progress || 0) * 100);
 }
@@ -101,7 +109,7 @@ export async function importProgress(ctx) {
         h("div", {}, h("dt", {}, "Failed"), failed),
         h("div", {}, h("dt", {}, "Speed"), speed),
         h("div", {}, h("dt", {}, "Tag"), tag),
-        h("div", {}, h("dt", {}, "Time"), timing),
+        h("div", {}, h("dt", {}, "Duration"), timing),
       ),
     ),
     problem,
@@ -123,11 +131,9 @@ export async function importProgress(ctx) {
     failed.textContent = fmtNumber(c.failed);
     speed.textContent = imp.rows_per_second != null ? `${fmtNumber(imp.rows_per_second)} rows/s` : "—";
     tag.textContent = imp.tag || "—";
-    timing.textContent = imp.finished_at
-      ? `${fmtDate(imp.started_at)} – ${fmtDate(imp.finished_at)}`
-      : imp.started_at
-        ? `started ${fmtDate(imp.started_at)}`
-        : `uploaded ${fmtDate(imp.created_at)}`;
+    timing.textContent = imp.started_at
+      ? `${duration(imp.started_at, imp.finished_at || new Date())}${imp.finished_at ? "" : " so far"}`
+      : "not started";
   };
 
   const finish = async (imp) => {

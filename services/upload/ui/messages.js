@@ -155,6 +155,7 @@ export function messageForm(ctx) {
       "form",
       {
         class: "card",
+        novalidate: true,
         onsubmit: (event) => {
           event.preventDefault();
           submit("live", live);
@@ -256,7 +257,7 @@ export async function messagePage(ctx) {
             fmtDate(d.delivered_at),
             fmtNumber(d.attempts),
           ]),
-          { caption: `${page.data.length}${page.next_cursor ? "+" : ""} deliveries` },
+          { caption: `${page.data.length}${page.next_cursor ? "+" : ""} ${page.data.length === 1 ? "delivery" : "deliveries"}` },
         ),
       );
     } catch (error) {

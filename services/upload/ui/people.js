@@ -1,7 +1,7 @@
 // People: search (free text or "tag: X") and one person's page (fields, attributes, tags,
 // events and in-app inbox).
 
-import { api, isUnavailable, query, UNAVAILABLE } from "./api.js";
+import { api, isUnavailable, query, unavailable } from "./api.js";
 import { clear, errorBox, field, fmtDate, h, notice, table } from "./dom.js";
 
 function tagLink(name) {
@@ -206,6 +206,6 @@ export async function person(ctx) {
     })
     .catch((error) => {
       clear(events);
-      events.append(isUnavailable(error) ? notice(`Events: ${UNAVAILABLE}`) : errorBox(error, "Events could not be loaded"));
+      events.append(isUnavailable(error) ? notice(unavailable("Events are")) : errorBox(error, "Events could not be loaded"));
     });
 }

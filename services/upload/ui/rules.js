@@ -190,10 +190,11 @@ export function ruleBuilder() {
         );
       } catch (error) {
         if (mine !== sequence) return;
-        clear(count).append(
-          h("span", { class: "count-error" }, error.message),
-          Array.isArray(error.details) ? h("ul", {}, error.details.map((d) => h("li", {}, typeof d === "string" ? d : JSON.stringify(d)))) : null,
-        );
+        const details = Array.isArray(error.details) ? error.details : [];
+        clear(count).append(h("span", { class: "count-error" }, error.message));
+        if (details.length) {
+          count.append(h("ul", {}, details.map((d) => h("li", {}, typeof d === "string" ? d : JSON.stringify(d)))));
+        }
       }
     }, 300);
   };

@@ -1,8 +1,8 @@
 // The import wizard: method and kind → file (drag and drop, upload progress) or credentials →
 // preview → columns → tag, live messages and confirm. The draft lives in memory for the tab.
 
-import { api, isUnavailable, uploadFile, UNAVAILABLE } from "./api.js";
-import { clear, errorBox, field, h, select, uid } from "./dom.js";
+import { api, isUnavailable, unavailable, uploadFile } from "./api.js";
+import { append, clear, errorBox, field, h, select, uid } from "./dom.js";
 import { FIELD_LABELS, initMapping, mappingStep, previewStep, startColumns } from "./mapping.js";
 
 const METHODS = [
@@ -217,14 +217,14 @@ export function importWizard(ctx) {
 
     const heading =
       draft.method === "mailchimp" ? "Upload the MailChimp audience export" : draft.method === "mixpanel" ? "Upload the Mixpanel people export" : "Upload your CSV file";
-    body.append(
+    append(body, [
       h("h2", { tabindex: "-1" }, heading),
       draft.method !== "csv" ? modeSwitch() : null,
       zone,
       progressBox,
       result,
       h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => go("method") }, "Back")),
-    );
+    ]);
   }
 
   function modeSwitch() {
@@ -287,6 +287,7 @@ export function importWizard(ctx) {
       h(
         "form",
         {
+          novalidate: true,
           onsubmit: (event) => {
             event.preventDefault();
             clear(result);
@@ -371,7 +372,10 @@ export function importWizard(ctx) {
               h(
                 "ul",
                 {},
-                Object.entries(mapping).map(([key, column]) => h("li", {}, `${FIELD_LABELS[key] || key} ← ${column}`)),
+                Object.keys(FIELD_LABELS)
+                  .filter((key) => mapping[key])
+                  .map((key) => [key, mapping[key]])
+                  .map(([key, column]) => h("li", {}, `${FIELD_LABELS[key] || key} ← ${column}`)),
                 Object.entries(custom).map(([column, name]) => h("li", {}, `Custom attribute “${name}” ← ${column}`)),
               ),
             ),
@@ -384,6 +388,7 @@ export function importWizard(ctx) {
       h(
         "form",
         {
+          novalidate: true,
           onsubmit: async (event) => {
             event.preventDefault();
             clear(result);
@@ -394,7 +399,7 @@ export function importWizard(ctx) {
               ctx.navigate(`/imports/${encodeURIComponent(started.id)}`);
             } catch (error) {
               if (!file && isUnavailable(error)) {
-                result.append(errorBox({ message: `${REMOTE_NAMES[draft.method]} import: ${UNAVAILABLE}` }, "The import did not start"));
+                result.append(errorBox({ message: unavailable(`${REMOTE_NAMES[draft.method]} import is`) }, "The import did not start"));
               } else {
                 result.append(errorBox(error, "The import did not start"));
               }

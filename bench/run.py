@@ -1,0 +1,407 @@
+"""``make bench``: a large CSV import, Usher end to end against a bulk-SQL baseline.
+
+For each run, on identical fresh databases holding the same 500,000 people:
+
+* **B** — ``psql \\copy`` into an unlogged staging table, then a set-based two-key upsert (match
+  by user_id, then by email; update, then insert) in one transaction.
+* **Usher** — upload over HTTP → import ``completed``, with all four services running as under
+  ``make run`` and a live auto message matching ~10 % of the rows.
+
+Prints a table (medians over the runs), writes it to ``bench/results/``, and ends with one JSON
+line. Correctness is checked: Usher's counts and final people count against the expected
+outcome and B's result, and exactly one delivery per person in the audience.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.data import Expected, generate, seed_rows
+from infra.postgres_server import psql_path
+from infra.stack import Stack
+from shared import db
+
+ROOT = Path(__file__).resolve().parents[1]
+HOME = ROOT / ".usher" / "bench"
+DATA = ROOT / "bench" / "data"
+RESULTS = ROOT / "bench" / "results"
+ADMIN = "bench-admin-token"
+MAPPING = {
+    "email": "email",
+    "user_id": "user_id",
+    "name": "name",
+    "phone": "phone",
+    "signed_up_at": "signed_up_at",
+    "last_seen_at": "last_seen_at",
+    "last_seen_ip": "last_seen_ip",
+    "tags": "tags",
+}
+CUSTOM = {"plan": "plan", "seats": "seats", "mrr": "mrr", "beta": "beta"}
+ATTRIBUTE_TYPES = {"plan": "string", "seats": "integer", "mrr": "float", "beta": "boolean"}
+
+BASELINE_SQL = """
+CREATE UNLOGGED TABLE staging (email text, user_id text, name text, phone text,
+  signed_up_at text, last_seen_at text, last_seen_ip text, tags text, plan text, seats text,
+  mrr text, beta text);
+\\copy staging FROM '{path}' WITH (FORMAT csv, HEADER true)
+BEGIN;
+CREATE TEMP TABLE src ON COMMIT DROP AS
+  SELECT DISTINCT ON (coalesce(nullif(user_id, ''), lower(email)))
+         nullif(user_id, '') AS user_id, email, name, phone,
+         signed_up_at::timestamptz AS signed_up_at, to_timestamp(last_seen_at::bigint) AS last_seen_at,
+         last_seen_ip, string_to_array(tags, ',') || ARRAY['bench'] AS tags,
+         jsonb_build_object('plan', plan, 'seats', seats::int, 'mrr', mrr::float, 'beta', beta::boolean) AS custom,
+         n
+  FROM (SELECT *, row_number() OVER () AS n FROM staging) s
+  WHERE email ~ '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$'
+  ORDER BY coalesce(nullif(user_id, ''), lower(email)), n DESC;
+UPDATE contacts c SET email = s.email, name = s.name, phone = s.phone,
+  signed_up_at = s.signed_up_at, last_seen_at = s.last_seen_at, last_seen_ip = s.last_seen_ip,
+  tags = s.tags, custom = c.custom || s.custom, updated_at = now()
+  FROM src s WHERE c.workspace_id = '{ws}' AND s.user_id IS NOT NULL AND c.user_id = s.user_id;
+UPDATE contacts c SET name = s.name, phone = s.phone,
+  signed_up_at = s.signed_up_at, last_seen_at = s.last_seen_at, last_seen_ip = s.last_seen_ip,
+  tags = s.tags, custom = c.custom || s.custom, updated_at = now()
+  FROM src s WHERE c.workspace_id = '{ws}' AND s.user_id IS NULL
+  AND c.email_lower = lower(s.email) AND c.role = 'user';
+INSERT INTO contacts (id, workspace_id, role, user_id, email, name, phone, signed_up_at,
+  last_seen_at, last_seen_ip, tags, custom)
+  SELECT 'b_' || s.n, '{ws}', 'user', s.user_id, s.email, s.name, s.phone, s.signed_up_at,
+  s.last_seen_at, s.last_seen_ip, s.tags, s.custom FROM src s
+  WHERE (s.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM contacts c
+           WHERE c.workspace_id = '{ws}' AND c.user_id = s.user_id))
+     OR (s.user_id IS NULL AND NOT EXISTS (SELECT 1 FROM contacts c
+           WHERE c.workspace_id = '{ws}' AND c.email_lower = lower(s.email) AND c.role = 'user'));
+COMMIT;
+"""
+
+
+@dataclass
+class RunResult:
+    baseline_s: float
+    usher_s: float
+    upload_s: float
+    parse_s: float
+    merge_s: float
+    deliver_s: float
+    upload_mb_s: float
+    deliveries: int
+    latency_p50_s: float
+    latency_p99_s: float
+    rss_mb: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    baseline_people: int = 0
+    usher_people: int = 0
+
+
+class RssSampler:
+    """Peak resident memory of each service process, sampled every 100 ms."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.peak: dict[str, float] = {}
+        self.running = True
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while self.running:
+            for name, proc in list(self.stack.services.items()):
+                try:
+                    for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+                        if line.startswith("VmRSS:"):
+                            mb = int(line.split()[1]) / 1024
+                            self.peak[name] = max(self.peak.get(name, 0.0), mb)
+                except OSError:
+                    pass
+            time.sleep(0.1)
+
+    def stop(self) -> dict[str, float]:
+        self.running = False
+        self.thread.join()
+        return {k: round(v, 1) for k, v in self.peak.items()}
+
+
+async def _fresh_database(admin_dsn: str, name: str) -> str:
+    conn = await db.connect(admin_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # our own name
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    dsn = admin_dsn.rsplit("/", 1)[0] + "/" + name
+    await db.migrate(dsn)
+    return dsn
+
+
+async def _seed(dsn: str, workspace_id: str, with_workspace: bool) -> None:
+    """The same 500,000 people (and attribute schema) in a fresh database."""
+    conn = await db.connect(dsn)
+    try:
+        if with_workspace:
+            await conn.execute(
+                "INSERT INTO workspaces (id, name, token_hash, webhook_secret)"
+                " VALUES ($1, 'bench', $2, 'x')",
+                workspace_id,
+                uuid.uuid4().hex,
+            )
+        now = datetime.now(UTC)
+        await conn.copy_records_to_table(
+            "contacts",
+            records=(
+                (f"s_{uid}", workspace_id, "user", uid, email, name, [], {}, now, now)
+                for uid, email, name in seed_rows()
+            ),
+            columns=(
+                "id", "workspace_id", "role", "user_id", "email", "name", "tags", "custom",
+                "created_at", "updated_at",
+            ),
+        )
+        await conn.executemany(
+            "INSERT INTO attributes (workspace_id, name, type) VALUES ($1, $2, $3)",
+            [(workspace_id, n, t) for n, t in ATTRIBUTE_TYPES.items()],
+        )
+        await conn.execute("VACUUM ANALYZE contacts")
+    finally:
+        await conn.close()
+
+
+async def _count_people(dsn: str, workspace_id: str) -> int:
+    conn = await db.connect(dsn)
+    try:
+        value: int = await conn.fetchval(
+            "SELECT count(*) FROM contacts WHERE workspace_id = $1", workspace_id
+        )
+        return value
+    finally:
+        await conn.close()
+
+
+def run_baseline(stack: Stack, path: Path, run: int) -> tuple[float, int]:
+    admin = stack.postgres.dsn("postgres")
+    dsn = asyncio.run(_fresh_database(admin, f"bench_b_{run}"))
+    workspace_id = "ws_bench_b"
+    asyncio.run(_seed(dsn, workspace_id, with_workspace=True))
+    sql = BASELINE_SQL.format(path=path, ws=workspace_id)
+    started = time.monotonic()
+    subprocess.run(
+        [str(psql_path()), dsn, "-v", "ON_ERROR_STOP=1", "-q"], input=sql.encode(), check=True
+    )
+    seconds = time.monotonic() - started
+    return seconds, asyncio.run(_count_people(dsn, workspace_id))
+
+
+def run_usher(stack: Stack, path: Path, run: int, expected: Expected) -> RunResult:
+    admin = stack.postgres.dsn("postgres")
+    stack.database_url = asyncio.run(_fresh_database(admin, f"bench_u_{run}"))
+    stack.topic_prefix = f"bench{run}-{uuid.uuid4().hex[:6]}."
+    asyncio.run(_ensure_topics(stack))
+    stack.start_services()
+    sampler: RssSampler | None = None
+    try:
+        stack.wait_http()
+        http = httpx.Client(base_url=stack.base_url, timeout=600)
+        created = http.post(
+            "/api/workspaces", json={"name": "bench"}, headers={"Authorization": f"Bearer {ADMIN}"}
+        ).json()
+        auth = {"Authorization": f"Bearer {created['token']}"}
+        asyncio.run(_seed(stack.dsn, created["id"], with_workspace=False))
+        message = http.post(
+            "/api/messages",
+            headers=auth,
+            json={
+                "name": "Enterprise welcome",
+                "type": "auto",
+                "channel": "in_app",
+                "subject": "Welcome {{name}}",
+                "body": "Your plan: {{custom.plan}}",
+                "audience": {"field": "custom.plan", "op": "eq", "value": "enterprise"},
+                "state": "live",
+            },
+        ).json()
+        time.sleep(2)  # let the activation of the new message finish (nobody matches yet)
+        sampler = RssSampler(stack)
+        size_mb = path.stat().st_size / 1e6
+        t0 = time.monotonic()
+        with path.open("rb") as fh:
+            response = http.post("/api/imports", headers=auth, files={"file": ("bench.csv", fh)})
+        assert response.status_code == 201, response.text
+        upload_s = time.monotonic() - t0
+        import_id = response.json()["id"]
+        t1 = time.monotonic()
+        started = http.post(
+            f"/api/imports/{import_id}/start",
+            headers=auth,
+            json={"kind": "users", "mapping": MAPPING, "custom_attributes": CUSTOM, "tag": "bench"},
+        )
+        assert started.status_code == 202, started.text
+        parse_s = 0.0
+        while True:
+            state = http.get(f"/api/imports/{import_id}", headers=auth).json()
+            if not parse_s and state["counts"]["rows"] >= expected.rows:
+                parse_s = time.monotonic() - t1
+            if state["status"] in ("completed", "failed"):
+                break
+            time.sleep(0.1)
+        merge_s = time.monotonic() - t1
+        assert state["status"] == "completed", state
+        deliveries, first, last, p50, p99 = _deliveries(stack, message["id"], expected)
+        usher_s = upload_s + merge_s
+        deliver_s = max(last - t0, usher_s) if deliveries else 0.0
+        rss = sampler.stop()
+        sampler = None
+        return RunResult(
+            baseline_s=0.0,
+            usher_s=round(usher_s, 2),
+            upload_s=round(upload_s, 2),
+            parse_s=round(parse_s or merge_s, 2),
+            merge_s=round(merge_s, 2),
+            deliver_s=round(deliver_s, 2),
+            upload_mb_s=round(size_mb / max(upload_s, 1e-6), 1),
+            deliveries=deliveries,
+            latency_p50_s=p50,
+            latency_p99_s=p99,
+            rss_mb=rss,
+            counts=state["counts"],
+            usher_people=asyncio.run(_count_people(stack.dsn, created["id"])),
+        )
+    finally:
+        if sampler is not None:
+            sampler.stop()
+        stack.stop_services()
+
+
+async def _ensure_topics(stack: Stack) -> None:
+    from shared import kafka
+
+    await kafka.ensure_topics(stack.settings())
+
+
+def _deliveries(
+    stack: Stack, message_id: str, expected: Expected
+) -> tuple[int, float, float, float, float]:
+    """Wait for the audience to be delivered; (count, first, last, latency p50, p99)."""
+
+    async def fetch() -> Any:
+        conn = await db.connect(stack.dsn)
+        try:
+            return await conn.fetchrow(
+                "SELECT count(*) AS n, count(DISTINCT contact_id) AS people,"
+                " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM created_at - changed_at)) AS p50,"
+                " percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM created_at - changed_at)) AS p99,"
+                " extract(epoch FROM max(created_at)) AS last FROM deliveries WHERE message_id = $1",
+                message_id,
+            )
+        finally:
+            await conn.close()
+
+    deadline = time.monotonic() + 120
+    row = asyncio.run(fetch())
+    while row["n"] < expected.enterprise_people and time.monotonic() < deadline:
+        time.sleep(0.5)
+        row = asyncio.run(fetch())
+    assert row["n"] == row["people"] == expected.enterprise_people, (dict(row), expected)
+    wall_last = time.monotonic() - (time.time() - float(row["last"] or time.time()))
+    return row["n"], 0.0, wall_last, round(float(row["p50"] or 0), 3), round(float(row["p99"] or 0), 3)
+
+
+def _median(values: list[float]) -> float:
+    return round(statistics.median(values), 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="make bench")
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    path, expected = generate(args.rows, DATA)
+    print(f"bench: {args.rows:,} rows ({path.stat().st_size / 1e6:.0f} MB), {args.runs} run(s); expected {expected}", flush=True)
+    stack = Stack(
+        HOME,
+        kafka_port=39092,
+        controller_port=39093,
+        pg_port=45432,
+        http_port=38000,
+        worker_port_base=36101,
+        extra_env={"USHER_ADMIN_TOKEN": ADMIN, "USHER_RATE_LIMIT_PER_MINUTE": "0", "USHER_LOG_LEVEL": "WARNING"},
+    )
+    stack.start_infra()
+    results: list[RunResult] = []
+    try:
+        for run in range(args.runs):
+            baseline_s, baseline_people = run_baseline(stack, path, run)
+            print(f"run {run + 1}: baseline B {baseline_s:.2f} s", flush=True)
+            result = run_usher(stack, path, run, expected)
+            result.baseline_s = round(baseline_s, 2)
+            result.baseline_people = baseline_people
+            print(f"run {run + 1}: usher {result.usher_s:.2f} s, counts {result.counts}", flush=True)
+            assert result.counts == {
+                "rows": expected.rows, "created": expected.created,
+                "updated": expected.updated, "failed": expected.failed,
+            }, (result.counts, expected)
+            assert result.usher_people == expected.final_people == baseline_people, (
+                result.usher_people, expected.final_people, baseline_people,
+            )
+            results.append(result)
+    finally:
+        stack.stop_all()
+    report(args.rows, results)
+
+
+def report(rows: int, results: list[RunResult]) -> None:
+    baseline = _median([r.baseline_s for r in results])
+    usher = _median([r.usher_s for r in results])
+    services = ("upload", "parser", "merger", "messenger")
+    rss = {s: max(r.rss_mb.get(s, 0.0) for r in results) for s in services}
+    med = {
+        "upload": _median([r.upload_s for r in results]),
+        "parse": _median([r.parse_s for r in results]),
+        "merge": _median([r.merge_s for r in results]),
+        "deliver": _median([r.deliver_s for r in results]),
+    }
+    lines = [
+        f"| metric ({rows:,} rows, median of {len(results)}) | value |",
+        "|---|---|",
+        f"| baseline B (psql \\copy + set-based upsert) | {baseline:.2f} s |",
+        f"| Usher end to end (upload → completed) | {usher:.2f} s |",
+        f"| ratio Usher / B | {usher / baseline:.2f} |",
+        f"| upload | {med['upload']:.2f} s, {rows / max(med['upload'], 1e-6):,.0f} rows/s, {_median([r.upload_mb_s for r in results])} MB/s |",
+        f"| parse (start → all rows read) | {med['parse']:.2f} s, {rows / max(med['parse'], 1e-6):,.0f} rows/s |",
+        f"| merge (start → completed) | {med['merge']:.2f} s, {rows / max(med['merge'], 1e-6):,.0f} rows/s |",
+        f"| deliver (upload start → last delivery) | {med['deliver']:.2f} s, {results[0].deliveries / max(med['deliver'], 1e-6):,.0f} deliveries/s |",
+        f"| deliveries | {results[0].deliveries:,} (one per person in the audience) |",
+        f"| delivery latency p50 / p99 (committed → delivered) | {_median([r.latency_p50_s for r in results])} s / {_median([r.latency_p99_s for r in results])} s |",
+        *(f"| peak RSS {s} | {rss[s]:.0f} MB |" for s in services),
+    ]
+    table = "\n".join(lines)
+    print("\n" + table + "\n")
+    summary = {
+        "rows": rows,
+        "baseline_s": baseline,
+        "usher_s": usher,
+        "ratio": round(usher / baseline, 2),
+        "deliveries": results[0].deliveries,
+        "latency_p99_s": _median([r.latency_p99_s for r in results]),
+        "peak_rss_mb": {s: round(rss[s]) for s in services},
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (RESULTS / f"{stamp}-{rows}.md").write_text(table + "\n\n" + json.dumps(summary) + "\n")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

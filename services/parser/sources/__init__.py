@@ -1,0 +1,87 @@
+"""Where an import's records come from: one module per kind of source.
+
+Every source turns its records into the same chunks (``shared.events.RowChunk``) and end marker,
+sent through :class:`~services.parser.sending.ChunkSender`, with chunk boundaries that are the
+same on every run, so a restarted parser re-sends only the chunks the merger has not applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import asyncpg
+
+from services.parser import repository as repo
+from services.parser.sending import ChunkSender
+from shared.settings import Settings
+from shared.worker import PoisonMessage
+
+HEARTBEAT_S = 10.0  # the parser re-requests imports silent for a minute
+
+
+class SourceFailed(Exception):
+    """The import cannot go on (the vendor refused it, the file cannot be read); ``str(e)`` is
+    the message the user sees on the failed import."""
+
+
+@dataclass
+class ImportContext:
+    """One run of one import: its row, where to resume, and the shared plumbing."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    row: asyncpg.Record
+    sender: ChunkSender
+    resume_at: int  # chunks the merger has applied
+    resume_rows: int  # records in those chunks
+
+    @property
+    def import_id(self) -> str:
+        return str(self.row["id"])
+
+    @property
+    def workspace_id(self) -> str:
+        return str(self.row["workspace_id"])
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        return self.row["options"] or {}
+
+    def path(self) -> Path:
+        """The import's file under ``USHER_STORAGE_DIR`` (uploaded, or a remote snapshot)."""
+        key = self.row["file_key"]
+        if not key or "/" in key or key.startswith("."):
+            raise PoisonMessage(f"import {self.import_id} has no valid stored file")
+        return Path(self.settings.storage_dir) / str(key)
+
+    async def attribute_types(self) -> dict[str, str]:
+        async with self.pool.acquire() as conn:
+            return await repo.attribute_types(conn, self.workspace_id)
+
+    async def register_attributes(self, new: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+        async with self.pool.acquire() as conn:
+            return await repo.ensure_attributes(conn, self.workspace_id, new)
+
+    async def heartbeat(self) -> None:
+        async with self.pool.acquire() as conn:
+            await repo.heartbeat(conn, self.import_id)
+
+    async def wait(self, seconds: float) -> None:
+        """Sleep (a vendor's back-off), keeping the import's heartbeat fresh meanwhile."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(left, HEARTBEAT_S))
+            await self.heartbeat()
+
+
+class Source(Protocol):
+    async def run(self, ctx: ImportContext) -> None:
+        """Send every chunk from ``ctx.resume_at`` on, then the end marker.
+
+        Raises :class:`SourceFailed` (or ``shared.csvfile.FileProblem``) to fail the import.
+        """

@@ -1,0 +1,138 @@
+"""CSV files (``csv``, ``mailchimp_csv``): stream the stored file, validate each row with the
+import's mapping, send chunks of ``chunk_rows`` records.
+
+The hot path of the service: per row there is only the CSV reader and the
+:class:`~services.parser.rows.RowValidator`; everything else happens per chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from services.parser.rows import ImportOptions, RowValidator
+from services.parser.sources import ImportContext
+from shared import values
+from shared.csvfile import Detected, FileProblem, Record, iter_records
+from shared.events import RowChunk
+
+TYPE_SAMPLE = 1000  # values of a new attribute read to infer its type
+PROGRESS_EVERY = 1  # chunks between progress writes
+
+
+class CsvSource:
+    async def run(self, ctx: ImportContext) -> None:
+        row = ctx.row
+        options_json: dict[str, Any] = row["options"] or {}
+        options = ImportOptions.from_json(options_json)
+        path = ctx.path()
+        detected = Detected(
+            encoding=options_json.get("encoding") or row["detected"]["encoding"],
+            delimiter=options_json.get("delimiter") or row["detected"]["delimiter"],
+        )
+        columns: list[str] = row["columns"]
+        chunk_rows = int(options_json.get("chunk_rows") or ctx.settings.chunk_rows)
+        types = await self._attribute_types(ctx, columns, options, path, detected)
+        validator = RowValidator(
+            columns,
+            ImportOptions(
+                kind=options.kind,
+                mapping=options.mapping,
+                custom_attributes={
+                    col: types[name][0] for col, name in options.custom_attributes.items()
+                },
+                blank_values=options.blank_values,
+                date_order=options.date_order,
+                default_country=options.default_country,
+            ),
+            {spelling: type_ for spelling, type_ in types.values()},
+        )
+        file_size = path.stat().st_size
+        records = iter_records(path, detected)
+        sender = ctx.sender
+        seq = 0
+        total = 0
+        rows_estimate: int | None = None
+        while True:
+            batch = list(itertools.islice(records, chunk_rows))
+            if not batch:
+                break
+            total += len(batch)
+            if seq >= ctx.resume_at:
+                await sender.send(_chunk(row, seq, batch, validator))
+            if rows_estimate is None:
+                rows_estimate = _estimate_rows(batch, file_size, detected)
+            if seq % PROGRESS_EVERY == 0:
+                await sender.progress(total, rows_estimate)
+            seq += 1
+            await asyncio.sleep(0)
+        if total == 0:
+            raise FileProblem("the file has a header but no rows: add at least one row to import")
+        await sender.finish(ctx.workspace_id, seq, total, ctx.resume_at)
+
+    async def _attribute_types(
+        self,
+        ctx: ImportContext,
+        columns: list[str],
+        options: ImportOptions,
+        path: Path,
+        detected: Detected,
+    ) -> dict[str, tuple[str, str]]:
+        """Fix the type of each custom attribute: existing ones keep theirs, new ones are
+        inferred from the first values of their column in this import."""
+        if not options.custom_attributes:
+            return {}
+        position = {name: i for i, name in enumerate(columns)}
+        samples: dict[str, list[str]] = {name: [] for name in options.custom_attributes.values()}
+        for record in itertools.islice(_good(iter_records(path, detected)), TYPE_SAMPLE * 10):
+            for column, name in options.custom_attributes.items():
+                cell = record.cells[position[column]].strip()
+                if cell and len(samples[name]) < TYPE_SAMPLE:
+                    samples[name].append(cell)
+            if all(len(s) >= TYPE_SAMPLE for s in samples.values()):
+                break
+        inferred = {name: values.infer_type(s) for name, s in samples.items()}
+        return await ctx.register_attributes(inferred)
+
+
+def _chunk(row: asyncpg.Record, seq: int, batch: list[Record], validator: RowValidator) -> RowChunk:
+    good: list[dict[str, Any]] = []
+    bad: list[dict[str, Any]] = []
+    for record in batch:
+        if record.error is not None:
+            bad.append({"row": record.row, "errors": [record.error], "cells": record.cells})
+            continue
+        normalised, errors = validator(record.cells)
+        if normalised is None:
+            bad.append({"row": record.row, "errors": errors, "cells": record.cells})
+        else:
+            normalised["_row"] = record.row
+            good.append(normalised)
+    return RowChunk(
+        import_id=row["id"],
+        workspace_id=row["workspace_id"],
+        seq=seq,
+        kind=row["kind"],
+        tag=row["tag"],
+        trigger_messages=row["trigger_messages"],
+        rows=good,
+        errors=bad,
+    )
+
+
+def _good(records: Iterator[Record]) -> Iterator[Record]:
+    return (r for r in records if r.error is None)
+
+
+def _estimate_rows(batch: list[Record], file_size: int, detected: Detected) -> int | None:
+    """Records in the file, guessed from the size of the first chunk's records."""
+    width = 2 if detected.encoding == "utf-16" else 1
+    size = sum(sum(len(c) + 1 for c in r.cells) + 1 for r in batch) * width
+    if size == 0:
+        return None
+    return max(len(batch), round(file_size * len(batch) / size))

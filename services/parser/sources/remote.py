@@ -1,0 +1,274 @@
+"""What the remote sources (MailChimp, Mixpanel) share: the credentials, HTTP with back-off, the
+local snapshot of what was pulled, and the page → chunk loop.
+
+* Credentials are decrypted here, from ``imports.secret``, and live only in this process's
+  memory while the pull runs; they are dropped from the database once every page is sent (or the
+  import failed). Messages built from vendor answers are scrubbed of them.
+* 429 and 5xx answers (and network errors) are retried after the vendor's ``Retry-After`` or a
+  jittered exponential back-off, then the same request is sent again: the pull resumes where it
+  stopped. 4xx answers fail the import with the vendor's own message.
+* One page is one chunk (a fixed page size), so after a restart the pull starts again at the page
+  after the last applied chunk. Each page is appended to a snapshot (NDJSON, one vendor record a
+  line, under ``USHER_STORAGE_DIR``) before its chunk is sent; the error report reads the
+  original records of rows the merger rejected back from it.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import os
+import random
+import time
+from collections import deque
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+import orjson
+
+from services.parser import repository as repo
+from services.parser.contacts import JsonValidator
+from services.parser.sources import ImportContext, SourceFailed
+from services.parser.sources.jsonfile import Convert, json_chunk
+from shared.crypto import SecretUnavailable, decrypt_json
+from shared.jsonfile import JsonRecord
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
+logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+MAX_RATE_LIMITED = 30  # 429 answers in a row for one request before the import fails
+MAX_FAILURES = 8  # 5xx answers or network errors in a row for one request
+MAX_BACKOFF_S = 60.0
+MAX_RETRY_AFTER_S = 3600.0
+TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of vendor records; ``total`` is the vendor's count of all records, if known."""
+
+    items: list[Any]
+    total: int | None
+    last: bool
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds the ``Retry-After`` header asks for (delta-seconds or an HTTP date), if any."""
+    raw = response.headers.get("retry-after")
+    if not raw:
+        return None
+    raw = raw.strip()
+    if raw.isdigit():
+        return min(float(raw), MAX_RETRY_AFTER_S)
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, min((when - datetime.now(UTC)).total_seconds(), MAX_RETRY_AFTER_S))
+
+
+class Snapshot:
+    """The pulled vendor records, one JSON line each, in pull order (line n = row n)."""
+
+    def __init__(self, path: Path, keep_rows: int) -> None:
+        self.path = path
+        mode = "r+b" if path.exists() else "w+b"
+        self.file: IO[bytes] = open(path, mode)
+        kept = 0
+        while kept < keep_rows and self.file.readline():
+            kept += 1
+        self.file.truncate(self.file.tell())  # lines pulled but never applied go
+
+    def append(self, lines: Sequence[bytes]) -> None:
+        """Write a page durably (before its chunk is sent)."""
+        self.file.write(b"".join(line + b"\n" for line in lines))
+        self.file.flush()
+        os.fsync(self.file.fileno())
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class HourlyLimit:
+    """At most ``per_hour`` calls in any hour, per key (a vendor's documented query limit)."""
+
+    def __init__(self, per_hour: int) -> None:
+        self.per_hour = per_hour
+        self.calls: dict[str, deque[float]] = {}
+
+    async def acquire(self, key: str, ctx: ImportContext) -> None:
+        calls = self.calls.setdefault(key, deque())
+        while True:
+            now = time.monotonic()
+            while calls and calls[0] <= now - 3600:
+                calls.popleft()
+            if len(calls) < self.per_hour:
+                calls.append(now)
+                return
+            wait = calls[0] + 3600 - now
+            log.info("vendor query limit reached, waiting", extra={"wait_s": round(wait)})
+            await ctx.wait(wait)
+
+
+class RemoteSource:
+    """Pulls pages from a vendor and sends them as chunks. Subclasses say how to page."""
+
+    vendor = "the vendor"
+    convert: Convert
+
+    async def run(self, ctx: ImportContext) -> None:
+        secret = self.credentials(ctx)
+        self.secrets = [v for v in secret.values() if isinstance(v, str) and len(v) >= 4]
+        options = ctx.options
+        validator = JsonValidator(
+            await ctx.attribute_types(),
+            date_order=options.get("date_order") or "DMY",
+            default_country=options.get("default_country"),
+        )
+        kind = str(ctx.row["kind"])
+        convert = self.converter(kind)
+        snapshot = Snapshot(ctx.path(), ctx.resume_rows)
+        seq = ctx.resume_at
+        total = ctx.resume_rows
+        try:
+            async with (
+                self.client(ctx, secret) as client,
+                aclosing(self.pages(ctx, client, ctx.resume_at)) as pages,
+            ):
+                async for page in pages:
+                    if page.items:
+                        lines = [orjson.dumps(item) for item in page.items]
+                        snapshot.append(lines)
+                        records = [
+                            JsonRecord(total + i, item, line.decode())
+                            for i, (item, line) in enumerate(zip(page.items, lines, strict=True), 1)
+                        ]
+                        chunk = await json_chunk(ctx, seq, kind, records, convert, validator)
+                        await ctx.sender.send(chunk)
+                        total += len(records)
+                        seq += 1
+                        await ctx.sender.progress(total, page.total)
+                    if page.last or not page.items:
+                        break
+        finally:
+            snapshot.close()
+        await ctx.sender.finish(ctx.workspace_id, seq, total, ctx.resume_at)
+        async with ctx.pool.acquire() as conn:
+            await repo.finish_pull(conn, ctx.import_id)
+
+    # -- for subclasses ---------------------------------------------------------------------
+
+    def converter(self, kind: str) -> Convert:
+        raise NotImplementedError
+
+    def client(self, ctx: ImportContext, secret: dict[str, Any]) -> httpx.AsyncClient:
+        raise NotImplementedError
+
+    def pages(
+        self, ctx: ImportContext, client: httpx.AsyncClient, first: int
+    ) -> AsyncGenerator[Page, None]:
+        raise NotImplementedError
+
+    def vendor_message(self, response: httpx.Response) -> str | None:
+        """The vendor's own explanation in an error answer, if it gave one."""
+        raise NotImplementedError
+
+    # -- shared -----------------------------------------------------------------------------
+
+    def credentials(self, ctx: ImportContext) -> dict[str, Any]:
+        token = ctx.row["secret"]
+        if token is None:
+            raise SourceFailed(
+                f"the {self.vendor} credentials of this import are gone (the pull was stopped):"
+                " start a new import"
+            )
+        try:
+            return decrypt_json(ctx.settings, token)
+        except SecretUnavailable as exc:
+            raise SourceFailed(str(exc)) from None
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+    def refusal(self, response: httpx.Response) -> SourceFailed:
+        """The import fails with the vendor's own words."""
+        message = self.vendor_message(response)
+        if not message:
+            message = response.reason_phrase or "no explanation given"
+        return SourceFailed(
+            self.scrub(f"{self.vendor} refused the import ({response.status_code}): {message}")
+        )
+
+    def body(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise SourceFailed(
+                f"{self.vendor} answered {response.status_code} with a body that is not JSON"
+            ) from None
+
+    async def request(
+        self,
+        ctx: ImportContext,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        *,
+        refuse: bool = True,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send one request until it gets a final answer (see the module docstring).
+
+        Returns a 2xx answer (or any 4xx answer when ``refuse`` is False); raises SourceFailed
+        for a 4xx answer, or when the vendor keeps failing.
+        """
+        limited = failures = 0
+        while True:
+            wait: float | None = None
+            try:
+                response = await client.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                failures += 1
+                problem = f"{self.vendor} could not be reached ({type(exc).__name__})"
+            else:
+                status = response.status_code
+                if status < 400:
+                    return response
+                if status == 429:
+                    limited += 1
+                    wait = retry_after(response)
+                    problem = f"{self.vendor} kept answering 429 (too many requests)"
+                elif status >= 500:
+                    failures += 1
+                    wait = retry_after(response)
+                    problem = f"{self.vendor} kept failing ({status})"
+                    message = self.vendor_message(response)
+                    if message:
+                        problem += f": {message}"
+                elif refuse:
+                    raise self.refusal(response)
+                else:
+                    return response
+            if limited > MAX_RATE_LIMITED or failures > MAX_FAILURES:
+                raise SourceFailed(
+                    self.scrub(f"{problem}; gave up after {limited + failures} tries")
+                )
+            attempt = limited + failures
+            if wait is None:
+                wait = min(MAX_BACKOFF_S, 2.0 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+            log.warning(
+                "vendor asked to wait, retrying the same request",
+                extra={"vendor": self.vendor, "problem": self.scrub(problem), "wait_s": wait},
+            )
+            await ctx.wait(wait)
