@@ -83,7 +83,7 @@ def generate(rows: int, folder: Path, seed: int = 7) -> tuple[Path, Expected]:
                 f"{email},{user_id},Person {i},+1415{rng.randrange(10**7):07d},"
                 f"2015-{1 + i % 12:02d}-{1 + i % 28:02d},{1_600_000_000 + i},"
                 f"10.{i % 256}.{(i // 256) % 256}.{rng.randrange(1, 255)},"
-                f"\"imported,batch {i % 5}\",{plan},{1 + i % 50},{(i % 997) / 10:.1f},"
+                f'"imported,batch {i % 5}",{plan},{1 + i % 50},{(i % 997) / 10:.1f},'
                 f"{'true' if i % 3 == 0 else 'false'}\n"
             )
     expected = Expected(

@@ -166,8 +166,16 @@ async def _seed(dsn: str, workspace_id: str, with_workspace: bool) -> None:
                 for uid, email, name in seed_rows()
             ),
             columns=(
-                "id", "workspace_id", "role", "user_id", "email", "name", "tags", "custom",
-                "created_at", "updated_at",
+                "id",
+                "workspace_id",
+                "role",
+                "user_id",
+                "email",
+                "name",
+                "tags",
+                "custom",
+                "created_at",
+                "updated_at",
             ),
         )
         await conn.executemany(
@@ -315,7 +323,13 @@ def _deliveries(
         row = asyncio.run(fetch())
     assert row["n"] == row["people"] == expected.enterprise_people, (dict(row), expected)
     wall_last = time.monotonic() - (time.time() - float(row["last"] or time.time()))
-    return row["n"], 0.0, wall_last, round(float(row["p50"] or 0), 3), round(float(row["p99"] or 0), 3)
+    return (
+        row["n"],
+        0.0,
+        wall_last,
+        round(float(row["p50"] or 0), 3),
+        round(float(row["p99"] or 0), 3),
+    )
 
 
 def _median(values: list[float]) -> float:
@@ -328,7 +342,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     path, expected = generate(args.rows, DATA)
-    print(f"bench: {args.rows:,} rows ({path.stat().st_size / 1e6:.0f} MB), {args.runs} run(s); expected {expected}", flush=True)
+    print(
+        f"bench: {args.rows:,} rows ({path.stat().st_size / 1e6:.0f} MB), {args.runs} run(s); expected {expected}",
+        flush=True,
+    )
     stack = Stack(
         HOME,
         kafka_port=39092,
@@ -336,7 +353,11 @@ def main() -> None:
         pg_port=45432,
         http_port=38000,
         worker_port_base=36101,
-        extra_env={"USHER_ADMIN_TOKEN": ADMIN, "USHER_RATE_LIMIT_PER_MINUTE": "0", "USHER_LOG_LEVEL": "WARNING"},
+        extra_env={
+            "USHER_ADMIN_TOKEN": ADMIN,
+            "USHER_RATE_LIMIT_PER_MINUTE": "0",
+            "USHER_LOG_LEVEL": "WARNING",
+        },
     )
     stack.start_infra()
     results: list[RunResult] = []
@@ -347,13 +368,19 @@ def main() -> None:
             result = run_usher(stack, path, run, expected)
             result.baseline_s = round(baseline_s, 2)
             result.baseline_people = baseline_people
-            print(f"run {run + 1}: usher {result.usher_s:.2f} s, counts {result.counts}", flush=True)
+            print(
+                f"run {run + 1}: usher {result.usher_s:.2f} s, counts {result.counts}", flush=True
+            )
             assert result.counts == {
-                "rows": expected.rows, "created": expected.created,
-                "updated": expected.updated, "failed": expected.failed,
+                "rows": expected.rows,
+                "created": expected.created,
+                "updated": expected.updated,
+                "failed": expected.failed,
             }, (result.counts, expected)
             assert result.usher_people == expected.final_people == baseline_people, (
-                result.usher_people, expected.final_people, baseline_people,
+                result.usher_people,
+                expected.final_people,
+                baseline_people,
             )
             results.append(result)
     finally:

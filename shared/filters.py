@@ -74,7 +74,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, TypeGuard
 
-from shared.values import InvalidValue, normalize_event_name, parse_datetime
+from shared.values import CASE_COLLATION, InvalidValue, fold, normalize_event_name, parse_datetime
 
 MAX_DEPTH = 32
 MAX_CONDITIONS = 2000
@@ -113,24 +113,6 @@ _NO_VALUE = ("exists", "not_exists")
 _DATE_FORMS = 'an ISO 8601 date or date-time, DD/MM/YYYY, Unix seconds or {"days_ago": N}'
 _DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}")
 _ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
-# The collation whose lower() `fold` reproduces: per code point, Unicode's simple mapping.
-CASE_COLLATION = "pg_c_utf8"
-# Python's str.lower() maps İ to two code points and Σ to ς at the end of a word, where
-# pg_c_utf8 maps İ -> i and Σ -> σ; and Python 3.11's Unicode 14 tables lack case pairs that
-# PostgreSQL 18 (Unicode 16) maps. Translating those first leaves str.lower() mapping each
-# remaining code point exactly as PostgreSQL does.
-_FOLD_FIRST = str.maketrans(
-    {
-        0x0130: "i",
-        0x03A3: "\u03c3",
-        0x1C89: "\u1c8a",
-        0xA7CB: "\u0264",
-        0xA7CC: "\ua7cd",
-        0xA7DA: "\ua7db",
-        0xA7DC: "\u019b",
-        **{cp: chr(cp + 0x20) for cp in range(0x10D50, 0x10D66)},  # Garay
-    }
-)
 
 
 class InvalidFilter(Exception):
@@ -155,11 +137,6 @@ class FilterContext:
         for name, type_ in self.attribute_types.items():
             if type_ not in _ATTRIBUTE_KINDS:
                 raise ValueError(f"attribute {name!r} has unknown type {type_!r}")
-
-
-def fold(text: str) -> str:
-    """Lower-case ``text`` as ``lower(text COLLATE pg_c_utf8)`` does (see the module docstring)."""
-    return text.translate(_FOLD_FIRST).lower()
 
 
 # --- the parsed form: a tree of conditions with normalised values ---------------------------

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from shared.values import fold
+
 PROFILE_FIELDS = ("name", "phone", "signed_up_at", "last_seen_at", "last_seen_ip")
 Kind = Literal["users", "leads"]
 
@@ -45,7 +47,7 @@ class Contact:
 
 
 def email_key(email: str | None) -> str | None:
-    return email.strip().lower() if email is not None else None
+    return fold(email.strip()) if email is not None else None
 
 
 class Index:
@@ -75,10 +77,10 @@ class Index:
         if old is not None:
             self.by_email.get(old, {}).pop(contact.id, None)
         contact.email = email
-        self.by_email.setdefault(email.lower(), {})[contact.id] = contact
+        self.by_email.setdefault(fold(email.strip()), {})[contact.id] = contact
 
     def with_email(self, email: str) -> list[Contact]:
-        return list(self.by_email.get(email.lower(), {}).values())
+        return list(self.by_email.get(fold(email.strip()), {}).values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,12 +204,12 @@ class Engine:
         if tag:
             names.append(tag)
         if names:
-            have = {t.lower() for t in contact.tags}
+            have = {fold(t) for t in contact.tags}
             for name in names:
                 canonical = self.canonical_tag(name)
-                if canonical.lower() not in have:
+                if fold(canonical) not in have:
                     contact.tags = [*contact.tags, canonical]
-                    have.add(canonical.lower())
+                    have.add(fold(canonical))
         contact.updated_at = self.now
         self.changed[contact.id] = contact
 

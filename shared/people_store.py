@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from shared.identity import Contact, Index
+from shared.values import email_key, fold
 
 CONTACT_COLUMNS = (
     "id",
@@ -68,7 +69,7 @@ async def load_index(
         " UNION " + _SELECT + " WHERE workspace_id = $1 AND email_lower = ANY($3::text[])",
         workspace_id,
         list(user_ids),
-        [e.lower() for e in emails],
+        [email_key(e) for e in emails],
     )
     return Index(_contact(r) for r in rows)
 
@@ -81,7 +82,7 @@ async def load_tags(
         "SELECT name_lower, name FROM tags"
         " WHERE workspace_id = $1 AND name_lower = ANY($2::text[])",
         workspace_id,
-        sorted({n.lower() for n in names}),
+        sorted({fold(n) for n in names}),
     )
     return {r["name_lower"]: r["name"] for r in rows}
 

@@ -137,14 +137,14 @@ def contact_record(
             errors.append("custom_attributes must be an object")
         else:
             out: dict[str, Any] = {}
-            lower_types = {k.lower(): k for k in attribute_types}
+            lower_types = {values.fold(k): k for k in attribute_types}
             for name, value in custom.items():
                 name = str(name)
                 problems = values.check_attribute_name(name)
                 if problems:
                     errors.extend(f"custom attribute {name!r}: {p}" for p in problems)
                     continue
-                spelling: str = lower_types.get(name.lower(), name)
+                spelling: str = lower_types.get(values.fold(name), name)
                 if value is None:
                     out[spelling] = None
                     continue

@@ -88,8 +88,9 @@ def _email_problem(email: str) -> str:
 
 
 def email_key(email: str) -> str:
-    """The key under which emails are compared: trimmed and lower-cased (as SQL `lower()`)."""
-    return email.strip().lower()
+    """The key under which emails are compared: trimmed and lower-cased with :func:`fold`, as
+    the database's ``lower(email COLLATE pg_c_utf8)``."""
+    return fold(email.strip())
 
 
 def parse_identifier(raw: str, field: str = "user_id") -> str | None:
@@ -573,3 +574,28 @@ def normalize_event_name(raw: str) -> str:
             f"at most {MAX_STRING} are allowed"
         )
     return name
+
+
+# The collation whose lower() `fold` reproduces: per code point, Unicode's simple mapping.
+CASE_COLLATION = "pg_c_utf8"
+# Python's str.lower() maps İ to two code points and Σ to ς at the end of a word, where
+# pg_c_utf8 maps İ -> i and Σ -> σ; and Python 3.11's Unicode 14 tables lack case pairs that
+# PostgreSQL 18 (Unicode 16) maps. Translating those first leaves str.lower() mapping each
+# remaining code point exactly as PostgreSQL does.
+_FOLD_FIRST = str.maketrans(
+    {
+        0x0130: "i",
+        0x03A3: "\u03c3",
+        0x1C89: "\u1c8a",
+        0xA7CB: "\u0264",
+        0xA7CC: "\ua7cd",
+        0xA7DA: "\ua7db",
+        0xA7DC: "\u019b",
+        **{cp: chr(cp + 0x20) for cp in range(0x10D50, 0x10D66)},  # Garay
+    }
+)
+
+
+def fold(text: str) -> str:
+    """Lower-case ``text`` as ``lower(text COLLATE pg_c_utf8)`` does (see the module docstring)."""
+    return text.translate(_FOLD_FIRST).lower()

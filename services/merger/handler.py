@@ -26,6 +26,7 @@ from shared.ids import new_id
 from shared.logs import get_logger
 from shared.settings import Settings
 from shared.topics import CONTACT_CHANGES
+from shared.values import fold
 from shared.worker import PoisonMessage
 
 log = get_logger(__name__)
@@ -89,7 +90,7 @@ class MergerHandler:
         fresh: dict[str, str] = {}
 
         def canonical(name: str) -> str:
-            lower = name.lower()
+            lower = fold(name)
             spelling = known.get(lower)
             if spelling is None:
                 spelling = known[lower] = fresh[lower] = name

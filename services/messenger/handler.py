@@ -153,7 +153,9 @@ class MessengerHandler:
             audience = compile_filter(message["audience"], ctx)
         except InvalidFilter:
             return []
-        matched = [cid for cid, states in earlier.items() if any(audience.matches(s) for s in states)]
+        matched = [
+            cid for cid, states in earlier.items() if any(audience.matches(s) for s in states)
+        ]
         if not matched:
             return []
         people = await repo.undelivered(conn, message, matched)

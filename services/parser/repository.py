@@ -7,6 +7,8 @@ from typing import Any
 
 import asyncpg
 
+from shared.values import fold
+
 
 async def get_import(conn: asyncpg.Connection, import_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
@@ -83,10 +85,10 @@ async def ensure_attributes(
         "SELECT name, name_lower, type FROM attributes"
         " WHERE workspace_id = $1 AND name_lower = ANY($2::text[])",
         workspace_id,
-        [n.lower() for n in names],
+        [fold(n) for n in names],
     )
     by_lower: dict[str, Any] = {r["name_lower"]: r for r in rows}
-    return {n: (by_lower[n.lower()]["name"], by_lower[n.lower()]["type"]) for n in names}
+    return {n: (by_lower[fold(n)]["name"], by_lower[fold(n)]["type"]) for n in names}
 
 
 async def claim_stalled(conn: asyncpg.Connection, stalled_s: float, limit: int = 10) -> list[Any]:

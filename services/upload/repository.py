@@ -175,11 +175,15 @@ async def find_contacts(
         where.append(sql.replace("?", f"${len(params)}"))
 
     if email is not None:
-        add("email_lower = lower(?)", email.strip())
+        add("email_lower = lower(? COLLATE pg_c_utf8)", email.strip())
     if user_id is not None:
         add("user_id = ?", user_id)
     if tag is not None:
-        add("EXISTS (SELECT 1 FROM unnest(tags) t WHERE lower(t) = lower(?))", tag.strip())
+        add(
+            "EXISTS (SELECT 1 FROM unnest(tags) t"
+            " WHERE lower(t COLLATE pg_c_utf8) = lower(? COLLATE pg_c_utf8))",
+            tag.strip(),
+        )
     if role is not None:
         add("role = ?", role)
     if text:

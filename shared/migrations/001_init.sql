@@ -1,4 +1,6 @@
--- Usher schema, version 1. Applied once by shared.db.migrate(); never edit after it ships:
+-- Usher schema, version 1. Case-insensitive keys use lower(x COLLATE pg_c_utf8) (PostgreSQL 17+),
+-- which shared.values.fold reproduces exactly; plain lower() in a C-locale database is ASCII-only.
+-- Applied once by shared.db.migrate(); never edit after it ships:
 -- add a new numbered file instead.
 
 CREATE TABLE workspaces (
@@ -17,7 +19,7 @@ CREATE TABLE contacts (
     role            text NOT NULL CHECK (role IN ('user', 'lead')),
     user_id         text,
     email           text,
-    email_lower     text GENERATED ALWAYS AS (lower(email)) STORED,
+    email_lower     text GENERATED ALWAYS AS (lower(email COLLATE pg_c_utf8)) STORED,
     name            text,
     phone           text,
     signed_up_at    timestamptz,
@@ -38,7 +40,7 @@ CREATE INDEX contacts_tags ON contacts USING gin (tags);
 CREATE TABLE attributes (
     workspace_id    text NOT NULL REFERENCES workspaces(id),
     name            text NOT NULL,
-    name_lower      text GENERATED ALWAYS AS (lower(name)) STORED,
+    name_lower      text GENERATED ALWAYS AS (lower(name COLLATE pg_c_utf8)) STORED,
     type            text NOT NULL CHECK (type IN ('string', 'integer', 'float', 'boolean', 'date')),
     created_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (workspace_id, name_lower)
@@ -48,7 +50,7 @@ CREATE TABLE attributes (
 CREATE TABLE tags (
     workspace_id    text NOT NULL REFERENCES workspaces(id),
     name            text NOT NULL,
-    name_lower      text GENERATED ALWAYS AS (lower(name)) STORED,
+    name_lower      text GENERATED ALWAYS AS (lower(name COLLATE pg_c_utf8)) STORED,
     created_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (workspace_id, name_lower)
 );

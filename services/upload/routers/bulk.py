@@ -97,9 +97,7 @@ async def bulk(
     )
     try:
         fmt = _format(request.headers.get("content-type", ""), path)
-        count, all_leads = await asyncio.to_thread(
-            jsonimports.scan_bulk, path, fmt, MAX_CONTACTS
-        )
+        count, all_leads = await asyncio.to_thread(jsonimports.scan_bulk, path, fmt, MAX_CONTACTS)
         if count > MAX_CONTACTS:
             raise ApiError(
                 413,

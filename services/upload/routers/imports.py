@@ -26,6 +26,7 @@ from shared.csvfile import Detected, FileProblem
 from shared.events import ImportRequested
 from shared.ids import new_id
 from shared.topics import IMPORT_REQUESTS
+from shared.values import fold
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 
@@ -174,14 +175,14 @@ def _problems(body: StartRequest, columns: list[str], existing: dict[str, str]) 
     if body.kind == "leads" and "user_id" in body.mapping:
         problems.append("mapping.user_id: leads have no user_id; import them as users instead")
     seen: dict[str, str] = {}
-    lower_existing = {name.lower() for name in existing}
+    lower_existing = {fold(name) for name in existing}
     new_names = 0
     for column, name in body.custom_attributes.items():
         if column not in known:
             problems.append(f"custom_attributes: the file has no column {column!r}")
         for problem in values.check_attribute_name(name):
             problems.append(f"custom_attributes.{column}: {problem}")
-        lower = name.lower()
+        lower = fold(name)
         if lower in seen:
             problems.append(
                 f"custom_attributes.{column}: {name!r} is already used for column {seen[lower]!r}"

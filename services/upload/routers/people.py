@@ -18,6 +18,7 @@ from shared.identity import Engine
 from shared.ids import new_id
 from shared.records import contact_record
 from shared.topics import CONTACT_CHANGES
+from shared.values import fold
 
 router = APIRouter(prefix="/api/users", tags=["people"])
 
@@ -90,9 +91,10 @@ async def upsert(request: Request, workspace: CurrentWorkspace) -> dict[str, Any
             fresh: dict[str, str] = {}
 
             def canonical(name: str) -> str:
-                spelling = known.get(name.lower())
+                key = fold(name)
+                spelling = known.get(key)
                 if spelling is None:
-                    spelling = known[name.lower()] = fresh[name.lower()] = name
+                    spelling = known[key] = fresh[key] = name
                 return spelling
 
             now = datetime.now(UTC)

@@ -462,7 +462,7 @@ export function importWizard(ctx) {
       return api("POST", "/api/imports/mailchimp", {
         api_key: r.api_key.trim(),
         list_id: r.list_id.trim(),
-        ...(r.status ? { status: r.status } : {}),
+        status: r.status || null, // null: members of every status
         ...base,
         ...common,
       });
