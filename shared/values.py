@@ -256,6 +256,7 @@ _MATCH_ALL: Final = re.compile("")
 
 
 @functools.cache
+@functools.lru_cache(maxsize=512)
 def _national_prefix(country_code: int) -> re.Pattern[str] | None:
     region = phonenumbers.region_code_for_country_code(country_code)
     metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
@@ -347,7 +348,7 @@ def parse_phone(raw: str, default_country: str | None = None) -> str:
         if _E164_SHAPE_RE.fullmatch(compact) is not None:
             number = _fast_number(compact)
             if number is not None:
-                return _e164(number, shown, compact)  # compact is already its E.164 form
+                return _e164(number, shown, compact)
         return _parse_full(text, None, shown)
     if not text:
         raise InvalidValue("the phone number is blank")
@@ -548,12 +549,20 @@ def normalize_name(raw: str) -> str:
     return name
 
 
+_IPV4_RE = re.compile(
+    r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
+    r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+)
+
+
 def parse_ip(raw: str) -> str:
     """The trimmed IPv4 or IPv6 address in its canonical form ('::1', '192.0.2.1').
 
     Raises InvalidValue for anything else (including IPv4 with leading zeros, '01.2.3.4').
     """
     text = raw.strip()
+    if _IPV4_RE.fullmatch(text) is not None:  # the common case, without the ipaddress module
+        return text
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:
