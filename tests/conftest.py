@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Two test sessions can run side by side with different offsets (ports and data folder).
 OFFSET = int(os.environ.get("USHER_TEST_PORT_OFFSET", "0"))
 TEST_HOME = ROOT / ".usher" / (f"test-{OFFSET}" if OFFSET else "test")
+MAX_UPLOAD = 48 * 1024 * 1024  # small enough to send one byte more in a test
 SMTP_PORT = 12525 + OFFSET
 WEBHOOK_PORT = 12580 + OFFSET
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -83,6 +84,7 @@ def stack() -> Iterator[Stack]:
             "USHER_CHUNK_ROWS": "100",
             "USHER_SMTP_PORT": str(SMTP_PORT),
             "USHER_WEBHOOK_TIMEOUT_S": "2",
+            "USHER_MAX_UPLOAD_BYTES": str(MAX_UPLOAD),
         },
     )
     try:

@@ -157,8 +157,12 @@ class StartRequest(BaseModel):
     delimiter: str | None = None
 
 
-def _problems(body: StartRequest, columns: list[str], existing: dict[str, str]) -> list[str]:
+def _problems(
+    body: StartRequest, columns: list[str], existing: dict[str, str], has_rows: bool = True
+) -> list[str]:
     problems: list[str] = []
+    if not has_rows:
+        problems.append("the file has a header but no rows: add at least one row to import")
     known = set(columns)
     for field, column in body.mapping.items():
         if field not in FIELDS and field not in EXTRA_FIELDS:
@@ -249,10 +253,11 @@ async def start(
         )
     existing = await repo.attribute_types(app.state.pool, workspace.id)
     columns: list[str] = row["columns"]
+    has_rows = bool(row["preview"])
     if row["source"] == "mixpanel_file":
         problems = _json_problems(body)
     else:
-        problems = _problems(body, columns, existing)
+        problems = _problems(body, columns, existing, has_rows)
     if row["source"] != "mixpanel_file" and (body.encoding or body.delimiter) and not problems:
         try:
             detected = Detected(
@@ -262,11 +267,12 @@ async def start(
             columns, _ = csvfile.read_header_and_preview(
                 Path(app.state.settings.storage_dir) / row["file_key"], detected
             )
-            problems = _problems(body, columns, existing)
+            problems = _problems(body, columns, existing, has_rows)
         except FileProblem as exc:
             problems.append(f"the file cannot be read with that encoding/delimiter: {exc}")
     if problems:
-        raise invalid(f"the import cannot start: {len(problems)} problem(s) to fix", problems)
+        summary = problems[0] if len(problems) == 1 else f"{len(problems)} problems to fix"
+        raise invalid(f"the import cannot start: {summary}", problems)
     options = body.model_dump()
     options["tag"] = body.tag.strip() if body.tag and body.tag.strip() else None
     options["default_country"] = body.default_country.upper() if body.default_country else None
