@@ -19,14 +19,21 @@ Field = Callable[[str, dict[str, Any]], None]  # (raw cell, record) -> set recor
 CACHE_SIZE = 50_000  # distinct raw values remembered per column
 
 
-def cached(parse: Callable[[str], Any]) -> Callable[[str], Any]:
-    """Memoise a parser per column: real files repeat dates, countries, plans, IPs.
+PROBE = 5_000  # values looked at before deciding whether a column repeats enough to memoise
 
-    Bounded: after ``CACHE_SIZE`` distinct values new ones are parsed without being kept.
+
+def cached(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """Memoise a parser per column: real files repeat dates, plans, tags, countries.
+
+    Bounded (``CACHE_SIZE`` distinct values), and switched off for a column whose first
+    ``PROBE`` values were nearly all distinct (phones, emails, timestamps): there a memo only
+    costs time and memory.
     """
     cache: dict[str, Any] = {}
+    seen = 0
 
-    def run(raw: str) -> Any:
+    def memo(raw: str) -> Any:
+        nonlocal seen, active
         try:
             hit = cache[raw]
         except KeyError:
@@ -36,9 +43,18 @@ def cached(parse: Callable[[str], Any]) -> Callable[[str], Any]:
                 hit = exc
             if len(cache) < CACHE_SIZE:
                 cache[raw] = hit
+        seen += 1
+        if seen == PROBE and len(cache) > PROBE * 0.9:
+            cache.clear()
+            active = parse
         if isinstance(hit, InvalidValue):
             raise InvalidValue(str(hit))
         return hit
+
+    active: Callable[[str], Any] = memo
+
+    def run(raw: str) -> Any:
+        return active(raw)
 
     return run
 
@@ -122,8 +138,10 @@ class RowValidator:
         tags_column = options.mapping.get("tags")
         if tags_column is not None and tags_column in position:
 
+            split = cached(split_tags)
+
             def set_tags(raw: str, record: dict[str, Any]) -> None:
-                names = split_tags(raw)
+                names = split(raw)
                 if names:
                     record["tags"] = names
 
