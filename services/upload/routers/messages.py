@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.upload import repository as repo
 from services.upload.auth import CurrentWorkspace, Workspace
-from services.upload.errors import ApiError, invalid, not_found
+from services.upload.errors import invalid, not_found
 from services.upload.pagination import check_limit, decode_cursor, page
 from shared import events
 from shared.events import MessageActivated
@@ -194,5 +194,3 @@ async def deliveries(
     ]
     return page(items, size, lambda d: [d["created_at"], d["contact_id"]])
 
-
-_ = ApiError  # re-exported for routers that raise conflicts
