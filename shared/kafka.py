@@ -90,9 +90,28 @@ async def ensure_topics(settings: Settings) -> list[str]:
                 await admin.create_topics(missing)
             except TopicAlreadyExistsError:
                 pass  # another process created them between list and create
+        await _wait_for_partitions(admin, wanted)
         return [t.name for t in missing]
     finally:
         await admin.close()
+
+
+async def _wait_for_partitions(
+    admin: AIOKafkaAdminClient, names: list[str], timeout_s: float = 30.0
+) -> None:
+    """Creation returns before every broker knows the topic: wait until the metadata shows
+    each topic with its partitions, so consumers started next find them."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        described = await admin.describe_topics(names)
+        ready = {d["topic"] for d in described if d.get("partitions")}
+        if ready >= set(names):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"topics not ready after {timeout_s:.0f}s: {sorted(set(names) - ready)}"
+            )
+        await asyncio.sleep(0.2)
 
 
 async def send_dead_letter(

@@ -40,24 +40,32 @@ def _missing(reason: str) -> None:
     pytest.skip(f"browser tests skipped: {reason}")
 
 
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The browser's path, checked before the services start (they take half a minute)."""
+    if not Path(CHROMIUM).exists():
+        _missing(f"{CHROMIUM} not found; install it with 'apt-get install -y chromium'")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _missing("the playwright package is not installed (pip install -e '.[dev]')")
+    return CHROMIUM
+
+
 @pytest.fixture(scope="module")
-def browser(services: Any) -> Iterator[Any]:
+def browser(chromium: str, services: Any) -> Iterator[Any]:
     """Chromium for one test module.
 
     Playwright's sync API keeps its event loop marked as running while it is open, so the
     services (whose start-up runs ``asyncio.run``) start first, and the browser closes with the
     module: later modules' asyncio tests get a thread without a running loop.
     """
-    if not Path(CHROMIUM).exists():
-        _missing(f"{CHROMIUM} not found; install it with 'apt-get install -y chromium'")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the playwright package is not installed (pip install -e '.[dev]')")
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as pw:
         try:
             instance = pw.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+                executable_path=chromium, headless=True, args=CHROMIUM_ARGS
             )
         except Exception as exc:  # reported as a CI failure or a skip
             _missing(f"Chromium did not start: {exc}")

@@ -159,7 +159,7 @@ export async function importProgress(ctx) {
     if (imp.tag) {
       links.append(h("a", { class: "button", href: `#/people${query({ q: `tag: ${imp.tag}` })}` }, `See the people tagged “${imp.tag}”`));
     }
-    links.append(h("a", { class: "button secondary", href: "#/import" }, "Import another file"));
+    links.append(h("a", { class: "button secondary", href: "#/import" }, "Import more people"));
     summary.append(links);
     if (c.failed > 0) {
       summary.append(

@@ -2,7 +2,7 @@
 // columns to standard fields and named custom attributes, with the naming rules checked inline.
 
 import { readPreview } from "./csv.js";
-import { clear, field, h, select, table, uid } from "./dom.js";
+import { append, clear, field, h, select, uid } from "./dom.js";
 
 export const ENCODINGS = [
   ["utf-8", "UTF-8"],
@@ -152,24 +152,30 @@ export function previewStep(draft, { container, next, back }) {
   delimiter.addEventListener("change", reread);
 
   drawTable();
-  container.append(
+  const json = draft.source === "mixpanel_file";
+  const settings = json
+    ? h(
+        "p",
+        { class: "detected" },
+        "A Mixpanel people export. It is mapped automatically: $email, $name (or first and last name), ",
+        "$created, $phone, $last_seen and $distinct_id go to the standard fields; other properties become custom attributes.",
+      )
+    : [
+        h(
+          "p",
+          { class: "detected" },
+          "Detected: ",
+          h("strong", { "data-testid": "detected-encoding" }, label(ENCODINGS, detected.encoding)),
+          ", ",
+          h("strong", { "data-testid": "detected-delimiter" }, label(DELIMITERS, detected.delimiter)),
+          ". Change them if the columns below look wrong.",
+        ),
+        h("div", { class: "row" }, field("Encoding", encoding).wrap, field("Delimiter", delimiter).wrap),
+        status,
+      ];
+  append(container, [
     h("h2", { tabindex: "-1" }, "Check the preview"),
-    h(
-      "p",
-      { class: "detected" },
-      "Detected: ",
-      h("strong", { "data-testid": "detected-encoding" }, label(ENCODINGS, detected.encoding)),
-      ", ",
-      h("strong", { "data-testid": "detected-delimiter" }, label(DELIMITERS, detected.delimiter)),
-      ". Change them if the columns below look wrong.",
-    ),
-    h(
-      "div",
-      { class: "row" },
-      field("Encoding", encoding).wrap,
-      field("Delimiter", delimiter).wrap,
-    ),
-    status,
+    settings,
     tableSlot,
     h(
       "div",
@@ -177,7 +183,7 @@ export function previewStep(draft, { container, next, back }) {
       h("button", { type: "button", class: "secondary", onclick: back }, "Back"),
       h("button", { type: "button", onclick: next }, "Continue"),
     ),
-  );
+  ]);
 }
 
 export function mappingStep(draft, { container, next, back }) {

@@ -4,7 +4,6 @@
 import { api, query } from "./api.js";
 import { clear, errorBox, field, fmtDate, fmtNumber, h, select, table, uid } from "./dom.js";
 import { describe, ruleBuilder } from "./rules.js";
-import { channelName } from "./wizard.js";
 
 const TYPES = [
   ["auto", "Auto", "Sent to everyone who matches now and to anyone who matches later — once each."],
@@ -15,6 +14,10 @@ const CHANNELS = [
   ["email", "Email"],
   ["webhook", "Webhook (POST to a URL)"],
 ];
+
+export function channelName(channel) {
+  return { in_app: "in-app", email: "email", webhook: "webhook" }[channel] || channel;
+}
 
 function stateBadge(state) {
   return h("span", { class: `badge state-${state}` }, state === "live" ? "Live" : "Paused");

@@ -4,6 +4,8 @@
 import { api, isUnavailable, unavailable, uploadFile } from "./api.js";
 import { append, clear, errorBox, field, h, select, uid } from "./dom.js";
 import { FIELD_LABELS, initMapping, mappingStep, previewStep, startColumns } from "./mapping.js";
+import { channelName } from "./messages.js";
+import { REMOTE_NAMES, remoteForm, startRemote } from "./remote.js";
 
 const METHODS = [
   ["csv", "CSV file", "A spreadsheet export: one person per row, a header row naming the columns."],
@@ -21,7 +23,6 @@ const STEPS = [
   ["mapping", "Columns"],
   ["options", "Tag and confirm"],
 ];
-const REMOTE_NAMES = { mailchimp: "MailChimp", mixpanel: "Mixpanel" };
 
 let draft = fresh();
 
@@ -47,6 +48,11 @@ function fresh() {
     country: "",
     remote: { region: "us", status: "subscribed" },
   };
+}
+
+/** A Mixpanel people export: JSON, mapped by the server's rules (no column step). */
+function jsonFile() {
+  return draft.source === "mixpanel_file";
 }
 
 function fileFlow() {
@@ -97,7 +103,8 @@ export function importWizard(ctx) {
       };
       restart.append(h("button", { type: "button", class: "link", onclick: again }, "Start over"));
     }
-    const visible = fileFlow() ? STEPS : STEPS.filter(([key]) => key !== "preview" && key !== "mapping");
+    const skipped = !fileFlow() ? ["preview", "mapping"] : jsonFile() ? ["mapping"] : [];
+    const visible = STEPS.filter(([key]) => !skipped.includes(key));
     const current = visible.findIndex(([key]) => key === draft.step);
     container.append(
       h(
@@ -119,7 +126,8 @@ export function importWizard(ctx) {
     const steps = {
       method: () => methodStep(body),
       source: () => (fileFlow() ? fileStep(body) : remoteStep(body)),
-      preview: () => previewStep(draft, { container: body, next: () => go("mapping"), back: () => go("source") }),
+      preview: () =>
+        previewStep(draft, { container: body, next: () => go(jsonFile() ? "options" : "mapping"), back: () => go("source") }),
       mapping: () => mappingStep(draft, { container: body, next: () => go("options"), back: () => go("preview") }),
       options: () => optionsStep(body),
     };
@@ -181,7 +189,7 @@ export function importWizard(ctx) {
         draft.preview = uploaded.preview || [];
         draft.encoding = uploaded.detected?.encoding || "utf-8";
         draft.delimiter = uploaded.detected?.delimiter || ",";
-        initMapping(draft);
+        if (!jsonFile()) initMapping(draft);
         go("preview");
       } catch (error) {
         progressBox.hidden = true;
@@ -250,68 +258,7 @@ export function importWizard(ctx) {
   }
 
   function remoteStep(body) {
-    const r = draft.remote;
-    const bind = (key, el) => {
-      el.value = r[key] ?? "";
-      el.addEventListener("input", () => (r[key] = el.value));
-      el.addEventListener("change", () => (r[key] = el.value));
-      return el;
-    };
-    const text = (key, props = {}) => bind(key, h("input", { type: "text", autocomplete: "off", spellcheck: "false", ...props }));
-    const secret = (key) => bind(key, h("input", { type: "password", autocomplete: "off" }));
-    const result = h("div", { "aria-live": "polite" });
-    const fields =
-      draft.method === "mailchimp"
-        ? [
-            field("API key", secret("api_key"), { required: true, hint: "Account → Extras → API keys, e.g. 0123…-us21" }),
-            field("Audience (list) ID", text("list_id"), { required: true, hint: "Audience → Settings → Audience name and defaults" }),
-            field("Members", bind("status", select([["subscribed", "Subscribed members only"], ["", "All members"]], r.status))),
-          ]
-        : [
-            field("Project ID", text("project_id", { inputmode: "numeric" }), { required: true }),
-            field("Service account username", text("service_account_username"), { required: true }),
-            field("Service account secret", secret("service_account_secret"), { required: true }),
-            field("Data residency", bind("region", select([["us", "US"], ["eu", "EU"], ["in", "India"]], r.region))),
-          ];
-    const advanced = h(
-      "details",
-      {},
-      h("summary", {}, "Advanced"),
-      field("API base URL", text("base_url", { type: "url", placeholder: draft.method === "mailchimp" ? "https://us21.api.mailchimp.com" : "https://mixpanel.com" }), {
-        hint: "Only for a proxy or a test server; replaces the vendor's address.",
-      }).wrap,
-    );
-    body.append(
-      h("h2", { tabindex: "-1" }, `Connect to ${REMOTE_NAMES[draft.method]}`),
-      modeSwitch(),
-      h(
-        "form",
-        {
-          novalidate: true,
-          onsubmit: (event) => {
-            event.preventDefault();
-            clear(result);
-            const missing = fields.filter((f) => f.input.required && !f.input.value.trim());
-            if (missing.length) {
-              result.append(errorBox({ message: "Fill in the required fields.", details: missing.map((f) => f.wrap.querySelector("label").textContent) }));
-              missing[0].input.focus();
-              return;
-            }
-            go("options");
-          },
-        },
-        h("p", { class: "hint" }, "Credentials are sent once to start the import and kept encrypted with it; this page does not store them."),
-        fields.map((f) => f.wrap),
-        advanced,
-        result,
-        h(
-          "div",
-          { class: "actions" },
-          h("button", { type: "button", class: "secondary", onclick: () => go("method") }, "Back"),
-          h("button", { type: "submit" }, "Continue"),
-        ),
-      ),
-    );
+    remoteForm(draft, body, { header: modeSwitch(), back: () => go("method"), next: () => go("options") });
   }
 
   function optionsStep(body) {
@@ -355,7 +302,7 @@ export function importWizard(ctx) {
     const result = h("div", { "aria-live": "polite" });
     const confirm = h("button", { type: "submit" }, "Start import");
     const file = fileFlow();
-    const { mapping, custom_attributes: custom } = file ? startColumns(draft) : { mapping: {}, custom_attributes: {} };
+    const { mapping, custom_attributes: custom } = file && !jsonFile() ? startColumns(draft) : { mapping: {}, custom_attributes: {} };
     const summary = h(
       "dl",
       { class: "summary" },
@@ -363,7 +310,8 @@ export function importWizard(ctx) {
       h("dd", {}, file ? draft.upload.file_name || "uploaded file" : REMOTE_NAMES[draft.method]),
       h("dt", {}, "Import as"),
       h("dd", {}, draft.kind === "users" ? "Users" : "Leads"),
-      file
+      file && jsonFile() ? [h("dt", {}, "Columns"), h("dd", {}, "Mapped automatically from the Mixpanel properties")] : null,
+      file && !jsonFile()
         ? [
             h("dt", {}, "Columns"),
             h(
@@ -394,7 +342,7 @@ export function importWizard(ctx) {
             clear(result);
             confirm.disabled = true;
             try {
-              const started = file ? await startFile() : await startRemote();
+              const started = file ? await startFile() : await startRemote(draft);
               draft = fresh();
               ctx.navigate(`/imports/${encodeURIComponent(started.id)}`);
             } catch (error) {
@@ -431,7 +379,7 @@ export function importWizard(ctx) {
         h(
           "div",
           { class: "actions" },
-          h("button", { type: "button", class: "secondary", onclick: () => go(file ? "mapping" : "source") }, "Back"),
+          h("button", { type: "button", class: "secondary", onclick: () => go(!file ? "source" : jsonFile() ? "preview" : "mapping") }, "Back"),
           confirm,
         ),
       ),
@@ -439,6 +387,17 @@ export function importWizard(ctx) {
   }
 
   async function startFile() {
+    const path = `/api/imports/${encodeURIComponent(draft.upload.id)}/start`;
+    if (jsonFile()) {
+      return api("POST", path, {
+        kind: draft.kind,
+        tag: draft.tag.trim() || null,
+        trigger_messages: draft.trigger,
+        blank_values: draft.blank,
+        date_order: draft.dateOrder,
+        default_country: draft.country.trim() || null,
+      });
+    }
     const detected = draft.upload.detected || {};
     const body = {
       kind: draft.kind,
@@ -451,35 +410,8 @@ export function importWizard(ctx) {
     };
     if (draft.encoding !== detected.encoding) body.encoding = draft.encoding;
     if (draft.delimiter !== detected.delimiter) body.delimiter = draft.delimiter;
-    return api("POST", `/api/imports/${encodeURIComponent(draft.upload.id)}/start`, body);
-  }
-
-  async function startRemote() {
-    const r = draft.remote;
-    const common = { kind: draft.kind, tag: draft.tag.trim() || null, trigger_messages: draft.trigger };
-    const base = r.base_url && r.base_url.trim() ? { base_url: r.base_url.trim() } : {};
-    if (draft.method === "mailchimp") {
-      return api("POST", "/api/imports/mailchimp", {
-        api_key: r.api_key.trim(),
-        list_id: r.list_id.trim(),
-        status: r.status || null, // null: members of every status
-        ...base,
-        ...common,
-      });
-    }
-    return api("POST", "/api/imports/mixpanel", {
-      project_id: r.project_id.trim(),
-      service_account_username: r.service_account_username.trim(),
-      service_account_secret: r.service_account_secret,
-      region: r.region,
-      ...base,
-      ...common,
-    });
+    return api("POST", path, body);
   }
 
   show();
-}
-
-export function channelName(channel) {
-  return { in_app: "in-app", email: "email", webhook: "webhook" }[channel] || channel;
 }
