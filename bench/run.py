@@ -266,7 +266,7 @@ def run_usher(stack: Stack, path: Path, run: int, expected: Expected) -> RunResu
             time.sleep(0.1)
         merge_s = time.monotonic() - t1
         assert state["status"] == "completed", state
-        deliveries, first, last, p50, p99 = _deliveries(stack, message["id"], expected)
+        deliveries, _first, last, p50, p99 = _deliveries(stack, message["id"], expected)
         usher_s = upload_s + merge_s
         deliver_s = max(last - t0, usher_s) if deliveries else 0.0
         rss = sampler.stop()

@@ -45,8 +45,13 @@ class Stack:
     database_url: str | None = None  # an external server; None = run our own
     extra_env: dict[str, str] = field(default_factory=dict)
     services: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    restarts: list[tuple[str, int]] = field(default_factory=list)  # (service, exit code)
 
     def __post_init__(self) -> None:
+        import threading
+
+        self._lock = threading.RLock()
+        self._supervising = False
         self.home = self.home.resolve()
         self.broker = KafkaBroker(self.home / "kafka", self.kafka_port, self.controller_port)
         self.postgres = PostgresServer(self.home / "postgres", self.pg_port)
@@ -160,7 +165,8 @@ class Stack:
         return proc
 
     def stop_service(self, name: str, sig: int = signal.SIGTERM, timeout_s: float = 20) -> None:
-        proc = self.services.pop(name, None)
+        with self._lock:
+            proc = self.services.pop(name, None)
         if proc is not None:
             stop(proc, sig, timeout_s)
 
@@ -185,8 +191,34 @@ class Stack:
         raise TimeoutError(f"the upload service did not answer on {self.base_url} in time")
 
     def stop_services(self) -> None:
+        self._supervising = False
         for name in reversed(SERVICES):
             self.stop_service(name)
+
+    def restart_dead(self) -> list[str]:
+        """Start again every service that exited on its own (a worker exits on an unexpected
+        error, by design); returns their names. Stopped services are not in ``services``."""
+        restarted = []
+        with self._lock:
+            for name, proc in list(self.services.items()):
+                if proc.poll() is not None and self.services.get(name) is proc:
+                    self.restarts.append((name, proc.returncode))
+                    self.start_service(name)
+                    restarted.append(name)
+        return restarted
+
+    def supervise(self, interval_s: float = 0.5) -> None:
+        """Restart dead services from a background thread until ``stop_services``."""
+        import threading
+
+        self._supervising = True
+
+        def loop() -> None:
+            while self._supervising:
+                self.restart_dead()
+                time.sleep(interval_s)
+
+        threading.Thread(target=loop, name="supervisor", daemon=True).start()
 
     def stop_all(self) -> None:
         self.stop_services()
@@ -217,19 +249,17 @@ def _run(stack: Stack) -> int:
             f"Press Ctrl-C to stop.\n",
             flush=True,
         )
-        restarts: dict[str, list[float]] = {name: [] for name in SERVICES}
+        recent: dict[str, list[float]] = {name: [] for name in SERVICES}
         while not stopping:
             time.sleep(0.5)
-            for name, proc in list(stack.services.items()):
-                if proc.poll() is None or stopping:
-                    continue
-                recent = [t for t in restarts[name] if time.monotonic() - t < 60]
-                print(f"usher: {name} exited with {proc.returncode}; restarting", flush=True)
-                if len(recent) >= 5:
+            for name in stack.restart_dead():
+                code = stack.restarts[-1][1] if stack.restarts else None
+                print(f"usher: {name} exited with {code}; restarted", flush=True)
+                recent[name] = [t for t in recent[name] if time.monotonic() - t < 60]
+                recent[name].append(time.monotonic())
+                if len(recent[name]) >= 5:
                     print(f"usher: {name} keeps failing; see its log. Stopping.", flush=True)
                     return 1
-                restarts[name] = [*recent, time.monotonic()]
-                stack.start_service(name)
         return 0
     finally:
         print("usher: stopping …", flush=True)

@@ -70,9 +70,13 @@ async def wait_ready(dsn: str, timeout_s: float = 60.0) -> None:
 
 
 def migration_files() -> list[tuple[int, Path]]:
-    files = []
+    files: list[tuple[int, Path]] = []
     for path in sorted(MIGRATIONS.glob("*.sql")):
         number = int(path.name.split("_", 1)[0])
+        if files and files[-1][0] == number:
+            raise RuntimeError(
+                f"two migrations are numbered {number}: {files[-1][1].name}, {path.name}"
+            )
         files.append((number, path))
     return files
 

@@ -100,6 +100,7 @@ def stack() -> Iterator[Stack]:
 def services(stack: Stack) -> Iterator[Stack]:
     """The four services running as processes against the test infrastructure."""
     stack.start_services()
+    stack.supervise()  # like make run: a worker that exits on an unexpected error is restarted
     try:
         stack.wait_http()
     except Exception:

@@ -137,7 +137,6 @@ class RowValidator:
             self.last_name_at = None
         tags_column = options.mapping.get("tags")
         if tags_column is not None and tags_column in position:
-
             split = cached(split_tags)
 
             def set_tags(raw: str, record: dict[str, Any]) -> None:

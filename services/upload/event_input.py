@@ -63,7 +63,7 @@ def _person(obj: dict[str, Any], errors: list[str]) -> tuple[By, str, str] | Non
         except InvalidValue as exc:
             errors.append(str(exc))
             return None
-        return "email", email.lower(), email
+        return "email", values.email_key(email), email
     errors.append("say whose event it is: give user_id, email or id")
     return None
 

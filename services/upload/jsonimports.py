@@ -92,8 +92,12 @@ def scan_bulk(path: Path, fmt: Format, limit: int) -> tuple[int, bool]:
         if count > limit:
             break
         value = record.value
-        if leads and not (isinstance(value, dict) and value.get("role") == "lead"):
-            leads = False
+        if (
+            leads
+            and record.error is None
+            and not (isinstance(value, dict) and value.get("role") == "lead")
+        ):
+            leads = False  # a broken NDJSON line fails whatever the kind: it does not count
     return count, leads and count > 0
 
 

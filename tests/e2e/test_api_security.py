@@ -139,7 +139,8 @@ def test_fuzzing_finds_no_server_errors(services, api_schema) -> None:
             calls.append(response.status_code)
             if response.status_code >= 500:
                 failures.append(
-                    f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}"
+                    f"{case.method} {case.formatted_path}: {response.status_code}"
+                    f" {response.text[:200]}"
                 )
 
         run()

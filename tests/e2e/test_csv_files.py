@@ -42,7 +42,7 @@ def test_windows_1252_with_semicolons_and_crlf(api: Api) -> None:
 
 def test_utf16_with_bom_and_tabs(api: Api) -> None:
     content = "email\tname\nutf16@example.com\tŁukasz\n".encode("utf-16")
-    uploaded, done = _import(api, content)
+    uploaded, _done = _import(api, content)
     assert uploaded["detected"] == {"encoding": "utf-16", "delimiter": "\t"}
     assert api.all_users(email="utf16@example.com")[0]["name"] == "Łukasz"
 
@@ -152,7 +152,7 @@ def test_ten_megabyte_cell(api: Api) -> None:
     content = (
         b"email,name\nhuge@example.com," + b"x" * (10 * 1024 * 1024) + b"\nfine@example.com,ok\n"
     )
-    uploaded, done = _import(api, content)
+    _uploaded, done = _import(api, content)
     assert done["counts"] == {"rows": 2, "created": 1, "updated": 0, "failed": 1}
 
 
@@ -181,7 +181,7 @@ def test_formula_cells_are_neutralised_in_the_error_report(api: Api) -> None:
 def test_attribute_names_that_look_like_sql_are_data(api: Api) -> None:
     name = "plan'); DROP TABLE contacts; --"
     content = b"email,x\nsql@example.com,pro\n"
-    uploaded, done = _import(api, content, mapping={"email": "email"}, custom_attributes={"x": name})
+    _, done = _import(api, content, mapping={"email": "email"}, custom_attributes={"x": name})
     assert done["counts"]["created"] == 1
     person = api.all_users(email="sql@example.com")[0]
     assert person["custom_attributes"] == {name: "pro"}

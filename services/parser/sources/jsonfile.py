@@ -55,7 +55,7 @@ class JsonFileSource:
                 convert: Convert = api_contact if api else _mixpanel(kind)
                 await sender.send(await json_chunk(ctx, seq, kind, batch, convert, validator))
             if estimate is None:
-                size = sum(len(r.text) + 2 for r in batch)
+                size = sum(len(r.original()) + 2 for r in batch)
                 estimate = max(len(batch), round(file_size * len(batch) / max(size, 1)))
             await sender.progress(total, estimate)
             seq += 1
@@ -93,14 +93,14 @@ def _validate(
     bad: list[dict[str, Any]] = []
     for record in records:
         if record.error is not None:
-            bad.append({"row": record.row, "errors": [record.error], "cells": [record.text]})
+            bad.append({"row": record.row, "errors": [record.error], "cells": [record.original()]})
             continue
         contact, errors = convert(record.value)
         normalised = None
         if contact is not None:
             normalised, errors = validator(contact)
         if normalised is None:
-            bad.append({"row": record.row, "errors": errors, "cells": [record.text]})
+            bad.append({"row": record.row, "errors": errors, "cells": [record.original()]})
         else:
             normalised["_row"] = record.row
             good.append(normalised)

@@ -110,7 +110,7 @@ async def bulk(
             raise invalid("there are no contacts in the body: send a JSON array of contacts")
     except FileProblem as exc:
         os.unlink(path)
-        raise invalid(str(exc)) from None
+        raise invalid(str(exc).replace("the file ", "the body ", 1)) from None
     except ApiError:
         os.unlink(path)
         raise

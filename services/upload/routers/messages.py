@@ -193,4 +193,3 @@ async def deliveries(
         for r in rows
     ]
     return page(items, size, lambda d: [d["created_at"], d["contact_id"]])
-
