@@ -45,6 +45,7 @@ logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 MAX_RATE_LIMITED = 30  # 429 answers in a row for one request before the import fails
 MAX_FAILURES = 8  # 5xx answers or network errors in a row for one request
+MAX_UNREACHABLE = 3  # refused connections in a row (about 7 s) before the import fails
 MAX_BACKOFF_S = 60.0
 MAX_RETRY_AFTER_S = 3600.0
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
@@ -233,11 +234,24 @@ class RemoteSource:
         Returns a 2xx answer (or any 4xx answer when ``refuse`` is False); raises SourceFailed
         for a 4xx answer, or when the vendor keeps failing.
         """
-        limited = failures = 0
+        limited = failures = unreachable = 0
         while True:
             wait: float | None = None
             try:
                 response = await client.request(method, url, **kwargs)
+            except httpx.ConnectError as exc:
+                # Nothing answers at that address (a wrong base_url, no route): a few quick
+                # tries, then fail the import instead of holding the queue for minutes.
+                unreachable += 1
+                if unreachable > MAX_UNREACHABLE:
+                    raise SourceFailed(
+                        self.scrub(
+                            f"{self.vendor} could not be reached at {httpx.URL(url).host}"
+                            f" ({type(exc).__name__}); check base_url and the network"
+                        )
+                    ) from None
+                await ctx.wait(0.5 * 2**unreachable)
+                continue
             except httpx.TransportError as exc:
                 failures += 1
                 problem = f"{self.vendor} could not be reached ({type(exc).__name__})"
