@@ -160,6 +160,9 @@ class Stack:
             log_path=self.home / "logs" / f"{name}.log",
             env=self.env(name),
             cwd=ROOT,
+            # If this process dies without stopping them, nothing could escalate a SIGTERM a
+            # busy worker ignores; a kill is safe: every effect is at-least-once and idempotent.
+            death_signal=signal.SIGKILL,
         )
         self.services[name] = proc
         return proc
