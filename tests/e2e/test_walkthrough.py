@@ -45,6 +45,9 @@ def test_walkthrough(services) -> None:
     assert ann["signed_up_at"] == "2015-02-01T00:00:00Z"
     assert ann["custom_attributes"] == {"plan": "pro"}
 
+    attributes = api.ok("GET", "/api/attributes")["data"]
+    assert attributes == [{"name": "plan", "type": "string"}]
+
     report = api.request("GET", f"/api/imports/{uploaded['id']}/errors")
     assert report.status_code == 200
     lines = report.text.strip().splitlines()

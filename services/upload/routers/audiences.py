@@ -40,6 +40,18 @@ async def tags(
     return result
 
 
+@router.get("/attributes")
+async def attributes(request: Request, workspace: CurrentWorkspace) -> dict[str, Any]:
+    """The workspace's custom attributes and their fixed types."""
+    types = await repo.attribute_types(request.app.state.pool, workspace.id)
+    return {
+        "data": [
+            {"name": n, "type": t} for n, t in sorted(types.items(), key=lambda x: x[0].lower())
+        ],
+        "next_cursor": None,
+    }
+
+
 class SegmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
