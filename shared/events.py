@@ -68,9 +68,11 @@ class ContactsChanged(Payload):
     contact_ids: list[str]
     committed_at: datetime
     outbox_id: int | None = None  # the messenger deletes this outbox row once it is processed
-    # Intermediate states of people changed more than once in the transaction (see
-    # shared.identity.Engine.snapshots); each may have matched an audience on its own.
-    snapshots: Annotated[dict[str, list[dict[str, Any]]], SkipValidation] = Field(
+    # Per contact, its state after each record of the transaction that changed it, the last
+    # being the committed one (shared.identity.snapshot). The messenger evaluates audiences on
+    # these, not on the database, which may already hold a later change. Contacts without
+    # states (a single API call) are evaluated on the database.
+    states: Annotated[dict[str, list[dict[str, Any]]], SkipValidation] = Field(
         default_factory=dict
     )
 

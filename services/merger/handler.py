@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaProducer
 from services.merger import repository as repo
 from shared import events, people_store
 from shared.events import ContactsChanged, Envelope, ImportParsed, RowChunk
-from shared.identity import Engine
+from shared.identity import Engine, snapshot
 from shared.ids import new_id
 from shared.logs import get_logger
 from shared.settings import Settings
@@ -125,6 +125,15 @@ class MergerHandler:
         )
         if not engine.changed or not chunk.trigger_messages:
             return None
+        # The states as committed travel with the event: the messenger may run behind, and by
+        # then a later chunk may have changed these people again. (Only when something can
+        # fire: a message that goes live later is delivered by its activation scan.)
+        states: dict[str, list[dict[str, Any]]] = {}
+        if await repo.has_live_auto_messages(conn, chunk.workspace_id):
+            states = {
+                cid: [*engine.snapshots.get(cid, ()), snapshot(contact)]
+                for cid, contact in engine.changed.items()
+            }
         outbox_id = await people_store.next_outbox_id(conn)
         change = ContactsChanged(
             workspace_id=chunk.workspace_id,
@@ -132,7 +141,7 @@ class MergerHandler:
             contact_ids=list(engine.changed),
             committed_at=now,
             outbox_id=outbox_id,
-            snapshots=engine.snapshots,
+            states=states,
         )
         value = events.encode(change, correlation_id=chunk.import_id)
         await people_store.add_outbox(

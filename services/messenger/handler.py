@@ -14,7 +14,7 @@ rows left behind (an event lost before it was processed) are processed by the sw
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,18 +58,21 @@ class MessengerHandler:
             messages = await repo.live_messages(conn, change.workspace_id, "auto")
             if messages:
                 ctx = await repo.filter_context(conn, change.workspace_id, datetime.now(UTC))
-                earlier = await self._earlier_states(conn, change)
+                states = await self._states(conn, change)
+                on_database = [cid for cid in change.contact_ids if cid not in states]
                 for message in messages:
-                    new = await self._deliver_page(
-                        conn,
-                        message,
-                        ctx,
-                        change.contact_ids,
-                        change.import_id,
-                        change.committed_at,
-                    )
-                    if earlier:
-                        new += await self._deliver_earlier(conn, message, ctx, earlier, change)
+                    new: list[str] = []
+                    if on_database:
+                        new += await self._deliver_page(
+                            conn,
+                            message,
+                            ctx,
+                            on_database,
+                            change.import_id,
+                            change.committed_at,
+                        )
+                    if states:
+                        new += await self._deliver_states(conn, message, ctx, states, change)
                     if new and message["channel"] != "in_app":
                         to_send.append((message, new))
             if change.outbox_id is not None:
@@ -121,15 +124,16 @@ class MessengerHandler:
             return []
         return await self._insert(conn, message, people, import_id, changed_at)
 
-    async def _earlier_states(
+    async def _states(
         self, conn: asyncpg.Connection, change: ContactsChanged
     ) -> dict[str, list[dict[str, Any]]]:
-        """The intermediate states of the change, ready for the in-memory filter."""
-        if not change.snapshots:
+        """The states the change carries, ready for the in-memory filter (event counts, which
+        the change does not carry, are read now)."""
+        if not change.states:
             return {}
-        counts = await repo.event_counts(conn, list(change.snapshots))
+        counts = await repo.event_counts(conn, list(change.states))
         states: dict[str, list[dict[str, Any]]] = {}
-        for contact_id, snapshots in change.snapshots.items():
+        for contact_id, snapshots in change.states.items():
             for raw in snapshots:
                 state = dict(raw)
                 for key in _DATE_FIELDS:
@@ -139,33 +143,40 @@ class MessengerHandler:
                 states.setdefault(contact_id, []).append(state)
         return states
 
-    async def _deliver_earlier(
+    async def _deliver_states(
         self,
         conn: asyncpg.Connection,
         message: asyncpg.Record,
         ctx: FilterContext,
-        earlier: dict[str, list[dict[str, Any]]],
+        states: dict[str, list[dict[str, Any]]],
         change: ContactsChanged,
     ) -> list[str]:
-        """Deliver to people who matched after an earlier record of the change, though not
-        after the last one (the SQL pass covers the final state)."""
+        """Deliver to people who matched after any record of the change, judged on the states
+        the change carries; the message is filled from the first state that matched."""
         try:
             audience = compile_filter(message["audience"], ctx)
-        except InvalidFilter:
+        except InvalidFilter as exc:
+            log.warning(
+                "skipping a message with an invalid audience",
+                extra={"message_id": message["id"], "error": str(exc)},
+            )
             return []
-        matched = [
-            cid for cid, states in earlier.items() if any(audience.matches(s) for s in states)
-        ]
+        matched: dict[str, dict[str, Any]] = {}
+        for contact_id, versions in states.items():
+            first = next((v for v in versions if audience.matches(v)), None)
+            if first is not None:
+                matched[contact_id] = first
         if not matched:
             return []
-        people = await repo.undelivered(conn, message, matched)
+        waiting = {r["id"] for r in await repo.undelivered(conn, message, list(matched))}
+        people = [matched[cid] for cid in sorted(waiting)]
         return await self._insert(conn, message, people, change.import_id, change.committed_at)
 
     async def _insert(
         self,
         conn: asyncpg.Connection,
         message: asyncpg.Record,
-        people: Sequence[asyncpg.Record],
+        people: Sequence[Mapping[str, Any]],
         import_id: str | None,
         changed_at: datetime | None,
     ) -> list[str]:
