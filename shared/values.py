@@ -607,4 +607,6 @@ _FOLD_FIRST = str.maketrans(
 
 def fold(text: str) -> str:
     """Lower-case ``text`` as ``lower(text COLLATE pg_c_utf8)`` does (see the module docstring)."""
+    if text.isascii():  # the common case: no code point needs the table
+        return text.lower()
     return text.translate(_FOLD_FIRST).lower()
