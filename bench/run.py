@@ -348,11 +348,11 @@ def main() -> None:
     )
     stack = Stack(
         HOME,
-        kafka_port=39092,
-        controller_port=39093,
-        pg_port=45432,
-        http_port=38000,
-        worker_port_base=36101,
+        kafka_port=31092,
+        controller_port=31093,
+        pg_port=31432,
+        http_port=31000,
+        worker_port_base=31101,
         extra_env={
             "USHER_ADMIN_TOKEN": ADMIN,
             "USHER_RATE_LIMIT_PER_MINUTE": "0",

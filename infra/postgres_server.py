@@ -51,7 +51,7 @@ def _make_traversable(path: Path) -> None:
 @dataclass
 class PostgresServer:
     data_dir: Path
-    port: int = 55432
+    port: int = 15432
     proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property

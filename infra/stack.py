@@ -32,12 +32,16 @@ SERVICES = ("upload", "parser", "merger", "messenger")
 
 @dataclass
 class Stack:
-    """One Usher installation: its ports, data folder and child processes."""
+    """One Usher installation: its ports, data folder and child processes.
+
+    Listening ports stay below Linux's ephemeral range (32768–60999): a port in it can be taken
+    at any moment by an outgoing connection's local end, and the server then fails to bind.
+    """
 
     home: Path
     kafka_port: int = 9092
     controller_port: int = 9093
-    pg_port: int = 55432
+    pg_port: int = 15432
     http_port: int = 8000
     worker_port_base: int = 6101
     topic_prefix: str = "usher."
@@ -283,7 +287,7 @@ def main() -> int:
         http_port=int(os.environ.get("USHER_HTTP_PORT", "8000")),
         kafka_port=int(os.environ.get("USHER_KAFKA_PORT", "9092")),
         controller_port=int(os.environ.get("USHER_KAFKA_CONTROLLER_PORT", "9093")),
-        pg_port=int(os.environ.get("USHER_PG_PORT", "55432")),
+        pg_port=int(os.environ.get("USHER_PG_PORT", "15432")),
         partitions=int(os.environ.get("USHER_TOPIC_PARTITIONS", "8")),
         database_url=os.environ.get("USHER_DATABASE_URL") or None,
     )

@@ -14,7 +14,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="USHER_", extra="ignore")
 
-    database_url: str = "postgresql://usher@127.0.0.1:55432/usher"
+    database_url: str = "postgresql://usher@127.0.0.1:15432/usher"
     kafka_bootstrap: str = "127.0.0.1:9092"
     topic_prefix: str = "usher."
     topic_partitions: int = Field(default=8, ge=1)

@@ -22,6 +22,7 @@ from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 # Two test sessions can run side by side with different offsets (ports and data folder).
+# Every port is below Linux's ephemeral range (32768+), where an outgoing connection could hold it.
 OFFSET = int(os.environ.get("USHER_TEST_PORT_OFFSET", "0"))
 TEST_HOME = ROOT / ".usher" / (f"test-{OFFSET}" if OFFSET else "test")
 MAX_UPLOAD = 48 * 1024 * 1024  # small enough to send one byte more in a test
@@ -72,7 +73,7 @@ def stack() -> Iterator[Stack]:
         TEST_HOME,
         kafka_port=19092 + OFFSET,
         controller_port=19093 + OFFSET,
-        pg_port=55433 + OFFSET,
+        pg_port=15433 + OFFSET,
         http_port=18000 + OFFSET,
         worker_port_base=16101 + OFFSET,
         topic_prefix="usher-test.",
