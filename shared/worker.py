@@ -91,6 +91,10 @@ def make_app(service: str, settings: Settings, default_web_port: int) -> faust.A
         topic_partitions=settings.topic_partitions,
         consumer_auto_offset_reset="earliest",
         consumer_max_fetch_size=MAX_MESSAGE_BYTES,
+        # A message can hold thousands of rows: buffer a few, not faust's default 4096, so a
+        # worker that runs behind holds a bounded amount in memory (it stays in Kafka instead).
+        stream_buffer_maxsize=4,
+        broker_max_poll_records=4,
         producer_max_request_size=MAX_MESSAGE_BYTES,
         broker_commit_interval=1.0,
         web_host="127.0.0.1",
