@@ -55,6 +55,9 @@ class Stack:
         import threading
 
         self._lock = threading.RLock()
+        self._started_at: dict[str, float] = {}
+        self._failures: dict[str, int] = {}
+        self._retry_at: dict[str, float] = {}
         self._supervising = False
         self.home = self.home.resolve()
         self.broker = KafkaBroker(self.home / "kafka", self.kafka_port, self.controller_port)
@@ -169,6 +172,7 @@ class Stack:
             death_signal=signal.SIGKILL,
         )
         self.services[name] = proc
+        self._started_at[name] = time.monotonic()
         return proc
 
     def stop_service(self, name: str, sig: int = signal.SIGTERM, timeout_s: float = 20) -> None:
@@ -204,12 +208,25 @@ class Stack:
 
     def restart_dead(self) -> list[str]:
         """Start again every service that exited on its own (a worker exits on an unexpected
-        error, by design); returns their names. Stopped services are not in ``services``."""
+        error, by design); returns their names. Stopped services are not in ``services``.
+
+        A service that keeps dying soon after its start (say Kafka is down) is restarted with
+        back-off, 1 s doubling up to 30 s, instead of in a tight loop.
+        """
         restarted = []
+        now = time.monotonic()
         with self._lock:
             for name, proc in list(self.services.items()):
-                if proc.poll() is not None and self.services.get(name) is proc:
+                if proc.poll() is None or self.services.get(name) is not proc:
+                    continue
+                if name not in self._retry_at:
+                    quick = now - self._started_at.get(name, 0.0) < 30
+                    self._failures[name] = self._failures.get(name, 0) + 1 if quick else 0
+                    delay = min(30.0, 2.0 ** (self._failures[name] - 1)) if quick else 0.0
+                    self._retry_at[name] = now + delay
                     self.restarts.append((name, proc.returncode))
+                if now >= self._retry_at[name]:
+                    del self._retry_at[name]
                     self.start_service(name)
                     restarted.append(name)
         return restarted
@@ -256,17 +273,12 @@ def _run(stack: Stack) -> int:
             f"Press Ctrl-C to stop.\n",
             flush=True,
         )
-        recent: dict[str, list[float]] = {name: [] for name in SERVICES}
         while not stopping:
             time.sleep(0.5)
             for name in stack.restart_dead():
-                code = stack.restarts[-1][1] if stack.restarts else None
-                print(f"usher: {name} exited with {code}; restarted", flush=True)
-                recent[name] = [t for t in recent[name] if time.monotonic() - t < 60]
-                recent[name].append(time.monotonic())
-                if len(recent[name]) >= 5:
-                    print(f"usher: {name} keeps failing; see its log. Stopping.", flush=True)
-                    return 1
+                failures = stack._failures.get(name, 0)
+                note = f" (failed {failures} times in a row; see its log)" if failures > 1 else ""
+                print(f"usher: {name} exited; restarted{note}", flush=True)
         return 0
     finally:
         print("usher: stopping …", flush=True)

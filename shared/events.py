@@ -72,9 +72,7 @@ class ContactsChanged(Payload):
     # being the committed one (shared.identity.snapshot). The messenger evaluates audiences on
     # these, not on the database, which may already hold a later change. Contacts without
     # states (a single API call) are evaluated on the database.
-    states: Annotated[dict[str, list[dict[str, Any]]], SkipValidation] = Field(
-        default_factory=dict
-    )
+    states: Annotated[dict[str, list[dict[str, Any]]], SkipValidation] = Field(default_factory=dict)
 
 
 class MessageActivated(Payload):

@@ -168,7 +168,7 @@ def seed_records(n: int) -> list[list[str]]:
     return out
 
 
-class _Picker:
+class Picker:
     """Chooses the people an update refers to, from the model's current state."""
 
     def __init__(self, model: Model, rng: random.Random) -> None:
@@ -195,7 +195,7 @@ class _Picker:
         return people[self.rng.randrange(len(people))]
 
 
-def import_record(i: int, rng: random.Random, pick: _Picker) -> list[str]:
+def import_record(i: int, rng: random.Random, pick: Picker) -> list[str]:
     """Record ``i`` (1-based) of the import file."""
     name = "" if rng.random() < 0.02 else f"Person {i}"
     roll = rng.random()
@@ -252,7 +252,7 @@ def generate(rows: int, folder: Path, seed: int = 1) -> tuple[Path, Path, Expect
     for person in model.people:  # the message goes live after the seed import
         person.matched = person.tier == GOLD
     seed_audience = sum(p.matched for p in model.people)
-    pick = _Picker(model, rng)
+    pick = Picker(model, rng)
     records: list[list[str]] = []
     outcomes = {"created": 0, "updated": 0, "failed": 0}
     for i in range(1, rows + 1):

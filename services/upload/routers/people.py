@@ -14,7 +14,7 @@ from services.upload.errors import ApiError, invalid, not_found
 from services.upload.pagination import check_limit, decode_cursor, page
 from shared import events, people_store
 from shared.events import ContactsChanged
-from shared.identity import Engine
+from shared.identity import Engine, snapshot
 from shared.ids import new_id
 from shared.records import contact_record
 from shared.topics import CONTACT_CHANGES
@@ -112,6 +112,10 @@ async def upsert(request: Request, workspace: CurrentWorkspace) -> dict[str, Any
                     contact_ids=list(engine.changed),
                     committed_at=now,
                     outbox_id=outbox_id,
+                    states={
+                        cid: [*engine.snapshots.get(cid, ()), snapshot(c)]
+                        for cid, c in engine.changed.items()
+                    },
                 )
             )
             topic = CONTACT_CHANGES.name(app.state.settings)
