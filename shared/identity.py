@@ -127,6 +127,14 @@ class Engine:
         # same batch changed that again ("after any change" means every record counts).
         self.snapshots: dict[str, list[dict[str, Any]]] = {}
 
+    def states(self) -> dict[str, list[dict[str, Any]]]:
+        """For every changed contact, its state after each record that changed it, the last
+        being the final one: what a contacts-changed event carries for the messenger."""
+        return {
+            cid: [*self.snapshots.get(cid, ()), snapshot(contact)]
+            for cid, contact in self.changed.items()
+        }
+
     def apply(self, record: Mapping[str, Any], kind: Kind, tag: str | None = None) -> Outcome:
         """Merge one record by the identity rules; see the module docstring for its format."""
         email = record.get("email")

@@ -88,6 +88,28 @@ async def load_tags(
     return {r["name_lower"]: r["name"] for r in rows}
 
 
+class TagSpelling:
+    """Maps a tag name to the workspace's spelling of it (the first spelling wins,
+    case-insensitively) and remembers the names the batch adds (``fresh``)."""
+
+    def __init__(self, known: dict[str, str]) -> None:
+        self.known = known
+        self.fresh: dict[str, str] = {}
+
+    def __call__(self, name: str) -> str:
+        key = fold(name)
+        spelling = self.known.get(key)
+        if spelling is None:
+            spelling = self.known[key] = self.fresh[key] = name
+        return spelling
+
+
+async def tag_spelling(
+    conn: asyncpg.Connection, workspace_id: str, names: Iterable[str]
+) -> TagSpelling:
+    return TagSpelling(await load_tags(conn, workspace_id, names))
+
+
 async def save_tags(conn: asyncpg.Connection, workspace_id: str, names: Iterable[str]) -> None:
     await conn.execute(
         "INSERT INTO tags (workspace_id, name) SELECT $1, unnest($2::text[])"

@@ -21,12 +21,11 @@ from aiokafka import AIOKafkaProducer
 from services.merger import repository as repo
 from shared import events, people_store
 from shared.events import ContactsChanged, Envelope, ImportParsed, RowChunk
-from shared.identity import Engine, snapshot
+from shared.identity import Engine
 from shared.ids import new_id
 from shared.logs import get_logger
 from shared.settings import Settings
 from shared.topics import CONTACT_CHANGES
-from shared.values import fold
 from shared.worker import PoisonMessage
 
 log = get_logger(__name__)
@@ -86,18 +85,9 @@ class MergerHandler:
         tag_names = [t for r in rows for t in r.get("tags") or ()]
         if chunk.tag:
             tag_names.append(chunk.tag)
-        known = await people_store.load_tags(conn, chunk.workspace_id, tag_names)
-        fresh: dict[str, str] = {}
-
-        def canonical(name: str) -> str:
-            lower = fold(name)
-            spelling = known.get(lower)
-            if spelling is None:
-                spelling = known[lower] = fresh[lower] = name
-            return spelling
-
+        spelling = await people_store.tag_spelling(conn, chunk.workspace_id, tag_names)
         now = datetime.now(UTC)
-        engine = Engine(index, now=now, new_id=lambda: new_id("c_"), canonical_tag=canonical)
+        engine = Engine(index, now=now, new_id=lambda: new_id("c_"), canonical_tag=spelling)
         created = updated = 0
         errors: list[dict[str, Any]] = list(chunk.errors)
         for record in rows:
@@ -110,8 +100,8 @@ class MergerHandler:
                 errors.append(
                     {"row": record["_row"], "errors": list(outcome.errors), "cells": None}
                 )
-        if fresh:
-            await people_store.save_tags(conn, chunk.workspace_id, fresh.values())
+        if spelling.fresh:
+            await people_store.save_tags(conn, chunk.workspace_id, spelling.fresh.values())
         await people_store.write_contacts(conn, chunk.workspace_id, engine.changed.values())
         await repo.write_errors(conn, chunk.import_id, errors)
         await repo.record_chunk(
@@ -130,10 +120,7 @@ class MergerHandler:
         # fire: a message that goes live later is delivered by its activation scan.)
         states: dict[str, list[dict[str, Any]]] = {}
         if await repo.has_live_auto_messages(conn, chunk.workspace_id):
-            states = {
-                cid: [*engine.snapshots.get(cid, ()), snapshot(contact)]
-                for cid, contact in engine.changed.items()
-            }
+            states = engine.states()
         outbox_id = await people_store.next_outbox_id(conn)
         change = ContactsChanged(
             workspace_id=chunk.workspace_id,

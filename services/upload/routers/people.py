@@ -14,11 +14,10 @@ from services.upload.errors import ApiError, invalid, not_found
 from services.upload.pagination import check_limit, decode_cursor, page
 from shared import events, people_store
 from shared.events import ContactsChanged
-from shared.identity import Engine, snapshot
+from shared.identity import Engine
 from shared.ids import new_id
 from shared.records import contact_record
 from shared.topics import CONTACT_CHANGES
-from shared.values import fold
 
 router = APIRouter(prefix="/api/users", tags=["people"])
 
@@ -87,23 +86,14 @@ async def upsert(request: Request, workspace: CurrentWorkspace) -> dict[str, Any
                 [record["user_id"]] if "user_id" in record else [],
                 [record["email"]] if "email" in record else [],
             )
-            known = await people_store.load_tags(conn, workspace.id, record.get("tags") or [])
-            fresh: dict[str, str] = {}
-
-            def canonical(name: str) -> str:
-                key = fold(name)
-                spelling = known.get(key)
-                if spelling is None:
-                    spelling = known[key] = fresh[key] = name
-                return spelling
-
+            spelling = await people_store.tag_spelling(conn, workspace.id, record.get("tags") or [])
             now = datetime.now(UTC)
-            engine = Engine(index, now=now, new_id=lambda: new_id("c_"), canonical_tag=canonical)
+            engine = Engine(index, now=now, new_id=lambda: new_id("c_"), canonical_tag=spelling)
             outcome = engine.apply(record, kind)  # type: ignore[arg-type]
             if outcome.result == "failed" or outcome.contact is None:
                 raise ApiError(409, "conflict", "; ".join(outcome.errors), list(outcome.errors))
-            if fresh:
-                await people_store.save_tags(conn, workspace.id, fresh.values())
+            if spelling.fresh:
+                await people_store.save_tags(conn, workspace.id, spelling.fresh.values())
             await people_store.write_contacts(conn, workspace.id, engine.changed.values())
             outbox_id = await people_store.next_outbox_id(conn)
             value = events.encode(
@@ -112,10 +102,7 @@ async def upsert(request: Request, workspace: CurrentWorkspace) -> dict[str, Any
                     contact_ids=list(engine.changed),
                     committed_at=now,
                     outbox_id=outbox_id,
-                    states={
-                        cid: [*engine.snapshots.get(cid, ()), snapshot(c)]
-                        for cid, c in engine.changed.items()
-                    },
+                    states=engine.states(),
                 )
             )
             topic = CONTACT_CHANGES.name(app.state.settings)
