@@ -25,13 +25,28 @@ def encode_cursor(value: Any) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(value)).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> Any:
+def decode_cursor(cursor: str | None, parts: int = 0) -> Any:
+    """The key a cursor holds: a string, or a list of ``parts`` values when ``parts`` is given.
+
+    Anything else (a forged or truncated cursor) is a 422, never an error deeper down.
+    """
     if not cursor:
         return None
     try:
-        return orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        value = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, orjson.JSONDecodeError):
-        raise invalid("cursor is not valid: pass next_cursor from the previous page") from None
+        value = None
+    if parts:
+        ok = (
+            isinstance(value, list)
+            and len(value) == parts
+            and all(isinstance(v, str) for v in value)
+        )
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        raise invalid("cursor is not valid: pass next_cursor from the previous page")
+    return value
 
 
 def page(items: list[Any], limit: int, key: Any) -> dict[str, Any]:

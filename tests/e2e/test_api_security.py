@@ -169,3 +169,17 @@ def test_rate_limit_answers_429_with_retry_after(stack) -> None:
         limited = client.get("/api/imports", headers=auth)
         assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
         assert "too many requests" in limited.json()["error"]["message"]
+
+
+def test_forged_cursors_are_422_not_500(services) -> None:
+    import base64
+
+    api = Api.new_workspace(services.base_url, "cursors")
+    for forged in ("[1]", '["a"]', "{}", '"x"', "1"):
+        cursor = base64.urlsafe_b64encode(forged.encode()).decode().rstrip("=")
+        for path in ("/api/imports", "/api/messages", "/api/users", "/api/tags"):
+            response = api.request("GET", path, params={"cursor": cursor})
+            if forged == '"x"' and path in ("/api/users", "/api/tags"):
+                assert response.status_code == 200, (forged, path, response.text)
+            else:
+                assert response.status_code == 422, (forged, path, response.status_code)

@@ -257,9 +257,7 @@ async def person_events(
     if await repo.get_contact(pool, workspace.id, contact_id) is None:
         raise not_found("contact")
     size = check_limit(limit)
-    before = decode_cursor(cursor)
-    if before is not None and not (isinstance(before, list) and len(before) == 2):
-        raise invalid("cursor is not valid: pass next_cursor from the previous page")
+    before = decode_cursor(cursor, 2)
     rows = await repo.person_events(pool, contact_id, before, size + 1)
     items = [
         {"event_name": r["name"], "created_at": r["created_at"], "metadata": r["metadata"]}

@@ -312,7 +312,7 @@ async def history(
     cursor: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
     size = check_limit(limit)
-    after = decode_cursor(cursor)
+    after = decode_cursor(cursor, 2)
     rows = await repo.list_imports(request.app.state.pool, workspace.id, size + 1, after)
     result = page([public_import(r) for r in rows], size, lambda i: [i["created_at"], i["id"]])
     return result

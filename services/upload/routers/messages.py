@@ -121,7 +121,7 @@ async def list_(
 ) -> dict[str, Any]:
     size = check_limit(limit)
     rows = await repo.list_messages(
-        request.app.state.pool, workspace.id, decode_cursor(cursor), size + 1
+        request.app.state.pool, workspace.id, decode_cursor(cursor, 2), size + 1
     )
     return page([public_message(r) for r in rows], size, lambda m: [m["created_at"], m["id"]])
 
@@ -178,7 +178,7 @@ async def deliveries(
     if await repo.get_message(pool, workspace.id, message_id) is None:
         raise not_found("message")
     size = check_limit(limit)
-    rows = await repo.deliveries(pool, message_id, decode_cursor(cursor), size + 1)
+    rows = await repo.deliveries(pool, message_id, decode_cursor(cursor, 2), size + 1)
     items = [
         {
             "contact_id": r["contact_id"],

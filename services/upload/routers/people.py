@@ -172,7 +172,7 @@ async def inbox(
     if await repo.get_contact(pool, workspace.id, contact_id) is None:
         raise not_found("contact")
     size = check_limit(limit)
-    rows = await repo.inbox(pool, contact_id, decode_cursor(cursor), size + 1)
+    rows = await repo.inbox(pool, contact_id, decode_cursor(cursor, 2), size + 1)
     items = [
         {
             "message_id": r["message_id"],
