@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from shared.values import fold
+from shared.values import email_key, fold
 
 PROFILE_FIELDS = ("name", "phone", "signed_up_at", "last_seen_at", "last_seen_ip")
 Kind = Literal["users", "leads"]
@@ -46,8 +46,8 @@ class Contact:
     is_new: bool = False
 
 
-def email_key(email: str | None) -> str | None:
-    return fold(email.strip()) if email is not None else None
+def _key(email: str | None) -> str | None:
+    return email_key(email) if email is not None else None
 
 
 class Index:
@@ -68,19 +68,19 @@ class Index:
         self.by_id[contact.id] = contact
         if contact.user_id is not None:
             self.by_user_id[contact.user_id] = contact
-        key = email_key(contact.email)
+        key = _key(contact.email)
         if key is not None:
             self.by_email.setdefault(key, {})[contact.id] = contact
 
     def change_email(self, contact: Contact, email: str) -> None:
-        old = email_key(contact.email)
+        old = _key(contact.email)
         if old is not None:
             self.by_email.get(old, {}).pop(contact.id, None)
         contact.email = email
-        self.by_email.setdefault(fold(email.strip()), {})[contact.id] = contact
+        self.by_email.setdefault(email_key(email), {})[contact.id] = contact
 
     def with_email(self, email: str) -> list[Contact]:
-        return list(self.by_email.get(fold(email.strip()), {}).values())
+        return list(self.by_email.get(email_key(email), {}).values())
 
 
 @dataclass(frozen=True, slots=True)
