@@ -20,7 +20,7 @@ import httpx
 from services.parser.contacts import mailchimp_contact
 from services.parser.sources import ImportContext, SourceFailed
 from services.parser.sources.jsonfile import Convert
-from services.parser.sources.remote import TIMEOUT, Page, RemoteSource
+from services.parser.sources.remote import Page, RemoteSource, vendor_client
 
 PAGE_SIZE = 1000  # MailChimp's largest page
 MAX_CONNECTIONS = 10  # MailChimp's limit of simultaneous connections per API key
@@ -70,12 +70,10 @@ class MailchimpSource(RemoteSource):
 
     def client(self, ctx: ImportContext, secret: dict[str, Any]) -> httpx.AsyncClient:
         api_key = str(secret["api_key"])
-        return httpx.AsyncClient(
-            base_url=origin(api_key, ctx.options.get("base_url")),
-            auth=httpx.BasicAuth("usher", api_key),
-            limits=httpx.Limits(max_connections=MAX_CONNECTIONS),
-            timeout=TIMEOUT,
-            headers={"Accept": "application/json"},
+        return vendor_client(
+            origin(api_key, ctx.options.get("base_url")),
+            httpx.BasicAuth("usher", api_key),
+            MAX_CONNECTIONS,
         )
 
     def vendor_message(self, response: httpx.Response) -> str | None:

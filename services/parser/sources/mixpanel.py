@@ -23,7 +23,7 @@ from services.parser import repository as repo
 from services.parser.contacts import mixpanel_contact
 from services.parser.sources import ImportContext, SourceFailed
 from services.parser.sources.jsonfile import Convert
-from services.parser.sources.remote import TIMEOUT, HourlyLimit, Page, RemoteSource
+from services.parser.sources.remote import HourlyLimit, Page, RemoteSource, vendor_client
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -48,12 +48,10 @@ class MixpanelSource(RemoteSource):
     def client(self, ctx: ImportContext, secret: dict[str, Any]) -> httpx.AsyncClient:
         options = ctx.options
         base = options.get("base_url") or ORIGINS[options.get("region") or "us"]
-        return httpx.AsyncClient(
-            base_url=str(base).rstrip("/"),
-            auth=httpx.BasicAuth(str(secret["username"]), str(secret["secret"])),
-            limits=httpx.Limits(max_connections=MAX_CONNECTIONS),
-            timeout=TIMEOUT,
-            headers={"Accept": "application/json"},
+        return vendor_client(
+            str(base).rstrip("/"),
+            httpx.BasicAuth(str(secret["username"]), str(secret["secret"])),
+            MAX_CONNECTIONS,
         )
 
     def vendor_message(self, response: httpx.Response) -> str | None:

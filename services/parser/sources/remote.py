@@ -51,6 +51,17 @@ MAX_RETRY_AFTER_S = 3600.0
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 
+def vendor_client(base_url: str, auth: httpx.Auth, max_connections: int) -> httpx.AsyncClient:
+    """An HTTP client for one vendor API: its origin, credentials and connection limit."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        auth=auth,
+        limits=httpx.Limits(max_connections=max_connections),
+        timeout=TIMEOUT,
+        headers={"Accept": "application/json"},
+    )
+
+
 @dataclass(frozen=True)
 class Page:
     """One page of vendor records; ``total`` is the vendor's count of all records, if known."""
