@@ -37,7 +37,7 @@ e2e: provision
 	$(PY) -m pytest -q tests/e2e
 
 bench: provision
-	$(PY) -m bench.run --rows $(ROWS) --runs $(RUNS)
+	$(PY) -m bench.run --rows $(ROWS) --runs $(RUNS) $(if $(PG_STATS),--pg-stats)
 
 chaos: provision
 	$(PY) -m tests.chaos.run --rows 200000

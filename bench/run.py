@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import threading
@@ -102,20 +103,61 @@ class RunResult:
     latency_p50_s: float
     latency_p99_s: float
     rss_mb: dict[str, float] = field(default_factory=dict)
+    cpu_s: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     baseline_people: int = 0
     usher_people: int = 0
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int, children: bool = False) -> float:
+    """CPU seconds (user + system) of a process; with ``children``, also of its reaped ones."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / _TICK
+
+
+def _postgres_cpu_s(postmaster: int) -> float:
+    """The postmaster, its live backends and the backends it has already reaped."""
+    total = _cpu_s(postmaster, children=True)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == postmaster:
+                total += _cpu_s(int(entry.name))
+    return total
+
+
 class RssSampler:
-    """Peak resident memory of each service process, sampled every 100 ms."""
+    """Peak resident memory of each service process, sampled every 100 ms, and the CPU seconds
+    each service, PostgreSQL and Kafka spent between start and :meth:`stop`."""
 
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
         self.peak: dict[str, float] = {}
+        self.cpu_start = self._cpu()
+        self.cpu: dict[str, float] = {}
         self.running = True
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
+
+    def _cpu(self) -> dict[str, float]:
+        cpu = {name: _cpu_s(proc.pid) for name, proc in self.stack.services.items()}
+        if self.stack.postgres.proc is not None:
+            cpu["postgres"] = _postgres_cpu_s(self.stack.postgres.proc.pid)
+        if self.stack.broker.proc is not None:
+            cpu["kafka"] = _cpu_s(self.stack.broker.proc.pid)
+        return cpu
 
     def _loop(self) -> None:
         while self.running:
@@ -130,6 +172,9 @@ class RssSampler:
             time.sleep(0.1)
 
     def stop(self) -> dict[str, float]:
+        if self.running:
+            end = self._cpu()
+            self.cpu = {k: round(end[k] - self.cpu_start.get(k, 0.0), 1) for k in end}
         self.running = False
         self.thread.join()
         return {k: round(v, 1) for k, v in self.peak.items()}
@@ -212,7 +257,29 @@ def run_baseline(stack: Stack, path: Path, run: int) -> tuple[float, int]:
     return seconds, asyncio.run(_count_people(dsn, workspace_id))
 
 
-def run_usher(stack: Stack, path: Path, run: int, expected: Expected) -> RunResult:
+async def _top_statements(dsn: str, limit: int = 15) -> str:
+    """Where PostgreSQL spent its time during the run (``--pg-stats``): pg_stat_statements."""
+    conn = await db.connect(dsn)
+    try:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        rows = await conn.fetch(
+            "SELECT calls, total_exec_time, rows, query FROM pg_stat_statements"
+            " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " ORDER BY total_exec_time DESC LIMIT $1",
+            limit,
+        )
+    finally:
+        await conn.close()
+    lines = ["| ms | calls | rows | statement |", "|---:|---:|---:|---|"]
+    for r in rows:
+        query = " ".join(r["query"].split())[:110].replace("|", "\\|")
+        lines.append(f"| {r['total_exec_time']:,.0f} | {r['calls']:,} | {r['rows']:,} | {query} |")
+    return "\n".join(lines)
+
+
+def run_usher(
+    stack: Stack, path: Path, run: int, expected: Expected, pg_stats: bool = False
+) -> RunResult:
     admin = stack.postgres.dsn("postgres")
     stack.database_url = asyncio.run(_fresh_database(admin, f"bench_u_{run}"))
     stack.topic_prefix = f"bench{run}-{uuid.uuid4().hex[:6]}."
@@ -267,9 +334,12 @@ def run_usher(stack: Stack, path: Path, run: int, expected: Expected) -> RunResu
         merge_s = time.monotonic() - t1
         assert state["status"] == "completed", state
         deliveries, _first, last, p50, p99 = _deliveries(stack, message["id"], expected)
+        if pg_stats:
+            print(asyncio.run(_top_statements(stack.dsn)), flush=True)
         usher_s = upload_s + merge_s
         deliver_s = max(last - t0, usher_s) if deliveries else 0.0
         rss = sampler.stop()
+        cpu = sampler.cpu
         sampler = None
         return RunResult(
             baseline_s=0.0,
@@ -283,6 +353,7 @@ def run_usher(stack: Stack, path: Path, run: int, expected: Expected) -> RunResu
             latency_p50_s=p50,
             latency_p99_s=p99,
             rss_mb=rss,
+            cpu_s=cpu,
             counts=state["counts"],
             usher_people=asyncio.run(_count_people(stack.dsn, created["id"])),
         )
@@ -340,6 +411,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--pg-stats",
+        action="store_true",
+        help="print the statements PostgreSQL spent most time on during each Usher run",
+    )
     args = parser.parse_args()
     path, expected = generate(args.rows, DATA)
     print(
@@ -358,6 +434,11 @@ def main() -> None:
             "USHER_RATE_LIMIT_PER_MINUTE": "0",
             "USHER_LOG_LEVEL": "WARNING",
         },
+        pg_settings=(
+            ("shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track=all")
+            if args.pg_stats
+            else ()
+        ),
     )
     stack.start_infra()
     results: list[RunResult] = []
@@ -365,7 +446,7 @@ def main() -> None:
         for run in range(args.runs):
             baseline_s, baseline_people = run_baseline(stack, path, run)
             print(f"run {run + 1}: baseline B {baseline_s:.2f} s", flush=True)
-            result = run_usher(stack, path, run, expected)
+            result = run_usher(stack, path, run, expected, args.pg_stats)
             result.baseline_s = round(baseline_s, 2)
             result.baseline_people = baseline_people
             print(
@@ -393,6 +474,7 @@ def report(rows: int, results: list[RunResult]) -> None:
     usher = _median([r.usher_s for r in results])
     services = ("upload", "parser", "merger", "messenger")
     rss = {s: max(r.rss_mb.get(s, 0.0) for r in results) for s in services}
+    cpu_keys = (*services, "postgres", "kafka")
     med = {
         "upload": _median([r.upload_s for r in results]),
         "parse": _median([r.parse_s for r in results]),
@@ -412,6 +494,9 @@ def report(rows: int, results: list[RunResult]) -> None:
         f"| deliveries | {results[0].deliveries:,} (one per person in the audience) |",
         f"| delivery latency p50 / p99 (committed → delivered) | {_median([r.latency_p50_s for r in results])} s / {_median([r.latency_p99_s for r in results])} s |",
         *(f"| peak RSS {s} | {rss[s]:.0f} MB |" for s in services),
+        "| CPU seconds during the import | "
+        + ", ".join(f"{k} {_median([r.cpu_s.get(k, 0.0) for r in results]):.1f}" for k in cpu_keys)
+        + " |",
     ]
     table = "\n".join(lines)
     print("\n" + table + "\n")

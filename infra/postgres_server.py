@@ -52,6 +52,7 @@ def _make_traversable(path: Path) -> None:
 class PostgresServer:
     data_dir: Path
     port: int = 15432
+    settings: tuple[str, ...] = ()  # extra "name=value" server settings
     proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
@@ -109,6 +110,7 @@ class PostgresServer:
                 "work_mem=32MB",
                 "-c",
                 "maintenance_work_mem=256MB",
+                *(arg for setting in self.settings for arg in ("-c", setting)),
             ],
             log_path=self.data_dir / "server.log",
             user=user,

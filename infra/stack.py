@@ -48,6 +48,7 @@ class Stack:
     partitions: int = 8
     database_url: str | None = None  # an external server; None = run our own
     extra_env: dict[str, str] = field(default_factory=dict)
+    pg_settings: tuple[str, ...] = ()
     services: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     restarts: list[tuple[str, int]] = field(default_factory=list)  # (service, exit code)
 
@@ -61,7 +62,7 @@ class Stack:
         self._supervising = False
         self.home = self.home.resolve()
         self.broker = KafkaBroker(self.home / "kafka", self.kafka_port, self.controller_port)
-        self.postgres = PostgresServer(self.home / "postgres", self.pg_port)
+        self.postgres = PostgresServer(self.home / "postgres", self.pg_port, self.pg_settings)
 
     @property
     def dsn(self) -> str:

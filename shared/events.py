@@ -68,11 +68,15 @@ class ContactsChanged(Payload):
     contact_ids: list[str]
     committed_at: datetime
     outbox_id: int | None = None  # the messenger deletes this outbox row once it is processed
-    # Per contact, its state after each record of the transaction that changed it, the last
-    # being the committed one (shared.identity.snapshot). The messenger evaluates audiences on
-    # these, not on the database, which may already hold a later change. Contacts without
-    # states (a single API call) are evaluated on the database.
-    states: Annotated[dict[str, list[dict[str, Any]]], SkipValidation] = Field(default_factory=dict)
+    # The writer's verdict (shared.audiences.judge), made on the states the transaction went
+    # through, not on the database, which may already hold a later change by the time the
+    # messenger reads this. ``evaluated``: message id -> version judged; ``matched``: message id
+    # -> contact id -> the state the person first matched in. Live messages not evaluated here
+    # (or changed since) are judged by the messenger on the database.
+    evaluated: dict[str, str] = Field(default_factory=dict)
+    matched: Annotated[dict[str, dict[str, dict[str, Any]]], SkipValidation] = Field(
+        default_factory=dict
+    )
 
 
 class MessageActivated(Payload):

@@ -186,6 +186,11 @@ class CompiledFilter:
     def matches(self, contact: Mapping[str, Any]) -> bool:
         return _eval(self._root, contact)
 
+    @property
+    def uses_events(self) -> bool:
+        """Whether it reads event counts (``contact["events"]``), which cost a query to load."""
+        return _uses_events(self._root)
+
     def to_sql(self, alias: str = "c", first_param: int = 1) -> tuple[str, list[Any]]:
         if not _ALIAS.fullmatch(alias):
             raise ValueError(f"alias must be a plain SQL identifier, got {alias!r}")
@@ -193,6 +198,16 @@ class CompiledFilter:
             raise ValueError("first_param must be at least 1")
         sql = _Sql(alias, first_param)
         return sql.node(self._root), sql.params
+
+
+def _uses_events(node: _Node) -> bool:
+    if isinstance(node, _Leaf):
+        return node.subject.source == "event"
+    if isinstance(node, _Bool):
+        return any(_uses_events(child) for child in node.children)
+    if isinstance(node, _Not):
+        return _uses_events(node.child)
+    return False
 
 
 def compile_filter(filter_: Any, ctx: FilterContext) -> CompiledFilter:

@@ -15,7 +15,7 @@ keys are standard fields (``user_id``, ``email``, ``name``, ``phone``, ``signed_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -127,13 +127,12 @@ class Engine:
         # same batch changed that again ("after any change" means every record counts).
         self.snapshots: dict[str, list[dict[str, Any]]] = {}
 
-    def states(self) -> dict[str, list[dict[str, Any]]]:
+    def versions(self) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         """For every changed contact, its state after each record that changed it, the last
-        being the final one: what a contacts-changed event carries for the messenger."""
-        return {
-            cid: [*self.snapshots.get(cid, ()), snapshot(contact)]
-            for cid, contact in self.changed.items()
-        }
+        being the final one: what audiences are judged on (shared.audiences). The final state
+        shares its tags and attributes with the contact: read it, do not change it."""
+        for cid, contact in self.changed.items():
+            yield cid, [*self.snapshots.get(cid, ()), snapshot(contact, copy=False)]
 
     def apply(self, record: Mapping[str, Any], kind: Kind, tag: str | None = None) -> Outcome:
         """Merge one record by the identity rules; see the module docstring for its format."""
@@ -222,8 +221,9 @@ class Engine:
         self.changed[contact.id] = contact
 
 
-def snapshot(contact: Contact) -> dict[str, Any]:
-    """The filterable fields of a contact's current state, as the filter language reads them."""
+def snapshot(contact: Contact, copy: bool = True) -> dict[str, Any]:
+    """The filterable fields of a contact's current state, as the filter language reads them
+    (``copy``: its own copy of the tags and attributes, unaffected by later changes)."""
     return {
         "id": contact.id,
         "role": contact.role,
@@ -236,6 +236,6 @@ def snapshot(contact: Contact) -> dict[str, Any]:
         "last_seen_ip": contact.last_seen_ip,
         "created_at": contact.created_at,
         "updated_at": contact.updated_at,
-        "tags": list(contact.tags),
-        "custom": dict(contact.custom),
+        "tags": list(contact.tags) if copy else contact.tags,
+        "custom": dict(contact.custom) if copy else contact.custom,
     }

@@ -19,7 +19,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from services.merger import repository as repo
-from shared import events, people_store
+from shared import audiences, events, people_store
 from shared.events import ContactsChanged, Envelope, ImportParsed, RowChunk
 from shared.identity import Engine
 from shared.ids import new_id
@@ -115,12 +115,9 @@ class MergerHandler:
         )
         if not engine.changed or not chunk.trigger_messages:
             return None
-        # The states as committed travel with the event: the messenger may run behind, and by
-        # then a later chunk may have changed these people again. (Only when something can
-        # fire: a message that goes live later is delivered by its activation scan.)
-        states: dict[str, list[dict[str, Any]]] = {}
-        if await repo.has_live_auto_messages(conn, chunk.workspace_id):
-            states = engine.states()
+        # Audiences are judged here, on the states as committed: the messenger may run behind,
+        # and by then a later chunk may have changed these people again.
+        verdict = await audiences.judge(conn, chunk.workspace_id, engine, now)
         outbox_id = await people_store.next_outbox_id(conn)
         change = ContactsChanged(
             workspace_id=chunk.workspace_id,
@@ -128,7 +125,8 @@ class MergerHandler:
             contact_ids=list(engine.changed),
             committed_at=now,
             outbox_id=outbox_id,
-            states=states,
+            evaluated=verdict.evaluated,
+            matched=verdict.matched,
         )
         value = events.encode(change, correlation_id=chunk.import_id)
         await people_store.add_outbox(

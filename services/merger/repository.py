@@ -80,13 +80,3 @@ async def write_errors(
         records=[(import_id, e["row"], e["errors"], e.get("cells")) for e in errors],
         columns=("import_id", "row_no", "errors", "cells"),
     )
-
-
-async def has_live_auto_messages(conn: asyncpg.Connection, workspace_id: str) -> bool:
-    """Whether a change in this workspace can trigger anything (a live auto message)."""
-    value: bool = await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM messages WHERE workspace_id = $1 AND state = 'live'"
-        " AND type = 'auto')",
-        workspace_id,
-    )
-    return value

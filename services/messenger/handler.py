@@ -24,8 +24,9 @@ import httpx
 from services.messenger import channels
 from services.messenger import repository as repo
 from services.messenger.templates import render
+from shared import audiences
 from shared.events import ContactsChanged, Envelope, MessageActivated, UndecodableMessage, decode
-from shared.filters import FilterContext, InvalidFilter, compile_filter
+from shared.filters import FilterContext, InvalidFilter
 from shared.logs import get_logger
 from shared.settings import Settings
 from shared.worker import PoisonMessage
@@ -56,25 +57,27 @@ class MessengerHandler:
         to_send: list[tuple[asyncpg.Record, list[str]]] = []
         async with self.pool.acquire() as conn, conn.transaction():
             messages = await repo.live_messages(conn, change.workspace_id, "auto")
-            if messages:
-                ctx = await repo.filter_context(conn, change.workspace_id, datetime.now(UTC))
-                states = await self._states(conn, change)
-                on_database = [cid for cid in change.contact_ids if cid not in states]
-                for message in messages:
-                    new: list[str] = []
-                    if on_database:
-                        new += await self._deliver_page(
-                            conn,
-                            message,
-                            ctx,
-                            on_database,
-                            change.import_id,
-                            change.committed_at,
+            ctx: FilterContext | None = None
+            for message in messages:
+                judged = change.evaluated.get(message["id"])
+                if judged == audiences.fingerprint(message["updated_at"]):
+                    matched = change.matched.get(message["id"], {})
+                    new = await self._deliver_matched(conn, message, matched, change)
+                else:  # live or changed after the writer judged: judge on the database now
+                    if ctx is None:
+                        ctx = await audiences.filter_context(
+                            conn, change.workspace_id, datetime.now(UTC)
                         )
-                    if states:
-                        new += await self._deliver_states(conn, message, ctx, states, change)
-                    if new and message["channel"] != "in_app":
-                        to_send.append((message, new))
+                    new = await self._deliver_page(
+                        conn,
+                        message,
+                        ctx,
+                        change.contact_ids,
+                        change.import_id,
+                        change.committed_at,
+                    )
+                if new and message["channel"] != "in_app":
+                    to_send.append((message, new))
             if change.outbox_id is not None:
                 await repo.delete_outbox(conn, change.outbox_id)
         await self._send_all(to_send)
@@ -88,7 +91,9 @@ class MessengerHandler:
                 message = await repo.message(conn, activation.message_id)
                 if message is None or message["state"] != "live":
                     return
-                ctx = await repo.filter_context(conn, message["workspace_id"], datetime.now(UTC))
+                ctx = await audiences.filter_context(
+                    conn, message["workspace_id"], datetime.now(UTC)
+                )
                 try:
                     people = await repo.matching_undelivered(conn, message, ctx, None, after, PAGE)
                 except InvalidFilter as exc:
@@ -124,52 +129,19 @@ class MessengerHandler:
             return []
         return await self._insert(conn, message, people, import_id, changed_at)
 
-    async def _states(
-        self, conn: asyncpg.Connection, change: ContactsChanged
-    ) -> dict[str, list[dict[str, Any]]]:
-        """The states the change carries, ready for the in-memory filter (event counts, which
-        the change does not carry, are read now)."""
-        if not change.states:
-            return {}
-        counts = await repo.event_counts(conn, list(change.states))
-        states: dict[str, list[dict[str, Any]]] = {}
-        for contact_id, snapshots in change.states.items():
-            for raw in snapshots:
-                state = dict(raw)
-                for key in _DATE_FIELDS:
-                    if isinstance(state.get(key), str):
-                        state[key] = datetime.fromisoformat(state[key])
-                state["events"] = counts.get(contact_id, {})
-                states.setdefault(contact_id, []).append(state)
-        return states
-
-    async def _deliver_states(
+    async def _deliver_matched(
         self,
         conn: asyncpg.Connection,
         message: asyncpg.Record,
-        ctx: FilterContext,
-        states: dict[str, list[dict[str, Any]]],
+        matched: dict[str, dict[str, Any]],
         change: ContactsChanged,
     ) -> list[str]:
-        """Deliver to people who matched after any record of the change, judged on the states
-        the change carries; the message is filled from the first state that matched."""
-        try:
-            audience = compile_filter(message["audience"], ctx)
-        except InvalidFilter as exc:
-            log.warning(
-                "skipping a message with an invalid audience",
-                extra={"message_id": message["id"], "error": str(exc)},
-            )
-            return []
-        matched: dict[str, dict[str, Any]] = {}
-        for contact_id, versions in states.items():
-            first = next((v for v in versions if audience.matches(v)), None)
-            if first is not None:
-                matched[contact_id] = first
+        """Deliver to the people the writer found matching (the change's verdict), filling the
+        message from the state each first matched in."""
         if not matched:
             return []
         waiting = {r["id"] for r in await repo.undelivered(conn, message, list(matched))}
-        people = [matched[cid] for cid in sorted(waiting)]
+        people = [_state(matched[cid]) for cid in sorted(waiting)]
         return await self._insert(conn, message, people, change.import_id, change.committed_at)
 
     async def _insert(
@@ -233,3 +205,12 @@ class MessengerHandler:
         async with self.pool.acquire() as conn:
             pending = await repo.pending_deliveries(conn, older_than_s=60)
         await asyncio.gather(*(self._send(row) for row in pending))
+
+
+def _state(raw: dict[str, Any]) -> dict[str, Any]:
+    """A matched state as it came through JSON, its dates parsed back for the templates."""
+    state = dict(raw)
+    for key in _DATE_FIELDS:
+        if isinstance(state.get(key), str):
+            state[key] = datetime.fromisoformat(state[key])
+    return state

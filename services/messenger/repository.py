@@ -17,8 +17,8 @@ async def live_messages(
     conn: asyncpg.Connection, workspace_id: str, type_: str = "auto"
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT id, workspace_id, type, channel, subject, body, webhook_url, audience, state"
-        " FROM messages WHERE workspace_id = $1 AND state = 'live' AND type = $2",
+        "SELECT id, workspace_id, type, channel, subject, body, webhook_url, audience, state,"
+        " updated_at FROM messages WHERE workspace_id = $1 AND state = 'live' AND type = $2",
         workspace_id,
         type_,
     )
@@ -29,22 +29,6 @@ async def message(conn: asyncpg.Connection, message_id: str) -> asyncpg.Record |
         "SELECT id, workspace_id, type, channel, subject, body, webhook_url, audience, state"
         " FROM messages WHERE id = $1",
         message_id,
-    )
-
-
-async def filter_context(
-    conn: asyncpg.Connection, workspace_id: str, now: datetime
-) -> FilterContext:
-    attributes = await conn.fetch(
-        "SELECT name, type FROM attributes WHERE workspace_id = $1", workspace_id
-    )
-    segments = await conn.fetch(
-        "SELECT id, filter FROM segments WHERE workspace_id = $1", workspace_id
-    )
-    return FilterContext(
-        attribute_types={r["name"]: r["type"] for r in attributes},
-        segments={r["id"]: r["filter"] for r in segments},
-        now=now,
     )
 
 
@@ -185,17 +169,3 @@ async def undelivered(
         message_row["id"],
         list(contact_ids),
     )
-
-
-async def event_counts(
-    conn: asyncpg.Connection, contact_ids: Sequence[str]
-) -> dict[str, dict[str, int]]:
-    rows = await conn.fetch(
-        "SELECT contact_id, name, count(*) AS n FROM events WHERE contact_id = ANY($1::text[])"
-        " GROUP BY contact_id, name",
-        list(contact_ids),
-    )
-    out: dict[str, dict[str, int]] = {}
-    for r in rows:
-        out.setdefault(r["contact_id"], {})[r["name"]] = r["n"]
-    return out

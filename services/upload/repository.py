@@ -224,19 +224,6 @@ async def inbox(
 # -- messages, tags, segments -------------------------------------------------------------
 
 
-async def filter_context(
-    conn: asyncpg.Connection | asyncpg.Pool, workspace_id: str, now: Any
-) -> FilterContext:
-    segments = await conn.fetch(
-        "SELECT id, filter FROM segments WHERE workspace_id = $1", workspace_id
-    )
-    return FilterContext(
-        attribute_types=await attribute_types(conn, workspace_id),
-        segments={r["id"]: r["filter"] for r in segments},
-        now=now,
-    )
-
-
 def audience_sql(filter_: Any, ctx: FilterContext, first_param: int) -> tuple[str, list[Any]]:
     return to_sql(filter_, ctx, alias="c", first_param=first_param)
 

@@ -14,6 +14,7 @@ from services.upload.errors import invalid, not_found
 from services.upload.pagination import check_limit, decode_cursor, page
 from services.upload.routers.messages import check_audience
 from services.upload.routers.people import public_contact
+from shared import audiences
 from shared.filters import InvalidFilter
 from shared.ids import new_id
 
@@ -99,7 +100,7 @@ async def segment_users(
     if segment is None:
         raise not_found("segment")
     size = check_limit(limit)
-    ctx = await repo.filter_context(pool, workspace.id, datetime.now(UTC))
+    ctx = await audiences.filter_context(pool, workspace.id, datetime.now(UTC))
     before = decode_cursor(cursor)
     params_start = 2 + (1 if before is not None else 0)
     try:
@@ -132,7 +133,7 @@ async def count(
 ) -> dict[str, Any]:
     """How many people match a filter now (the UI's live count)."""
     await check_audience(request, workspace, body.filter)
-    ctx = await repo.filter_context(request.app.state.pool, workspace.id, datetime.now(UTC))
+    ctx = await audiences.filter_context(request.app.state.pool, workspace.id, datetime.now(UTC))
     return {
         "count": await repo.count_matching(request.app.state.pool, workspace.id, body.filter, ctx)
     }

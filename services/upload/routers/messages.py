@@ -12,7 +12,7 @@ from services.upload import repository as repo
 from services.upload.auth import CurrentWorkspace, Workspace
 from services.upload.errors import invalid, not_found
 from services.upload.pagination import check_limit, decode_cursor, page
-from shared import events
+from shared import audiences, events
 from shared.events import MessageActivated
 from shared.filters import InvalidFilter, validate
 from shared.ids import new_id
@@ -63,7 +63,7 @@ def public_message(row: Any) -> dict[str, Any]:
 
 
 async def check_audience(request: Request, workspace: Workspace, audience: Any) -> None:
-    ctx = await repo.filter_context(request.app.state.pool, workspace.id, datetime.now(UTC))
+    ctx = await audiences.filter_context(request.app.state.pool, workspace.id, datetime.now(UTC))
     try:
         validate(audience, ctx)
     except InvalidFilter as exc:

@@ -12,7 +12,7 @@ from services.upload import repository as repo
 from services.upload.auth import CurrentWorkspace
 from services.upload.errors import ApiError, invalid, not_found
 from services.upload.pagination import check_limit, decode_cursor, page
-from shared import events, people_store
+from shared import audiences, events, people_store
 from shared.events import ContactsChanged
 from shared.identity import Engine
 from shared.ids import new_id
@@ -95,6 +95,7 @@ async def upsert(request: Request, workspace: CurrentWorkspace) -> dict[str, Any
             if spelling.fresh:
                 await people_store.save_tags(conn, workspace.id, spelling.fresh.values())
             await people_store.write_contacts(conn, workspace.id, engine.changed.values())
+            verdict = await audiences.judge(conn, workspace.id, engine, now)
             outbox_id = await people_store.next_outbox_id(conn)
             value = events.encode(
                 ContactsChanged(
@@ -102,7 +103,8 @@ async def upsert(request: Request, workspace: CurrentWorkspace) -> dict[str, Any
                     contact_ids=list(engine.changed),
                     committed_at=now,
                     outbox_id=outbox_id,
-                    states=engine.states(),
+                    evaluated=verdict.evaluated,
+                    matched=verdict.matched,
                 )
             )
             topic = CONTACT_CHANGES.name(app.state.settings)

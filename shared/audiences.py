@@ -1,0 +1,131 @@
+"""Audiences judged where people change: which live auto messages a committed change makes
+people match.
+
+The writer of a change (the merger for an import chunk, the upload service for ``POST
+/api/users``) holds every changed person's state in memory, including the states in between
+when one transaction changed someone twice. It evaluates the live auto messages' audiences on
+those states inside its transaction, and the contacts-changed event carries only the verdict:
+per message, the people who matched and the state they first matched in (to fill the
+message's template). The messenger trusts a verdict only for the message version it was made
+for (``updated_at``) and judges every other live message on the database.
+
+Why here and not in the messenger: a chunk of 5,000 people would otherwise carry 5,000 states
+(~2 MB) through the outbox, Kafka and the messenger's decoder, for ~500 matches
+(docs/ARCHITECTURE.md § Performance).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from shared.filters import CompiledFilter, FilterContext, InvalidFilter, compile_filter
+from shared.identity import Engine
+
+
+def fingerprint(updated_at: datetime) -> str:
+    """The version of a message a verdict was made for."""
+    return updated_at.isoformat()
+
+
+@dataclass
+class Verdict:
+    """``evaluated``: message id -> :func:`fingerprint` of the version judged.
+    ``matched``: message id -> contact id -> the state the person first matched in."""
+
+    evaluated: dict[str, str] = field(default_factory=dict)
+    matched: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+
+async def filter_context(
+    conn: asyncpg.Connection | asyncpg.Pool, workspace_id: str, now: datetime
+) -> FilterContext:
+    """The workspace's attribute types and saved segments, for compiling its filters."""
+    attributes = await conn.fetch(
+        "SELECT name, type FROM attributes WHERE workspace_id = $1", workspace_id
+    )
+    segments = await conn.fetch(
+        "SELECT id, filter FROM segments WHERE workspace_id = $1", workspace_id
+    )
+    return FilterContext(
+        attribute_types={r["name"]: r["type"] for r in attributes},
+        segments={r["id"]: r["filter"] for r in segments},
+        now=now,
+    )
+
+
+async def event_counts(
+    conn: asyncpg.Connection, contact_ids: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """Contact id -> event name -> how many events of that name the person has."""
+    if not contact_ids:
+        return {}
+    rows = await conn.fetch(
+        "SELECT contact_id, name, count(*) AS n FROM events WHERE contact_id = ANY($1::text[])"
+        " GROUP BY contact_id, name",
+        list(contact_ids),
+    )
+    out: dict[str, dict[str, int]] = {}
+    for r in rows:
+        out.setdefault(r["contact_id"], {})[r["name"]] = r["n"]
+    return out
+
+
+async def judge(
+    conn: asyncpg.Connection, workspace_id: str, engine: Engine, now: datetime
+) -> Verdict:
+    """Evaluate the workspace's live auto messages on every state ``engine`` went through.
+
+    Runs inside the writer's transaction (under the workspace lock), so the messages, attribute
+    types and event counts are those the change commits against. A message whose audience does
+    not compile is left out: the messenger judges it (and reports it) itself.
+    """
+    verdict = Verdict()
+    if not engine.changed:
+        return verdict
+    messages = await conn.fetch(
+        "SELECT id, audience, updated_at FROM messages"
+        " WHERE workspace_id = $1 AND state = 'live' AND type = 'auto'",
+        workspace_id,
+    )
+    if not messages:
+        return verdict
+    ctx = await filter_context(conn, workspace_id, now)
+    audiences: dict[str, CompiledFilter] = {}
+    for message in messages:
+        try:
+            audiences[message["id"]] = compile_filter(message["audience"], ctx)
+        except InvalidFilter:
+            continue
+        verdict.evaluated[message["id"]] = fingerprint(message["updated_at"])
+    if not audiences:
+        return verdict
+    counts: dict[str, dict[str, int]] = {}
+    if any(a.uses_events for a in audiences.values()):
+        old = [cid for cid, c in engine.changed.items() if not c.is_new]
+        counts = await event_counts(conn, old)
+    versions = list(engine.versions())
+    for message_id, audience in audiences.items():
+        verdict.matched[message_id] = _first_matches(audience, versions, counts)
+    return verdict
+
+
+def _first_matches(
+    audience: CompiledFilter,
+    versions: Sequence[tuple[str, list[dict[str, Any]]]],
+    counts: dict[str, dict[str, int]],
+) -> dict[str, dict[str, Any]]:
+    matched: dict[str, dict[str, Any]] = {}
+    none: dict[str, int] = {}
+    for contact_id, states in versions:
+        events = counts.get(contact_id, none)
+        for state in states:
+            state["events"] = events
+            if audience.matches(state):
+                matched[contact_id] = state
+                break
+    return matched
