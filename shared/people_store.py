@@ -60,9 +60,17 @@ def _contact(row: asyncpg.Record) -> Contact:
     )
 
 
-async def load_index(
+async def people_version(conn: asyncpg.Connection, workspace_id: str) -> int:
+    """How many transactions have written the workspace's people (read under the lock)."""
+    value: int = await conn.fetchval(
+        "SELECT people_version FROM workspaces WHERE id = $1", workspace_id
+    )
+    return value
+
+
+async def load_contacts(
     conn: asyncpg.Connection, workspace_id: str, user_ids: Sequence[str], emails: Sequence[str]
-) -> Index:
+) -> list[Contact]:
     """Every contact of the workspace with one of ``user_ids`` or (any case) ``emails``."""
     # One scan of both indexes (a BitmapOr); UNION would sort whole rows to drop duplicates.
     rows = await conn.fetch(
@@ -72,7 +80,14 @@ async def load_index(
         list(user_ids),
         [email_key(e) for e in emails],
     )
-    return Index(_contact(r) for r in rows)
+    return [_contact(r) for r in rows]
+
+
+async def load_index(
+    conn: asyncpg.Connection, workspace_id: str, user_ids: Sequence[str], emails: Sequence[str]
+) -> Index:
+    """:func:`load_contacts` as an :class:`Index`."""
+    return Index(await load_contacts(conn, workspace_id, user_ids, emails))
 
 
 async def load_tags(
@@ -140,8 +155,14 @@ def _row(workspace_id: str, c: Contact) -> tuple[Any, ...]:
 
 async def write_contacts(
     conn: asyncpg.Connection, workspace_id: str, contacts: Iterable[Contact]
-) -> None:
-    """Insert the new contacts and overwrite the changed ones: two set-based statements."""
+) -> int:
+    """Insert the new contacts and overwrite the changed ones: two set-based statements.
+    Returns the workspace's new :func:`people_version` (every writer of people comes here)."""
+    version: int = await conn.fetchval(
+        "UPDATE workspaces SET people_version = people_version + 1 WHERE id = $1"
+        " RETURNING people_version",
+        workspace_id,
+    )
     new: list[tuple[Any, ...]] = []
     changed: list[tuple[Any, ...]] = []
     for c in contacts:
@@ -161,6 +182,7 @@ async def write_contacts(
             " custom = s.custom, updated_at = s.updated_at, version = c.version + 1"
             " FROM contact_stage s WHERE c.id = s.id"
         )
+    return version
 
 
 async def next_outbox_id(conn: asyncpg.Connection) -> int:

@@ -20,8 +20,9 @@ import asyncio
 import os
 import random
 import sys
+from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import asyncpg
 import faust
@@ -64,11 +65,13 @@ PERMANENT_DB_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-Handler = Callable[[Envelope], Awaitable[None]]
+# A handler returns None when the message is done, or an awaitable still finishing it (a
+# "tail", e.g. a commit in flight while the next message is prepared): acked once it is done.
+Handler = Callable[[Envelope], Awaitable[Awaitable[None] | None]]
 PoisonHook = Callable[[Envelope | None, str], Awaitable[None]]
 
 
-def fatal(message: str) -> None:
+def fatal(message: str) -> NoReturn:
     """Log and exit at once, without acking anything in flight."""
     log.critical(message)
     for handler in log.handlers or []:
@@ -153,9 +156,29 @@ class Consumer:
         async def agent(stream: faust.StreamT[bytes]) -> None:
             await self._start()
             manual = stream.noack()  # type: ignore[attr-defined]
+            # Events in arrival order, each with the tail its handler left running (if any):
+            # an event is acked once it and every event before it are finished.
+            waiting: deque[tuple[Any, asyncio.Future[None] | None]] = deque()
+
+            async def ack_finished() -> None:
+                while waiting and (waiting[0][1] is None or waiting[0][1].done()):
+                    finished, _ = waiting.popleft()
+                    await manual.ack(finished)
+
+            acking: set[asyncio.Task[None]] = set()
+
+            def on_tail_done(_tail: asyncio.Future[None]) -> None:
+                task = asyncio.ensure_future(ack_finished())
+                acking.add(task)
+                task.add_done_callback(acking.discard)
+
             async for event in manual.events():
-                await self.process(event.key, event.value)
-                await manual.ack(event)
+                tail = await self.process(event.key, event.value)
+                future = asyncio.ensure_future(tail) if tail is not None else None
+                waiting.append((event, future))
+                if future is not None:
+                    future.add_done_callback(on_tail_done)
+                await ack_finished()
 
         app.agent(channel, name=f"{self.topic_name}-agent", concurrency=1)(agent)
 
@@ -179,25 +202,26 @@ class Consumer:
             raise
         self.started = True
 
-    async def process(self, key: bytes | None, value: bytes | None) -> None:
-        """Handle one message; returns when it may be acked (never raises)."""
+    async def process(self, key: bytes | None, value: bytes | None) -> Awaitable[None] | None:
+        """Handle one message (never raises). Returns None when it may be acked now, or the
+        tail its handler left running: the message may be acked once that is done."""
         try:
             envelope = decode(value)
         except UndecodableMessage as exc:
             await self._poison(None, key, value, str(exc))
-            return
+            return None
         with import_context(envelope.correlation_id):
             for attempt in range(1, MAX_TRANSIENT_ATTEMPTS + 1):
                 try:
-                    await self.handler(envelope)
+                    tail = await self.handler(envelope)
                     self.poison_in_a_row = 0
-                    return
+                    return tail
                 except PoisonMessage as exc:
                     await self._poison(envelope, key, value, str(exc))
-                    return
+                    return None
                 except PERMANENT_DB_ERRORS as exc:
                     await self._poison(envelope, key, value, f"the database refused it: {exc}")
-                    return
+                    return None
                 except TRANSIENT_ERRORS as exc:
                     delay = min(30.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0)
                     log.warning(

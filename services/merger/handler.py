@@ -1,17 +1,31 @@
 """Merger: chunks of records in, people upserted by the identity rules, changes announced.
 
 decode → (one transaction: workspace lock → skip if applied → load the contacts the chunk can
-touch → apply the records one by one in memory → write contacts, tags, errors, counts, the
-chunk marker and the outbox row) → after commit, publish the contacts-changed event.
+touch → apply the records one by one in memory → judge live audiences → write contacts, tags,
+errors, counts, the chunk marker and the outbox row) → after commit, publish the
+contacts-changed event.
 
 Exactly once: the chunk marker ``import_chunks(import_id, seq)`` is written in the same
 transaction as its effects, so a redelivered chunk is skipped. Chunks of one import are applied
 strictly in ``seq`` order (a chunk that arrives early is dead-lettered, and the parser re-sends
 from the first one missing), so the final state equals applying the file's records in order.
+
+Pipelined: while chunk n's writes and commit run in the background (its *tail*), chunk n+1 is
+prepared — its contacts read on another connection and its records applied in memory. That read
+happens under chunk n's workspace lock, so it sees the state before chunk n; the people chunk n
+changed are carried over in their state after it. Chunk n+1's transaction then checks the
+workspace's ``people_version``: if anyone else wrote the workspace's people in between, the
+preparation is thrown away and done again under the lock. A chunk's message is acked only after
+its tail committed; a tail that fails stops the process (exit 70, nothing acked), and the first
+chunk after a start runs in the foreground, where the worker's usual failure rules apply.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,15 +35,37 @@ from aiokafka import AIOKafkaProducer
 from services.merger import repository as repo
 from shared import audiences, events, people_store
 from shared.events import ContactsChanged, Envelope, ImportParsed, RowChunk
-from shared.identity import Engine
+from shared.identity import Contact, Engine, Index
 from shared.ids import new_id
 from shared.logs import get_logger
 from shared.settings import Settings
 from shared.topics import CONTACT_CHANGES
-from shared.worker import PoisonMessage
+from shared.worker import PoisonMessage, fatal
 
 log = get_logger(__name__)
 _DATES = ("signed_up_at", "last_seen_at")
+
+
+@dataclass
+class _Carry:
+    """What a chunk whose tail is still committing leaves for the next chunk of its workspace."""
+
+    workspace_id: str
+    changed: dict[str, Contact]  # its people as they will be committed (copies)
+    tags: dict[str, str]  # folded tag name -> the workspace's spelling, after the chunk
+    version: int  # the workspace's people_version once it committed
+
+
+@dataclass
+class _Prepared:
+    """A chunk applied in memory, not written yet."""
+
+    engine: Engine
+    spelling: people_store.TagSpelling
+    created: int
+    updated: int
+    errors: list[dict[str, Any]]
+    now: datetime
 
 
 class MergerHandler:
@@ -38,56 +74,106 @@ class MergerHandler:
         self.pool = pool
         self.producer = producer
         self.changes_topic = CONTACT_CHANGES.name(settings)
+        self.inflight: asyncio.Task[None] | None = None
+        self.carry: _Carry | None = None
+        self.pipelined = False  # the first chunk after a start runs in the foreground
 
-    async def __call__(self, envelope: Envelope) -> None:
+    async def __call__(self, envelope: Envelope) -> Awaitable[None] | None:
         payload = envelope.payload
         if isinstance(payload, RowChunk):
-            await self.apply_chunk(payload)
-        elif isinstance(payload, ImportParsed):
+            return await self.apply_chunk(payload)
+        await self.drain()
+        if isinstance(payload, ImportParsed):
             async with self.pool.acquire() as conn, conn.transaction():
                 await people_store.lock_workspace(conn, payload.workspace_id)
                 await repo.record_end(conn, payload.import_id, payload.chunks, payload.rows)
-        else:
-            raise PoisonMessage(f"the merger does not handle {envelope.type}")
+            return None
+        raise PoisonMessage(f"the merger does not handle {envelope.type}")
 
-    async def apply_chunk(self, chunk: RowChunk) -> None:
-        published: tuple[int, bytes] | None = None
-        async with self.pool.acquire() as conn, conn.transaction():
+    async def drain(self) -> None:
+        """Wait for the chunk in flight to commit."""
+        if self.inflight is not None:
+            inflight, self.inflight = self.inflight, None
+            await inflight
+
+    async def apply_chunk(self, chunk: RowChunk) -> Awaitable[None] | None:
+        """Apply one chunk; returns its tail (the commit in flight) when it runs in the
+        background, the message to be acked once that is done."""
+        _parse_dates(chunk.rows)
+        carry, self.carry = self.carry, None
+        prepared: _Prepared | None = None
+        if carry is not None and carry.workspace_id == chunk.workspace_id:
+            async with self.pool.acquire() as conn:
+                prepared = await self._prepare(conn, chunk, carry)
+        else:
+            carry = None
+        await self.drain()
+        conn = await self.pool.acquire()
+        tx = conn.transaction()
+        try:
+            await tx.start()
             await people_store.lock_workspace(conn, chunk.workspace_id)
             status = await repo.import_status(conn, chunk.import_id)
             if status is None:
                 raise PoisonMessage(f"import {chunk.import_id} does not exist")
             done, applied = await repo.chunk_state(conn, chunk.import_id, chunk.seq)
             if done or status in ("completed", "failed"):
-                return
+                await self._abandon(conn, tx)
+                return None
             if chunk.seq != applied:
                 raise PoisonMessage(
                     f"chunk {chunk.seq} of import {chunk.import_id} arrived before chunk {applied}"
                 )
-            published = await self._merge(conn, chunk)
-        if published is not None:
-            outbox_id, value = published
-            await self.producer.send_and_wait(
-                self.changes_topic, value, key=chunk.workspace_id.encode()
-            )
-            log.debug("changes published", extra={"outbox_id": outbox_id})
+            version = await people_store.people_version(conn, chunk.workspace_id)
+            if prepared is None or carry is None or carry.version != version:
+                prepared = await self._prepare(conn, chunk, None)
+            event = await self._announce(conn, chunk, prepared)
+        except BaseException:
+            await self._abandon(conn, tx)
+            raise
+        self.carry = _Carry(
+            chunk.workspace_id,
+            {
+                cid: dataclasses.replace(c, is_new=False)
+                for cid, c in prepared.engine.changed.items()
+            },
+            dict(prepared.spelling.known),
+            version + 1,
+        )
+        tail = self._tail(conn, tx, chunk, prepared, event)
+        if not self.pipelined:
+            try:
+                await tail
+            except BaseException:
+                self.carry = None
+                raise
+            self.pipelined = True
+            return None
+        self.inflight = asyncio.create_task(self._guarded(tail, chunk))
+        return self.inflight
 
-    async def _merge(self, conn: asyncpg.Connection, chunk: RowChunk) -> tuple[int, bytes] | None:
+    async def _prepare(
+        self, conn: asyncpg.Connection, chunk: RowChunk, carry: _Carry | None
+    ) -> _Prepared:
+        """Apply the chunk's records in memory, over the contacts they can touch: read from the
+        database, and (``carry``) those of the chunk still committing as they will be."""
         rows = chunk.rows
-        for record in rows:
-            for key in _DATES:
-                value = record.get(key)
-                if value is not None:
-                    record[key] = datetime.fromisoformat(value)
         user_ids = [r["user_id"] for r in rows if r.get("user_id") is not None]
         emails = [r["email"] for r in rows if r.get("email") is not None]
-        index = await people_store.load_index(conn, chunk.workspace_id, user_ids, emails)
+        contacts = await people_store.load_contacts(conn, chunk.workspace_id, user_ids, emails)
         tag_names = [t for r in rows for t in r.get("tags") or ()]
         if chunk.tag:
             tag_names.append(chunk.tag)
-        spelling = await people_store.tag_spelling(conn, chunk.workspace_id, tag_names)
+        known = await people_store.load_tags(conn, chunk.workspace_id, tag_names)
+        if carry is not None:
+            contacts = [c for c in contacts if c.id not in carry.changed]
+            contacts.extend(carry.changed.values())
+            known.update(carry.tags)
+        spelling = people_store.TagSpelling(known)
         now = datetime.now(UTC)
-        engine = Engine(index, now=now, new_id=lambda: new_id("c_"), canonical_tag=spelling)
+        engine = Engine(
+            Index(contacts), now=now, new_id=lambda: new_id("c_"), canonical_tag=spelling
+        )
         created = updated = 0
         errors: list[dict[str, Any]] = list(chunk.errors)
         for record in rows:
@@ -100,39 +186,92 @@ class MergerHandler:
                 errors.append(
                     {"row": record["_row"], "errors": list(outcome.errors), "cells": None}
                 )
-        if spelling.fresh:
-            await people_store.save_tags(conn, chunk.workspace_id, spelling.fresh.values())
-        await people_store.write_contacts(conn, chunk.workspace_id, engine.changed.values())
-        await repo.write_errors(conn, chunk.import_id, errors)
-        await repo.record_chunk(
-            conn,
-            chunk.import_id,
-            chunk.seq,
-            len(rows) + len(chunk.errors),
-            created,
-            updated,
-            len(errors),
-        )
+        return _Prepared(engine, spelling, created, updated, errors, now)
+
+    async def _announce(
+        self, conn: asyncpg.Connection, chunk: RowChunk, prepared: _Prepared
+    ) -> tuple[int, bytes] | None:
+        """The contacts-changed event of the chunk (its outbox id and value), with the live
+        audiences judged (under the lock) on the states the chunk went through; None when
+        nothing can fire."""
+        engine = prepared.engine
         if not engine.changed or not chunk.trigger_messages:
             return None
-        # Audiences are judged here, on the states as committed: the messenger may run behind,
-        # and by then a later chunk may have changed these people again.
-        verdict = await audiences.judge(conn, chunk.workspace_id, engine, now)
+        # Judged here, on the states as committed: the messenger may run behind, and by then a
+        # later chunk may have changed these people again.
+        verdict = await audiences.judge(conn, chunk.workspace_id, engine, prepared.now)
         outbox_id = await people_store.next_outbox_id(conn)
         change = ContactsChanged(
             workspace_id=chunk.workspace_id,
             import_id=chunk.import_id,
             contact_ids=list(engine.changed),
-            committed_at=now,
+            committed_at=prepared.now,
             outbox_id=outbox_id,
             evaluated=verdict.evaluated,
             matched=verdict.matched,
         )
-        value = events.encode(change, correlation_id=chunk.import_id)
-        await people_store.add_outbox(
-            conn, outbox_id, self.changes_topic, chunk.workspace_id.encode(), value
-        )
-        return outbox_id, value
+        return outbox_id, events.encode(change, correlation_id=chunk.import_id)
+
+    async def _tail(
+        self,
+        conn: asyncpg.Connection,
+        tx: Any,
+        chunk: RowChunk,
+        prepared: _Prepared,
+        event: tuple[int, bytes] | None,
+    ) -> None:
+        """Write the prepared chunk, commit, then publish its event."""
+        try:
+            ws = chunk.workspace_id
+            if prepared.spelling.fresh:
+                await people_store.save_tags(conn, ws, prepared.spelling.fresh.values())
+            await people_store.write_contacts(conn, ws, prepared.engine.changed.values())
+            await repo.write_errors(conn, chunk.import_id, prepared.errors)
+            await repo.record_chunk(
+                conn,
+                chunk.import_id,
+                chunk.seq,
+                len(chunk.rows) + len(chunk.errors),
+                prepared.created,
+                prepared.updated,
+                len(prepared.errors),
+            )
+            if event is not None:
+                await people_store.add_outbox(
+                    conn, event[0], self.changes_topic, ws.encode(), event[1]
+                )
+            await tx.commit()
+        except BaseException:
+            await self._abandon(conn, tx)
+            raise
+        await self.pool.release(conn)
+        if event is not None:
+            try:
+                await self.producer.send_and_wait(self.changes_topic, event[1], key=ws.encode())
+            except Exception as exc:  # the messenger's sweeper handles the outbox row later
+                log.warning("contacts-changed not published now", extra={"error": repr(exc)})
+
+    async def _abandon(self, conn: asyncpg.Connection, tx: Any) -> None:
+        """Roll back (when the connection still can) and give the connection back."""
+        try:
+            await tx.rollback()
+        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+            pass
+        finally:
+            await self.pool.release(conn)
+
+    async def _guarded(self, tail: Awaitable[None], chunk: RowChunk) -> None:
+        """A background tail: if it fails, the process stops without acking (redelivery)."""
+        try:
+            await tail
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            log.error(
+                "a chunk could not be committed",
+                extra={"import_id": chunk.import_id, "seq": chunk.seq, "error": repr(exc)},
+            )
+            fatal(f"stopping: chunk {chunk.seq} of import {chunk.import_id} failed to commit")
 
     async def on_poison(self, envelope: Envelope | None, reason: str) -> None:
         """A chunk that cannot be applied is reported on its import, never dropped silently."""
@@ -148,3 +287,11 @@ class MergerHandler:
                 chunk.import_id,
                 f"chunk {chunk.seq} could not be applied: {reason}",
             )
+
+
+def _parse_dates(rows: list[dict[str, Any]]) -> None:
+    for record in rows:
+        for key in _DATES:
+            value = record.get(key)
+            if isinstance(value, str):
+                record[key] = datetime.fromisoformat(value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from services.merger.handler import MergerHandler
 from shared import db
 from shared.events import Envelope
@@ -16,8 +18,8 @@ app = make_app("merger", settings, default_web_port=6102)
 state: dict[str, MergerHandler] = {}
 
 
-async def handle(envelope: Envelope) -> None:
-    await state["handler"](envelope)
+async def handle(envelope: Envelope) -> Awaitable[None] | None:
+    return await state["handler"](envelope)
 
 
 async def on_poison(envelope: Envelope | None, reason: str) -> None:
