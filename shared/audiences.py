@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 
 from shared.filters import CompiledFilter, FilterContext, InvalidFilter, compile_filter
-from shared.identity import Engine
+from shared.identity import ContactView, Engine, snapshot
 
 
 def fingerprint(updated_at: datetime) -> str:
@@ -108,24 +108,25 @@ async def judge(
     if any(a.uses_events for a in audiences.values()):
         old = [cid for cid, c in engine.changed.items() if not c.is_new]
         counts = await event_counts(conn, old)
-    versions = list(engine.versions())
     for message_id, audience in audiences.items():
-        verdict.matched[message_id] = _first_matches(audience, versions, counts)
+        verdict.matched[message_id] = _first_matches(audience, engine, counts)
     return verdict
 
 
 def _first_matches(
-    audience: CompiledFilter,
-    versions: Sequence[tuple[str, list[dict[str, Any]]]],
-    counts: dict[str, dict[str, int]],
+    audience: CompiledFilter, engine: Engine, counts: dict[str, dict[str, int]]
 ) -> dict[str, dict[str, Any]]:
+    """Contact id -> the first state (after each record that changed the person) that matches.
+    Final states are read in place (:class:`ContactView`); only matches are copied out."""
     matched: dict[str, dict[str, Any]] = {}
     none: dict[str, int] = {}
-    for contact_id, states in versions:
+    for contact_id, contact in engine.changed.items():
         events = counts.get(contact_id, none)
-        for state in states:
-            state["events"] = events
-            if audience.matches(state):
+        for state in engine.snapshots.get(contact_id, ()):
+            if audience.matches({**state, "events": events}):
                 matched[contact_id] = state
                 break
+        else:
+            if audience.matches(ContactView(contact, events)):
+                matched[contact_id] = snapshot(contact, copy=False)
     return matched

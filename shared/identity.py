@@ -126,13 +126,7 @@ class Engine:
         # records the person may have matched a live audience, even if a later record in the
         # same batch changed that again ("after any change" means every record counts).
         self.snapshots: dict[str, list[dict[str, Any]]] = {}
-
-    def versions(self) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-        """For every changed contact, its state after each record that changed it, the last
-        being the final one: what audiences are judged on (shared.audiences). The final state
-        shares its tags and attributes with the contact: read it, do not change it."""
-        for cid, contact in self.changed.items():
-            yield cid, [*self.snapshots.get(cid, ()), snapshot(contact, copy=False)]
+        self._tags: dict[str, tuple[str, str]] = {}
 
     def apply(self, record: Mapping[str, Any], kind: Kind, tag: str | None = None) -> Outcome:
         """Merge one record by the identity rules; see the module docstring for its format."""
@@ -173,15 +167,38 @@ class Engine:
         return self._create("lead", record, tag)
 
     def _create(self, role: str, record: Mapping[str, Any], tag: str | None) -> Outcome:
+        # What _merge would make of a blank contact, built at once: most rows of a large
+        # import create someone, and this is the merger's hottest path.
+        get = record.get
+        tags: list[str] = []
+        names = get("tags") or ()
+        if tag:
+            names = [*names, tag]
+        if names:
+            have: set[str] = set()
+            for name in names:
+                canonical, key = self._tag(name)
+                if key not in have:
+                    tags.append(canonical)
+                    have.add(key)
+        custom = get("custom")
         contact = Contact(
             id=self.new_id(),
             role=role,
-            user_id=record.get("user_id") if role == "user" else None,  # leads have none
-            email=record.get("email"),
+            user_id=get("user_id") if role == "user" else None,  # leads have none
+            email=get("email"),
+            name=get("name"),
+            phone=get("phone"),
+            signed_up_at=get("signed_up_at"),
+            last_seen_at=get("last_seen_at"),
+            last_seen_ip=get("last_seen_ip"),
+            tags=tags,
+            custom={k: v for k, v in custom.items() if v is not None} if custom else {},
             created_at=self.now,
+            updated_at=self.now,
             is_new=True,
         )
-        self._merge(contact, record, tag)
+        self.changed[contact.id] = contact
         self.index.add(contact)
         return Outcome("created", contact)
 
@@ -207,18 +224,75 @@ class Engine:
                 else:
                     merged[key] = value
             contact.custom = merged
-        names = list(record.get("tags") or ())
+        names = record.get("tags") or ()
         if tag:
-            names.append(tag)
+            names = [*names, tag]
         if names:
-            have = {fold(t) for t in contact.tags}
+            have = {fold(t) for t in contact.tags} if contact.tags else set()
             for name in names:
-                canonical = self.canonical_tag(name)
-                if fold(canonical) not in have:
+                canonical, key = self._tag(name)
+                if key not in have:
                     contact.tags = [*contact.tags, canonical]
-                    have.add(fold(canonical))
+                    have.add(key)
         contact.updated_at = self.now
         self.changed[contact.id] = contact
+
+    def _tag(self, name: str) -> tuple[str, str]:
+        """The workspace's spelling of a tag name and its case-folded form (cached: the first
+        spelling wins, so the answer for a name never changes within a batch)."""
+        known = self._tags.get(name)
+        if known is None:
+            canonical = self.canonical_tag(name)
+            known = self._tags[name] = (canonical, fold(canonical))
+        return known
+
+
+class ContactView(Mapping[str, Any]):
+    """A contact's current state read the way the filter language reads a person (the keys of
+    :func:`snapshot`, plus ``events``: its event counts), without copying it."""
+
+    __slots__ = ("_contact", "_events")
+
+    def __init__(self, contact: Contact, events: Mapping[str, int]) -> None:
+        self._contact = contact
+        self._events = events
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in SNAPSHOT_KEYS:
+            return getattr(self._contact, key)
+        return self._events if key == "events" else default
+
+    def __getitem__(self, key: str) -> Any:
+        if key in SNAPSHOT_KEYS:
+            return getattr(self._contact, key)
+        if key == "events":
+            return self._events
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((*SNAPSHOT_KEYS, "events"))
+
+    def __len__(self) -> int:
+        return len(SNAPSHOT_KEYS) + 1
+
+
+SNAPSHOT_KEYS = frozenset(
+    (
+        "id",
+        "role",
+        "user_id",
+        "email",
+        "name",
+        "phone",
+        "signed_up_at",
+        "last_seen_at",
+        "last_seen_ip",
+        "created_at",
+        "updated_at",
+        "tags",
+        "custom",
+    )
+)
 
 
 def snapshot(contact: Contact, copy: bool = True) -> dict[str, Any]:

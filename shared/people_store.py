@@ -153,9 +153,27 @@ def _row(workspace_id: str, c: Contact) -> tuple[Any, ...]:
     )
 
 
+Rows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
+
+
+def contact_rows(workspace_id: str, contacts: Iterable[Contact]) -> Rows:
+    """The rows :func:`write_rows` writes: ``(new contacts, changed contacts)``, taken now (the
+    contacts may change afterwards without affecting them)."""
+    new: list[tuple[Any, ...]] = []
+    changed: list[tuple[Any, ...]] = []
+    for c in contacts:
+        (new if c.is_new else changed).append(_row(workspace_id, c))
+    return new, changed
+
+
 async def write_contacts(
     conn: asyncpg.Connection, workspace_id: str, contacts: Iterable[Contact]
 ) -> int:
+    """Insert the new contacts and overwrite the changed ones; see :func:`write_rows`."""
+    return await write_rows(conn, workspace_id, contact_rows(workspace_id, contacts))
+
+
+async def write_rows(conn: asyncpg.Connection, workspace_id: str, rows: Rows) -> int:
     """Insert the new contacts and overwrite the changed ones: two set-based statements.
     Returns the workspace's new :func:`people_version` (every writer of people comes here)."""
     version: int = await conn.fetchval(
@@ -163,10 +181,7 @@ async def write_contacts(
         " RETURNING people_version",
         workspace_id,
     )
-    new: list[tuple[Any, ...]] = []
-    changed: list[tuple[Any, ...]] = []
-    for c in contacts:
-        (new if c.is_new else changed).append(_row(workspace_id, c))
+    new, changed = rows
     if new:
         await conn.copy_records_to_table("contacts", records=new, columns=CONTACT_COLUMNS)
     if changed:

@@ -23,7 +23,6 @@ chunk after a start runs in the foreground, where the worker's usual failure rul
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,7 +50,7 @@ class _Carry:
     """What a chunk whose tail is still committing leaves for the next chunk of its workspace."""
 
     workspace_id: str
-    changed: dict[str, Contact]  # its people as they will be committed (copies)
+    changed: dict[str, Contact]  # its people as they will be committed
     tags: dict[str, str]  # folded tag name -> the workspace's spelling, after the chunk
     version: int  # the workspace's people_version once it committed
 
@@ -126,21 +125,25 @@ class MergerHandler:
                 )
             version = await people_store.people_version(conn, chunk.workspace_id)
             if prepared is None or carry is None or carry.version != version:
+                if prepared is not None:
+                    log.info("another writer came between chunks: preparing again")
                 prepared = await self._prepare(conn, chunk, None)
             event = await self._announce(conn, chunk, prepared)
         except BaseException:
             await self._abandon(conn, tx)
             raise
+        # What the tail writes is taken now: the next chunk's engine goes on changing these
+        # people (as committed by then: no longer new).
+        rows = people_store.contact_rows(chunk.workspace_id, prepared.engine.changed.values())
+        for contact in prepared.engine.changed.values():
+            contact.is_new = False
         self.carry = _Carry(
             chunk.workspace_id,
-            {
-                cid: dataclasses.replace(c, is_new=False)
-                for cid, c in prepared.engine.changed.items()
-            },
+            dict(prepared.engine.changed),
             dict(prepared.spelling.known),
             version + 1,
         )
-        tail = self._tail(conn, tx, chunk, prepared, event)
+        tail = self._tail(conn, tx, chunk, prepared, rows, event)
         if not self.pipelined:
             try:
                 await tail
@@ -218,6 +221,7 @@ class MergerHandler:
         tx: Any,
         chunk: RowChunk,
         prepared: _Prepared,
+        rows: people_store.Rows,
         event: tuple[int, bytes] | None,
     ) -> None:
         """Write the prepared chunk, commit, then publish its event."""
@@ -225,7 +229,7 @@ class MergerHandler:
             ws = chunk.workspace_id
             if prepared.spelling.fresh:
                 await people_store.save_tags(conn, ws, prepared.spelling.fresh.values())
-            await people_store.write_contacts(conn, ws, prepared.engine.changed.values())
+            await people_store.write_rows(conn, ws, rows)
             await repo.write_errors(conn, chunk.import_id, prepared.errors)
             await repo.record_chunk(
                 conn,
