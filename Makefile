@@ -5,7 +5,7 @@ export PYTHONPATH := $(CURDIR)
 ROWS ?= 1000000
 RUNS ?= 3
 
-.PHONY: provision run test lint typecheck unit integration e2e browser bench chaos clean
+.PHONY: provision run test lint typecheck unit integration e2e browser bench bench-scale chaos clean
 
 provision:
 	@./scripts/provision.sh
@@ -38,6 +38,9 @@ e2e: provision
 
 bench: provision
 	$(PY) -m bench.run --rows $(ROWS) --runs $(RUNS) $(if $(PG_STATS),--pg-stats)
+
+bench-scale: provision
+	$(PY) -m bench.scale $(if $(SCALE_ROWS),--rows $(SCALE_ROWS))
 
 chaos: provision
 	$(PY) -m tests.chaos.run --rows 200000

@@ -110,7 +110,7 @@ class Stack:
             topic_partitions=self.partitions,
         )
 
-    def env(self, service: str | None = None) -> dict[str, str]:
+    def env(self, service: str | None = None, instance: int = 1) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("USHER_")}
         env.update(
             {
@@ -131,7 +131,10 @@ class Stack:
                 env[key] = value
         env.update(self.extra_env)
         if service in SERVICES[1:]:
-            env["USHER_WORKER_WEB_PORT"] = str(self.worker_port_base + SERVICES.index(service) - 1)
+            port = self.worker_port_base + SERVICES.index(service) - 1 + 10 * (instance - 1)
+            env["USHER_WORKER_WEB_PORT"] = str(port)
+            if instance > 1:
+                env["USHER_WORKER_DATA_DIR"] = str(self.home / f"faust-{instance}")
         return env
 
     # -- infrastructure -------------------------------------------------------------------
@@ -163,10 +166,13 @@ class Stack:
     # -- services -------------------------------------------------------------------------
 
     def start_service(self, name: str) -> subprocess.Popen[bytes]:
+        """Start ``name``: a service, or ``<service>-<n>`` for its n-th process (a worker's
+        extra processes join the same consumer group and share its partitions)."""
+        service, _, instance = name.partition("-")
         proc = spawn(
-            [sys.executable, "-m", f"services.{name}.main"],
+            [sys.executable, "-m", f"services.{service}.main"],
             log_path=self.home / "logs" / f"{name}.log",
-            env=self.env(name),
+            env=self.env(service, int(instance or 1)),
             cwd=ROOT,
             # If this process dies without stopping them, nothing could escalate a SIGTERM a
             # busy worker ignores; a kill is safe: every effect is at-least-once and idempotent.

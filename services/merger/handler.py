@@ -43,6 +43,7 @@ from shared.worker import PoisonMessage, fatal
 
 log = get_logger(__name__)
 _DATES = ("signed_up_at", "last_seen_at")
+YIELD_EVERY = 250  # records applied between chances for the tail in flight to go on
 
 
 @dataclass
@@ -179,7 +180,11 @@ class MergerHandler:
         )
         created = updated = 0
         errors: list[dict[str, Any]] = list(chunk.errors)
-        for record in rows:
+        for i, record in enumerate(rows):
+            if i % YIELD_EVERY == 0:
+                # Let the previous chunk's tail send its next statement: PostgreSQL works on it
+                # while this loop goes on, instead of waiting for the whole loop.
+                await asyncio.sleep(0)
             outcome = engine.apply(record, chunk.kind, chunk.tag)
             if outcome.result == "created":
                 created += 1

@@ -140,8 +140,8 @@ class MessengerHandler:
         message from the state each first matched in."""
         if not matched:
             return []
-        waiting = {r["id"] for r in await repo.undelivered(conn, message, list(matched))}
-        people = [_state(matched[cid]) for cid in sorted(waiting)]
+        # Those who have it already are skipped by the insert (the primary key).
+        people = [_state(matched[cid]) for cid in sorted(matched)]
         return await self._insert(conn, message, people, change.import_id, change.committed_at)
 
     async def _insert(

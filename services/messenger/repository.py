@@ -155,17 +155,3 @@ async def finish_delivery(
         reason,
         attempts,
     )
-
-
-async def undelivered(
-    conn: asyncpg.Connection, message_row: asyncpg.Record, contact_ids: Sequence[str]
-) -> list[asyncpg.Record]:
-    """Those of ``contact_ids`` (in the message's workspace) without a delivery of it."""
-    return await conn.fetch(
-        f"SELECT {CONTACT_FIELDS} FROM contacts c WHERE c.workspace_id = $1"
-        " AND c.id = ANY($3::text[]) AND NOT EXISTS (SELECT 1 FROM deliveries d"
-        " WHERE d.message_id = $2 AND d.contact_id = c.id) ORDER BY c.id",
-        message_row["workspace_id"],
-        message_row["id"],
-        list(contact_ids),
-    )

@@ -1,0 +1,130 @@
+"""``make bench-scale``: concurrent imports with one, then two parser and merger processes.
+
+Each configuration gets a fresh database and fresh topics; ``--imports`` workspaces (each
+seeded with the benchmark's 500,000 people) import the benchmark CSV at the same moment, and
+the time until every import is ``completed`` is measured. Chunks are keyed by workspace and
+import requests by import, so two imports can be spread over two processes of each worker —
+or not, when their keys hash to partitions that one process owns; the partitions are printed.
+
+Prints a table and ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+import uuid
+
+import httpx
+from aiokafka.partitioner import DefaultPartitioner
+
+from bench.data import generate
+from bench.run import ADMIN, CUSTOM, DATA, HOME, MAPPING, _ensure_topics, _fresh_database, _seed
+from infra.stack import Stack
+
+
+def _partition(key: str, partitions: int) -> int:
+    return int(DefaultPartitioner()(key.encode(), list(range(partitions)), list(range(partitions))))
+
+
+def run(stack: Stack, path: object, rows: int, imports: int, processes: int) -> dict[str, object]:
+    admin = stack.postgres.dsn("postgres")
+    stack.database_url = asyncio.run(_fresh_database(admin, f"bench_scale_{processes}"))
+    stack.topic_prefix = f"scale{processes}-{uuid.uuid4().hex[:6]}."
+    asyncio.run(_ensure_topics(stack))
+    names = ["upload", "messenger"]
+    for worker in ("parser", "merger"):
+        names += [worker] + [f"{worker}-{n}" for n in range(2, processes + 1)]
+    for name in names:
+        stack.start_service(name)
+    try:
+        stack.wait_http()
+        http = httpx.Client(base_url=stack.base_url, timeout=600)
+        work = []
+        for n in range(imports):
+            created = http.post(
+                "/api/workspaces",
+                json={"name": f"scale {n}"},
+                headers={"Authorization": f"Bearer {ADMIN}"},
+            ).json()
+            auth = {"Authorization": f"Bearer {created['token']}"}
+            asyncio.run(_seed(stack.dsn, created["id"], with_workspace=False))
+            with open(path, "rb") as fh:  # type: ignore[call-overload]
+                upload = http.post("/api/imports", headers=auth, files={"file": ("s.csv", fh)})
+            assert upload.status_code == 201, upload.text
+            work.append((created["id"], auth, upload.json()["id"]))
+        time.sleep(5)  # every worker process has joined its group and holds partitions
+        t0 = time.monotonic()
+        for _workspace, auth, import_id in work:
+            started = http.post(
+                f"/api/imports/{import_id}/start",
+                headers=auth,
+                json={"kind": "users", "mapping": MAPPING, "custom_attributes": CUSTOM},
+            )
+            assert started.status_code == 202, started.text
+        pending = {import_id for _w, _a, import_id in work}
+        while pending:
+            for _workspace, auth, import_id in work:
+                if import_id in pending:
+                    state = http.get(f"/api/imports/{import_id}", headers=auth).json()
+                    if state["status"] in ("completed", "failed"):
+                        assert state["status"] == "completed", state
+                        assert state["counts"]["rows"] == rows, state
+                        pending.discard(import_id)
+            time.sleep(0.2)
+        seconds = time.monotonic() - t0
+    finally:
+        for name in names:
+            stack.stop_service(name)
+    partitions = stack.partitions
+    return {
+        "processes": processes,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(rows * imports / seconds),
+        "request_partitions": [_partition(i, partitions) for _w, _a, i in work],
+        "chunk_partitions": [_partition(w, partitions) for w, _a, _i in work],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="make bench-scale")
+    parser.add_argument("--rows", type=int, default=200_000, help="rows per import")
+    parser.add_argument("--imports", type=int, default=2, help="concurrent imports")
+    args = parser.parse_args()
+    path, _expected = generate(args.rows, DATA)
+    stack = Stack(
+        HOME,
+        kafka_port=31092,
+        controller_port=31093,
+        pg_port=31432,
+        http_port=31000,
+        worker_port_base=31101,
+        extra_env={
+            "USHER_ADMIN_TOKEN": ADMIN,
+            "USHER_RATE_LIMIT_PER_MINUTE": "0",
+            "USHER_LOG_LEVEL": "WARNING",
+        },
+    )
+    stack.start_infra()
+    try:
+        results = [run(stack, path, args.rows, args.imports, n) for n in (1, 2)]
+    finally:
+        stack.stop_all()
+    print(f"\n| {args.imports} imports of {args.rows:,} rows at once | seconds | rows/s |")
+    print("|---|---|---|")
+    for r in results:
+        print(
+            f"| {r['processes']} parser + {r['processes']} merger process(es) | {r['seconds']} |"
+            f" {r['rows_per_s']:,} |"
+        )
+    print(
+        f"\nimport-request partitions {results[-1]['request_partitions']}, "
+        f"chunk partitions {results[-1]['chunk_partitions']} (of {stack.partitions})"
+    )
+    print(json.dumps({"imports": args.imports, "rows": args.rows, "results": results}))
+
+
+if __name__ == "__main__":
+    main()
