@@ -192,7 +192,7 @@ async def _fresh_database(admin_dsn: str, name: str) -> str:
     return dsn
 
 
-async def _seed(dsn: str, workspace_id: str, with_workspace: bool) -> None:
+async def _seed(dsn: str, workspace_id: str, with_workspace: bool, id_prefix: str = "s_") -> None:
     """The same 500,000 people (and attribute schema) in a fresh database."""
     conn = await db.connect(dsn)
     try:
@@ -207,7 +207,7 @@ async def _seed(dsn: str, workspace_id: str, with_workspace: bool) -> None:
         await conn.copy_records_to_table(
             "contacts",
             records=(
-                (f"s_{uid}", workspace_id, "user", uid, email, name, [], {}, now, now)
+                (f"{id_prefix}{uid}", workspace_id, "user", uid, email, name, [], {}, now, now)
                 for uid, email, name in seed_rows()
             ),
             columns=(

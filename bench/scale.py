@@ -2,9 +2,9 @@
 
 Each configuration gets a fresh database and fresh topics; ``--imports`` workspaces (each
 seeded with the benchmark's 500,000 people) import the benchmark CSV at the same moment, and
-the time until every import is ``completed`` is measured. Chunks are keyed by workspace and
-import requests by import, so two imports can be spread over two processes of each worker —
-or not, when their keys hash to partitions that one process owns; the partitions are printed.
+the time until every import is ``completed`` is measured. Topics get 2 partitions here, and the
+workspaces (chunks are keyed by workspace) and imports (requests are keyed by import) are picked
+so that each lands on a partition of its own: with two processes of a worker, each takes one.
 
 Prints a table and ends with one JSON line.
 """
@@ -43,18 +43,30 @@ def run(stack: Stack, path: object, rows: int, imports: int, processes: int) -> 
         stack.wait_http()
         http = httpx.Client(base_url=stack.base_url, timeout=600)
         work = []
+        partitions = stack.partitions
         for n in range(imports):
-            created = http.post(
-                "/api/workspaces",
-                json={"name": f"scale {n}"},
-                headers={"Authorization": f"Bearer {ADMIN}"},
-            ).json()
+            # Spread the imports: each workspace's chunks and each import's request on a
+            # partition of its own (with as many partitions as processes, one per process).
+            while True:
+                created = http.post(
+                    "/api/workspaces",
+                    json={"name": f"scale {n}"},
+                    headers={"Authorization": f"Bearer {ADMIN}"},
+                ).json()
+                taken = {_partition(w, partitions) for w, _a, _i in work}
+                if _partition(created["id"], partitions) not in taken or len(taken) >= partitions:
+                    break
             auth = {"Authorization": f"Bearer {created['token']}"}
-            asyncio.run(_seed(stack.dsn, created["id"], with_workspace=False))
-            with open(path, "rb") as fh:  # type: ignore[call-overload]
-                upload = http.post("/api/imports", headers=auth, files={"file": ("s.csv", fh)})
-            assert upload.status_code == 201, upload.text
-            work.append((created["id"], auth, upload.json()["id"]))
+            asyncio.run(_seed(stack.dsn, created["id"], with_workspace=False, id_prefix=f"s{n}_"))
+            while True:
+                with open(path, "rb") as fh:  # type: ignore[call-overload]
+                    upload = http.post("/api/imports", headers=auth, files={"file": ("s.csv", fh)})
+                assert upload.status_code == 201, upload.text
+                taken = {_partition(i, partitions) for _w, _a, i in work}
+                import_id = upload.json()["id"]
+                if _partition(import_id, partitions) not in taken or len(taken) >= partitions:
+                    break
+            work.append((created["id"], auth, import_id))
         time.sleep(5)  # every worker process has joined its group and holds partitions
         t0 = time.monotonic()
         for _workspace, auth, import_id in work:
@@ -78,7 +90,6 @@ def run(stack: Stack, path: object, rows: int, imports: int, processes: int) -> 
     finally:
         for name in names:
             stack.stop_service(name)
-    partitions = stack.partitions
     return {
         "processes": processes,
         "seconds": round(seconds, 2),
@@ -101,6 +112,7 @@ def main() -> None:
         pg_port=31432,
         http_port=31000,
         worker_port_base=31101,
+        partitions=2,  # two processes of a worker own one partition each
         extra_env={
             "USHER_ADMIN_TOKEN": ADMIN,
             "USHER_RATE_LIMIT_PER_MINUTE": "0",
