@@ -13,6 +13,10 @@ same records every time). A remote pull whose pages were all sent is not pulled 
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
@@ -28,10 +32,11 @@ from shared.events import Envelope, ImportRequested
 from shared.logs import get_logger
 from shared.settings import Settings
 from shared.topics import ROW_CHUNKS
-from shared.worker import PoisonMessage
+from shared.worker import PoisonMessage, fatal
 
 log = get_logger(__name__)
 REMOTE_SOURCES = ("mailchimp", "mixpanel")
+MAX_PULLS = 4  # remote pulls one parser runs at once
 
 
 def source_for(name: str) -> Source:
@@ -52,11 +57,15 @@ class ParserHandler:
         self.pool = pool
         self.producer = producer
         self.topic = ROW_CHUNKS.name(settings)
+        self.pulling: set[str] = set()  # remote imports this process is pulling
+        self.pull_slots = asyncio.Semaphore(MAX_PULLS)
 
-    async def __call__(self, envelope: Envelope) -> None:
+    async def __call__(self, envelope: Envelope) -> Awaitable[None] | None:
         request = envelope.payload
         if not isinstance(request, ImportRequested):
             raise PoisonMessage(f"the parser does not handle {envelope.type}")
+        if request.import_id in self.pulling:
+            return None  # a re-request of a pull this process is running
         async with self.pool.acquire() as conn:
             row = await repo.get_import(conn, request.import_id)
             if row is None:
@@ -77,6 +86,29 @@ class ParserHandler:
             resume_at=resume_at,
             resume_rows=resume_rows,
         )
+        if row["source"] not in REMOTE_SOURCES:
+            await self._run(source, ctx, row)
+            return None
+        # A remote pull can wait on a vendor for a long time (back-off, rate limits): it runs
+        # beside the agent, so the file imports queued behind it go on; its message is acked
+        # once it is done (shared.worker).
+        await self.pull_slots.acquire()
+        self.pulling.add(row["id"])
+        return asyncio.create_task(self._pull(source, ctx, row))
+
+    async def _pull(self, source: Source, ctx: ImportContext, row: Any) -> None:
+        try:
+            await self._run(source, ctx, row)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            log.error("a remote pull failed", extra={"import_id": row["id"], "error": repr(exc)})
+            fatal(f"stopping: the pull of import {row['id']} failed; it is requested again")
+        finally:
+            self.pulling.discard(row["id"])
+            self.pull_slots.release()
+
+    async def _run(self, source: Source, ctx: ImportContext, row: Any) -> None:
         try:
             await source.run(ctx)
         except (FileProblem, SourceFailed) as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from services.parser import repository as repo
 from services.parser.handler import ParserHandler
 from shared import db, events
@@ -19,8 +21,8 @@ state: dict[str, ParserHandler] = {}
 STALLED_S = 60.0
 
 
-async def handle(envelope: Envelope) -> None:
-    await state["handler"](envelope)
+async def handle(envelope: Envelope) -> Awaitable[None] | None:
+    return await state["handler"](envelope)
 
 
 async def start() -> None:
