@@ -157,29 +157,9 @@ class Consumer:
         async def agent(stream: faust.StreamT[bytes]) -> None:
             await self._start()
             manual = stream.noack()  # type: ignore[attr-defined]
-            # Events in arrival order, each with the tail its handler left running (if any):
-            # an event is acked once it and every event before it are finished.
-            waiting: deque[tuple[Any, asyncio.Future[None] | None]] = deque()
-
-            async def ack_finished() -> None:
-                while waiting and (waiting[0][1] is None or waiting[0][1].done()):
-                    finished, _ = waiting.popleft()
-                    await manual.ack(finished)
-
-            acking: set[asyncio.Task[None]] = set()
-
-            def on_tail_done(_tail: asyncio.Future[None]) -> None:
-                task = asyncio.ensure_future(ack_finished())
-                acking.add(task)
-                task.add_done_callback(acking.discard)
-
+            acks = InOrderAcks(manual.ack)
             async for event in manual.events():
-                tail = await self.process(event.key, event.value)
-                future = asyncio.ensure_future(tail) if tail is not None else None
-                waiting.append((event, future))
-                if future is not None:
-                    future.add_done_callback(on_tail_done)
-                await ack_finished()
+                await acks.add(event, await self.process(event.key, event.value))
 
         app.agent(channel, name=f"{self.topic_name}-agent", concurrency=1)(agent)
 
@@ -262,6 +242,45 @@ class Consumer:
                 f"stopping: {self.poison_in_a_row} poison messages in a row on {self.topic_name};"
                 " this looks like a bad deploy, not bad data"
             )
+
+
+class InOrderAcks:
+    """Acks events in arrival order, each once it and every event before it are finished.
+
+    An event is finished when its handler returned, or — when the handler left a *tail*
+    running (a commit in flight) — once that tail succeeded. A tail that failed or was
+    cancelled (shutdown) is never acked, nor anything after it: those messages are delivered
+    again after the restart this leads to.
+    """
+
+    def __init__(self, ack: Callable[[Any], Awaitable[Any]]) -> None:
+        self._ack = ack
+        self._waiting: deque[tuple[Any, asyncio.Future[None] | None]] = deque()
+        self._acking: set[asyncio.Future[None]] = set()
+
+    async def add(self, event: Any, tail: Awaitable[None] | None) -> None:
+        future = asyncio.ensure_future(tail) if tail is not None else None
+        self._waiting.append((event, future))
+        if future is not None:
+            future.add_done_callback(self._on_tail_done)
+        await self.ack_finished()
+
+    async def ack_finished(self) -> None:
+        while self._waiting:
+            event, tail = self._waiting[0]
+            if tail is not None and not _succeeded(tail):
+                return
+            self._waiting.popleft()
+            await self._ack(event)
+
+    def _on_tail_done(self, _tail: asyncio.Future[None]) -> None:
+        task = asyncio.ensure_future(self.ack_finished())
+        self._acking.add(task)
+        task.add_done_callback(self._acking.discard)
+
+
+def _succeeded(tail: asyncio.Future[None]) -> bool:
+    return tail.done() and not tail.cancelled() and tail.exception() is None
 
 
 def run_worker(app: faust.App) -> None:
