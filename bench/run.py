@@ -410,6 +410,25 @@ def _median(values: list[float]) -> float:
     return round(statistics.median(values), 2)
 
 
+def bench_stack(**overrides: Any) -> Stack:
+    """The benchmarks' own Kafka, PostgreSQL and service ports (apart from make run's and the
+    tests'), with rate limits off and quiet logs."""
+    options: dict[str, Any] = {
+        "kafka_port": 31092,
+        "controller_port": 31093,
+        "pg_port": 31432,
+        "http_port": 31000,
+        "worker_port_base": 31101,
+        "extra_env": {
+            "USHER_ADMIN_TOKEN": ADMIN,
+            "USHER_RATE_LIMIT_PER_MINUTE": "0",
+            "USHER_LOG_LEVEL": "WARNING",
+        },
+    }
+    options.update(overrides)
+    return Stack(HOME, **options)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench")
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -425,18 +444,7 @@ def main() -> None:
         f"bench: {args.rows:,} rows ({path.stat().st_size / 1e6:.0f} MB), {args.runs} run(s); expected {expected}",
         flush=True,
     )
-    stack = Stack(
-        HOME,
-        kafka_port=31092,
-        controller_port=31093,
-        pg_port=31432,
-        http_port=31000,
-        worker_port_base=31101,
-        extra_env={
-            "USHER_ADMIN_TOKEN": ADMIN,
-            "USHER_RATE_LIMIT_PER_MINUTE": "0",
-            "USHER_LOG_LEVEL": "WARNING",
-        },
+    stack = bench_stack(
         pg_settings=(
             ("shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track=all")
             if args.pg_stats

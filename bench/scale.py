@@ -21,7 +21,16 @@ import httpx
 from aiokafka.partitioner import DefaultPartitioner
 
 from bench.data import generate
-from bench.run import ADMIN, CUSTOM, DATA, HOME, MAPPING, _ensure_topics, _fresh_database, _seed
+from bench.run import (
+    ADMIN,
+    CUSTOM,
+    DATA,
+    MAPPING,
+    _ensure_topics,
+    _fresh_database,
+    _seed,
+    bench_stack,
+)
 from infra.stack import Stack
 
 
@@ -105,20 +114,7 @@ def main() -> None:
     parser.add_argument("--imports", type=int, default=2, help="concurrent imports")
     args = parser.parse_args()
     path, _expected = generate(args.rows, DATA)
-    stack = Stack(
-        HOME,
-        kafka_port=31092,
-        controller_port=31093,
-        pg_port=31432,
-        http_port=31000,
-        worker_port_base=31101,
-        partitions=2,  # two processes of a worker own one partition each
-        extra_env={
-            "USHER_ADMIN_TOKEN": ADMIN,
-            "USHER_RATE_LIMIT_PER_MINUTE": "0",
-            "USHER_LOG_LEVEL": "WARNING",
-        },
-    )
+    stack = bench_stack(partitions=2)  # two processes of a worker own one partition each
     stack.start_infra()
     try:
         results = [run(stack, path, args.rows, args.imports, n) for n in (1, 2)]

@@ -276,25 +276,6 @@ class ContactView(Mapping[str, Any]):
         return len(SNAPSHOT_KEYS) + 1
 
 
-SNAPSHOT_KEYS = frozenset(
-    (
-        "id",
-        "role",
-        "user_id",
-        "email",
-        "name",
-        "phone",
-        "signed_up_at",
-        "last_seen_at",
-        "last_seen_ip",
-        "created_at",
-        "updated_at",
-        "tags",
-        "custom",
-    )
-)
-
-
 def snapshot(contact: Contact, copy: bool = True) -> dict[str, Any]:
     """The filterable fields of a contact's current state, as the filter language reads them
     (``copy``: its own copy of the tags and attributes, unaffected by later changes)."""
@@ -313,3 +294,7 @@ def snapshot(contact: Contact, copy: bool = True) -> dict[str, Any]:
         "tags": list(contact.tags) if copy else contact.tags,
         "custom": dict(contact.custom) if copy else contact.custom,
     }
+
+
+# The keys of a snapshot (what the filter language can read of a person).
+SNAPSHOT_KEYS = frozenset(snapshot(Contact(id="", role="")))

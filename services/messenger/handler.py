@@ -1,8 +1,10 @@
 """Messenger: changes and activations in, each live message delivered once per person.
 
-For a contacts-changed event: for each live auto message of the workspace, the people among the
-changed ones who match its audience (compiled to SQL) and have no delivery yet get one. For a
-message that went live: the same over the whole workspace, in pages of ids.
+For a contacts-changed event: for each live auto message of the workspace, the people the
+writer of the change found matching (its verdict, made on the states it committed; see
+shared.audiences) get a delivery; a message the verdict does not cover, or that changed since,
+is judged on the database instead (its audience compiled to SQL). For a message that went live:
+everyone who matches now, over the whole workspace, in pages of ids.
 
 At most once per (message, person): the delivery row's primary key. An in-app delivery *is* its
 row, written as ``delivered``. Email and webhook rows are written ``pending`` and committed before
