@@ -23,6 +23,7 @@ from typing import Any
 
 import asyncpg
 
+from shared import people_store
 from shared.filters import CompiledFilter, FilterContext, InvalidFilter, compile_filter
 from shared.identity import ContactView, Engine, snapshot
 
@@ -45,14 +46,11 @@ async def filter_context(
     conn: asyncpg.Connection | asyncpg.Pool, workspace_id: str, now: datetime
 ) -> FilterContext:
     """The workspace's attribute types and saved segments, for compiling its filters."""
-    attributes = await conn.fetch(
-        "SELECT name, type FROM attributes WHERE workspace_id = $1", workspace_id
-    )
     segments = await conn.fetch(
         "SELECT id, filter FROM segments WHERE workspace_id = $1", workspace_id
     )
     return FilterContext(
-        attribute_types={r["name"]: r["type"] for r in attributes},
+        attribute_types=await people_store.attribute_types(conn, workspace_id),
         segments={r["id"]: r["filter"] for r in segments},
         now=now,
     )

@@ -90,6 +90,16 @@ async def load_index(
     return Index(await load_contacts(conn, workspace_id, user_ids, emails))
 
 
+async def attribute_types(
+    conn: asyncpg.Connection | asyncpg.Pool, workspace_id: str
+) -> dict[str, str]:
+    """Every custom attribute of the workspace (as stored) with its fixed type."""
+    rows = await conn.fetch(
+        "SELECT name, type FROM attributes WHERE workspace_id = $1", workspace_id
+    )
+    return {r["name"]: r["type"] for r in rows}
+
+
 async def load_tags(
     conn: asyncpg.Connection, workspace_id: str, names: Iterable[str]
 ) -> dict[str, str]:

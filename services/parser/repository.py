@@ -110,14 +110,6 @@ async def heartbeat(conn: asyncpg.Connection, import_id: str) -> None:
     await conn.execute("UPDATE imports SET heartbeat_at = now() WHERE id = $1", import_id)
 
 
-async def attribute_types(conn: asyncpg.Connection, workspace_id: str) -> dict[str, str]:
-    """Every custom attribute of the workspace with its fixed type."""
-    rows = await conn.fetch(
-        "SELECT name, type FROM attributes WHERE workspace_id = $1", workspace_id
-    )
-    return {r["name"]: r["type"] for r in rows}
-
-
 async def save_source_state(
     conn: asyncpg.Connection, import_id: str, state: Mapping[str, Any]
 ) -> None:

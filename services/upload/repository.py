@@ -119,15 +119,6 @@ async def unqueue_import(conn: asyncpg.Connection | asyncpg.Pool, import_id: str
     )
 
 
-async def attribute_types(
-    conn: asyncpg.Connection | asyncpg.Pool, workspace_id: str
-) -> dict[str, str]:
-    rows = await conn.fetch(
-        "SELECT name, type FROM attributes WHERE workspace_id = $1", workspace_id
-    )
-    return {r["name"]: r["type"] for r in rows}
-
-
 async def error_rows(
     pool: asyncpg.Pool, import_id: str, after_row: int, limit: int
 ) -> list[asyncpg.Record]:

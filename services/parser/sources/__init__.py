@@ -18,6 +18,7 @@ import asyncpg
 
 from services.parser import repository as repo
 from services.parser.sending import ChunkSender
+from shared import people_store
 from shared.settings import Settings
 from shared.worker import PoisonMessage
 
@@ -61,7 +62,7 @@ class ImportContext:
 
     async def attribute_types(self) -> dict[str, str]:
         async with self.pool.acquire() as conn:
-            return await repo.attribute_types(conn, self.workspace_id)
+            return await people_store.attribute_types(conn, self.workspace_id)
 
     async def register_attributes(self, new: Mapping[str, str]) -> dict[str, tuple[str, str]]:
         async with self.pool.acquire() as conn:

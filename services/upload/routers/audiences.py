@@ -14,7 +14,7 @@ from services.upload.errors import invalid, not_found
 from services.upload.pagination import check_limit, decode_cursor, page
 from services.upload.routers.messages import check_audience
 from services.upload.routers.people import public_contact
-from shared import audiences
+from shared import audiences, people_store
 from shared.filters import InvalidFilter
 from shared.ids import new_id
 
@@ -44,7 +44,7 @@ async def tags(
 @router.get("/attributes")
 async def attributes(request: Request, workspace: CurrentWorkspace) -> dict[str, Any]:
     """The workspace's custom attributes and their fixed types."""
-    types = await repo.attribute_types(request.app.state.pool, workspace.id)
+    types = await people_store.attribute_types(request.app.state.pool, workspace.id)
     return {
         "data": [
             {"name": n, "type": t} for n, t in sorted(types.items(), key=lambda x: x[0].lower())

@@ -21,7 +21,7 @@ from services.upload import repository as repo
 from services.upload.auth import CurrentWorkspace
 from services.upload.errors import ApiError, invalid, not_found
 from services.upload.pagination import check_limit, decode_cursor, page
-from shared import csvfile, events, values
+from shared import csvfile, events, people_store, values
 from shared.csvfile import Detected, FileProblem
 from shared.events import ImportRequested
 from shared.ids import new_id
@@ -251,7 +251,7 @@ async def start(
             "conflict",
             f"the import is already {row['status']}; upload the file again to re-import it",
         )
-    existing = await repo.attribute_types(app.state.pool, workspace.id)
+    existing = await people_store.attribute_types(app.state.pool, workspace.id)
     columns: list[str] = row["columns"]
     has_rows = bool(row["preview"])
     if row["source"] == "mixpanel_file":

@@ -62,7 +62,7 @@ async def upsert(request: Request, workspace: CurrentWorkspace) -> dict[str, Any
     if role == "lead" and body.get("user_id") is not None:
         raise invalid("a lead has no user_id: send role 'user' to create or update a user")
     async with app.state.pool.acquire() as conn:
-        types = await repo.attribute_types(conn, workspace.id)
+        types = await people_store.attribute_types(conn, workspace.id)
         record, errors, new_attributes = contact_record(body, types)
         if record is None:
             raise invalid(f"the contact is not valid: {'; '.join(errors)}", errors)
