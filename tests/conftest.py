@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from infra.stack import Stack
@@ -141,6 +142,17 @@ async def pg_pool(stack: Stack) -> AsyncIterator[object]:
     pool = await db.create_pool(stack.dsn, 4)
     yield pool
     await pool.close()
+
+
+async def new_workspace(pool: asyncpg.Pool) -> str:
+    """A workspace made straight in the database (for tests below the HTTP API); its id."""
+    workspace_id = f"ws_{uuid.uuid4().hex}"
+    await pool.execute(
+        "INSERT INTO workspaces (id, name, token_hash, webhook_secret) VALUES ($1, 'w', $2, 's')",
+        workspace_id,
+        uuid.uuid4().hex,
+    )
+    return workspace_id
 
 
 def query(stack: Stack, sql: str, *args: object) -> list[object]:

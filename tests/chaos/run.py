@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from infra.processes import kill_pidfile
 from infra.stack import SERVICES, Stack
@@ -59,6 +59,7 @@ from tests.chaos.data import (
     Key,
     generate,
 )
+from tests.topics import read_from_start
 
 ROOT = Path(__file__).resolve().parents[2]
 HOME = ROOT / ".usher" / "chaos"
@@ -153,28 +154,11 @@ def sql(dsn: str, query: str, *args: Any) -> list[Any]:
 
 async def _dead_letters(bootstrap: str, topic: str, partitions: int) -> Counter[str]:
     """How many messages went to the dead-letter topic, by reason (ids cut out)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
-    )
-    await consumer.start()
+    parts = [TopicPartition(topic, p) for p in range(partitions)]
     reasons: Counter[str] = Counter()
-    try:
-        parts = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        ends = await consumer.end_offsets(parts)
-        pending = {tp for tp in parts if ends[tp] > 0}
-        while pending:
-            batches = await consumer.getmany(*pending, timeout_ms=2000, max_records=5000)
-            for messages in batches.values():
-                for m in messages:
-                    reason = dict(m.headers or ()).get("reason", b"?").decode(errors="replace")
-                    reasons[re.sub(r"\b(imp|c|msg)_[0-9a-f]+|\d+", "N", reason)[:160]] += 1
-            for tp in list(pending):
-                if await consumer.position(tp) >= ends[tp]:
-                    pending.discard(tp)
-    finally:
-        await consumer.stop()
+    for m in await read_from_start(bootstrap, parts):
+        reason = dict(m.headers or ()).get("reason", b"?").decode(errors="replace")
+        reasons[re.sub(r"\b(imp|c|msg)_[0-9a-f]+|\d+", "N", reason)[:160]] += 1
     return reasons
 
 

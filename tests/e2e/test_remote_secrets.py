@@ -6,12 +6,13 @@ import asyncio
 import base64
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.conftest import query
 from tests.e2e.api import Api
 from tests.e2e.vendors import FakeMailchimp, FakeMixpanel, mailchimp_member, mixpanel_profile
+from tests.topics import read_from_start
 
 MC_KEY = "5f1e0c9a7b3d42e8a6c1f0b9d8e7a6c5-us21"
 MP_USER = "scan-test.9z8y7x.mp-service-account"
@@ -32,28 +33,11 @@ async def _all_messages(bootstrap: str, prefix: str) -> list[bytes]:
         TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]
     ]
     assert {tp.topic for tp in partitions} == set(topics)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None
-    )
-    await consumer.start()
     found: list[bytes] = []
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        pending = {tp for tp in partitions if ends[tp] > 0}
-        while pending:
-            batches = await consumer.getmany(*pending, timeout_ms=2000, max_records=5000)
-            for messages in batches.values():
-                for m in messages:
-                    found.append(m.key or b"")
-                    found.append(m.value or b"")
-                    found.extend(v for _, v in m.headers or ())
-            for tp in list(pending):
-                if await consumer.position(tp) >= ends[tp]:
-                    pending.discard(tp)
-    finally:
-        await consumer.stop()
+    for m in await read_from_start(bootstrap, partitions):
+        found.append(m.key or b"")
+        found.append(m.value or b"")
+        found.extend(v for _, v in m.headers or ())
     return found
 
 

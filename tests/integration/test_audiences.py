@@ -3,7 +3,6 @@ against the real database."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import orjson
@@ -13,15 +12,11 @@ from shared import audiences, people_store
 from shared.events import ContactsChanged
 from shared.identity import Engine, Index
 from shared.ids import new_id
+from tests.conftest import new_workspace
 
 
 async def _workspace(pool) -> str:
-    workspace_id = f"ws_{uuid.uuid4().hex}"
-    await pool.execute(
-        "INSERT INTO workspaces (id, name, token_hash, webhook_secret) VALUES ($1, 'w', $2, 's')",
-        workspace_id,
-        uuid.uuid4().hex,
-    )
+    workspace_id = await new_workspace(pool)
     await pool.execute(
         "INSERT INTO attributes (workspace_id, name, type) VALUES ($1, 'plan', 'string')",
         workspace_id,

@@ -14,6 +14,7 @@ from shared.events import ImportParsed, RowChunk
 from shared.settings import Settings
 from shared.topics import ALL_TOPICS
 from shared.worker import PoisonMessage
+from tests.conftest import new_workspace
 
 
 async def test_topics_are_created_once_with_one_partition_count(unique_settings: Settings) -> None:
@@ -43,12 +44,7 @@ async def test_migrations_are_numbered_and_idempotent(stack) -> None:
 
 @pytest.fixture
 async def import_row(pg_pool) -> tuple[str, str]:
-    workspace_id, import_id = f"ws_{uuid.uuid4().hex}", f"imp_{uuid.uuid4().hex}"
-    await pg_pool.execute(
-        "INSERT INTO workspaces (id, name, token_hash, webhook_secret) VALUES ($1, 'w', $2, 's')",
-        workspace_id,
-        uuid.uuid4().hex,
-    )
+    workspace_id, import_id = await new_workspace(pg_pool), f"imp_{uuid.uuid4().hex}"
     await pg_pool.execute(
         "INSERT INTO imports (id, workspace_id, source, status) VALUES ($1, $2, 'csv', 'queued')",
         import_id,
