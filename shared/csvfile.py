@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from shared import values
+
 __all__ = [
     "DELIMITERS",
     "ENCODINGS",
@@ -1066,7 +1068,8 @@ def split_tags(cell: str) -> list[str]:
     MailChimp writes them ('"Customer","VIP, Gold"' -> ['Customer', 'VIP, Gold']).
 
     Names are trimmed, empty ones dropped, and repeats (compared case-insensitively) dropped,
-    keeping the first spelling. Line breaks outside quotes separate names too.
+    keeping the first spelling. Line breaks outside quotes separate names too. A name that
+    :func:`shared.values.parse_tag` refuses (too long, a control character) raises InvalidValue.
     """
     if not cell or cell.isspace():
         return []
@@ -1078,7 +1081,7 @@ def split_tags(cell: str) -> list[str]:
     tags: list[str] = []
     seen: set[str] = set()
     for part in parts:
-        tag = part.strip()
+        tag = values.parse_tag(part)
         key = tag.casefold()
         if tag and key not in seen:
             seen.add(key)

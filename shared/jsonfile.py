@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,32 @@ Format = Literal["json", "ndjson"]
 BLOCK = 1 << 20  # characters read at a time
 WHOLE_FILE_BYTES = 64 << 20  # JSON arrays up to this size are parsed in one go
 _WHITESPACE = " \t\n\r"
+
+
+# orjson reads integers up to 2**64 - 1 exactly and silently turns larger ones into floats; a
+# run of 20 digits is where that can happen (it may also be inside a string: harmless).
+_LONG_DIGITS = re.compile(rb"[0-9]{20}")
+
+
+def loads(data: bytes) -> Any:
+    """Parse one JSON text, integers exactly whatever their size (so one beyond 64 bits is
+    refused by validation, not stored as a float). Raises ``orjson.JSONDecodeError``."""
+    value = orjson.loads(data)
+    if _LONG_DIGITS.search(data) is None:
+        return value
+    try:
+        return json.loads(data)  # the slow path: Python's ints are exact
+    except ValueError as exc:  # more than 4,300 digits in one number
+        raise orjson.JSONDecodeError(f"a number is too long: {exc}", "", 0) from None
+
+
+def dumps(value: Any) -> bytes:
+    """One JSON text for ``value``, whatever it holds: what orjson cannot write (an integer
+    beyond 64 bits, a lone surrogate) is written by Python's encoder, escaped."""
+    try:
+        return orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(value, ensure_ascii=True, default=str).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +70,7 @@ class JsonRecord:
         """The record's JSON text, for error reports."""
         if self.text is not None:
             return self.text
-        return orjson.dumps(self.value).decode()
+        return dumps(self.value).decode()
 
 
 def detect_format(path: str | Path) -> Format:
@@ -96,7 +123,7 @@ def _whole(path: Path) -> Iterator[JsonRecord]:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        value = orjson.loads(data)
+        value = loads(data)
     except orjson.JSONDecodeError as exc:
         raise FileProblem(f"the file is not valid JSON: {exc}") from None
     if not isinstance(value, list):
@@ -114,7 +141,7 @@ def _ndjson(f: TextIO) -> Iterator[JsonRecord]:
             continue
         row += 1
         try:
-            value = orjson.loads(text)
+            value = loads(text.encode())
         except orjson.JSONDecodeError as exc:
             yield JsonRecord(row, None, text, f"record {row} is not valid JSON: {exc}")
             continue

@@ -126,10 +126,16 @@ def contact_record(
         elif len(tags) > MAX_TAGS:
             errors.append(f"at most {MAX_TAGS} tags per contact")
         else:
-            names = [t.strip() for t in tags if t.strip()]
-            if any(len(n) > 255 for n in names):
-                errors.append("a tag name is at most 255 characters")
-            elif names:
+            names: list[str] = []
+            for raw_tag in tags:
+                try:
+                    tag = values.parse_tag(raw_tag)
+                except InvalidValue as exc:
+                    errors.append(str(exc))
+                else:
+                    if tag:
+                        names.append(tag)
+            if names:
                 record["tags"] = names
     custom = obj.get("custom_attributes")
     if custom is not None:

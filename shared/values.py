@@ -38,6 +38,75 @@ MAX_ATTRIBUTE_NAME: Final = 190
 INT64_MAX: Final = 2**63 - 1
 
 
+# ---------------------------------------------------------------- text
+
+# What no stored text may hold: NUL (PostgreSQL text cannot), lone surrogates (not encodable as
+# UTF-8) and the two noncharacters that mark byte-order mistakes.
+_UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff\ufffe\uffff]")
+# What a name, tag or identifier may not hold besides: C0 and C1 controls (line breaks and tabs
+# among them: a name lands in email headers) and the bidirectional embeddings, overrides and
+# isolates that make "Admin\u202egnp.exe" display as "Adminexe.png".
+_LABEL_BAD_RE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
+# An email may not hold any invisible format character either (zero-width space, joiners,
+# direction marks, the BOM): "zw\u200b@a.example" looks like another person's address.
+_EMAIL_BAD_RE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff"
+    "\ud800-\udfff\ufffe\uffff]"
+)
+_BAD_NAMES: Final = {
+    "\x00": "a NUL character",
+    "\n": "a line break",
+    "\r": "a line break",
+    "\t": "a tab",
+}
+
+
+def _describe(ch: str) -> str:
+    """How a refused character is named in a message: 'a line break', 'U+202E'."""
+    named = _BAD_NAMES.get(ch)
+    if named is not None:
+        return named
+    if "\ud800" <= ch <= "\udfff":
+        return "an invalid character (a lone surrogate)"
+    if ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F:
+        return f"a control character (U+{ord(ch):04X})"
+    if "\u202a" <= ch <= "\u202e" or "\u2066" <= ch <= "\u2069":
+        return f"a text-direction control (U+{ord(ch):04X})"
+    return f"an invisible formatting character (U+{ord(ch):04X})"
+
+
+def check_text(value: str, what: str) -> str:
+    """Return `value` if it can be stored as text; InvalidValue naming `what` otherwise.
+
+    Refused: NUL, lone surrogates, U+FFFE/U+FFFF. Every other character is kept (a custom
+    attribute may be a multi-line note).
+    """
+    bad = _UNSTORABLE_RE.search(value)
+    if bad is not None:
+        raise InvalidValue(f"{what} contains {_describe(bad[0])}: remove it")
+    return value
+
+
+def storable(text: str) -> str:
+    """``text`` with what :func:`check_text` refuses shown as U+FFFD (for previews and
+    reports, which show what was sent rather than refuse it)."""
+    return _UNSTORABLE_RE.sub("\ufffd", text)
+
+
+def check_label(value: str, what: str) -> str:
+    """Return `value` if it is fit for a name, tag or identifier shown as one line; else
+    InvalidValue. Refused besides :func:`check_text`: control characters (line breaks, tabs)
+    and bidirectional overrides, embeddings and isolates."""
+    if value.isascii() and value.isprintable():  # the common case, without the regex
+        return value
+    bad = _LABEL_BAD_RE.search(value)
+    if bad is not None:
+        raise InvalidValue(f"{what} {_show(value)} contains {_describe(bad[0])}: remove it")
+    return value
+
+
 def _show(value: object) -> str:
     """Quote a value for a message: repr of its text, cut to 60 characters."""
     text = value if isinstance(value, str) else str(value)
@@ -64,7 +133,7 @@ def parse_email(raw: str) -> str:
     email = raw.strip()
     if len(email) <= 254 and _EMAIL_RE.fullmatch(email) is not None:
         local = email.partition("@")[0]
-        if len(local) <= 64:
+        if len(local) <= 64 and (email.isascii() or _EMAIL_BAD_RE.search(email) is None):
             return email
     raise InvalidValue(_email_problem(email))
 
@@ -73,6 +142,9 @@ def _email_problem(email: str) -> str:
     if not email:
         return "the email address is blank"
     base = f"{_show(email)} is not a valid email address"
+    bad = _EMAIL_BAD_RE.search(email)
+    if bad is not None:
+        return f"{base}: it contains {_describe(bad[0])}"
     if len(email) > 254:
         return f"{base}: it is {len(email)} characters long, at most 254 are allowed"
     if "@" not in email:
@@ -102,6 +174,7 @@ def parse_identifier(raw: str, field: str = "user_id") -> str | None:
     value = raw.strip()
     if not value:
         return None
+    check_label(value, field)
     if len(value) <= 9 and value.lower() in PLACEHOLDER_IDS:
         raise InvalidValue(
             f"{field} {_show(value)} is a placeholder, not a real id: "
@@ -397,7 +470,7 @@ def check_attribute_name(name: str) -> list[str]:
     problems.extend(
         f"{shown} contains '{c}', which is not allowed: use '_' or '-'" for c in ".$" if c in name
     )
-    if _CONTROL_RE.search(name) is not None:
+    if _CONTROL_RE.search(name) is not None or _UNSTORABLE_RE.search(name) is not None:
         problems.append(f"{shown} contains a control character such as a tab or line break")
     stripped = name.strip()
     if stripped != name:
@@ -466,14 +539,22 @@ def coerce(
     problem: str
     if type_ == "string":
         text = str(value).lower() if isinstance(value, bool) else str(value)
-        if len(text) <= MAX_STRING:
+        if len(text) > MAX_STRING:
+            problem = f"the value is {len(text)} characters long, at most {MAX_STRING} are allowed"
+        elif (bad := _UNSTORABLE_RE.search(text)) is not None:
+            problem = f"the value contains {_describe(bad[0])}: remove it"
+        else:
             return text
-        problem = f"the value is {len(text)} characters long, at most {MAX_STRING} are allowed"
     elif type_ == "integer":
         result = _to_int(value)
         if result is not None:
             return result
-        problem = f"{_show(value)} is not a whole number"
+        if _is_whole(value):
+            problem = (
+                f"{_show(value)} is outside the 64-bit range ({-INT64_MAX - 1} to {INT64_MAX})"
+            )
+        else:
+            problem = f"{_show(value)} is not a whole number"
     elif type_ == "float":
         number = _to_float(value)
         if number is not None:
@@ -497,6 +578,15 @@ def coerce(
     else:
         raise ValueError(f"unknown attribute type {type_!r}")
     raise InvalidValue(f"custom attribute {_show(attribute)} is {type_}: {problem}")
+
+
+def _is_whole(value: object) -> bool:
+    """Whether `value` is written as a whole number, whatever its size."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, str) and _INT_LOOSE_RE.fullmatch(value) is not None
 
 
 def _to_int(value: object) -> int | None:
@@ -540,13 +630,25 @@ def _to_float(value: object) -> float | None:
 
 
 def normalize_name(raw: str) -> str:
-    """The trimmed name ('' when blank); InvalidValue when longer than 255 characters."""
+    """The trimmed name ('' when blank); InvalidValue when longer than 255 characters or when it
+    holds a character :func:`check_label` refuses (a line break, a bidi override)."""
     name = raw.strip()
     if len(name) > MAX_STRING:
         raise InvalidValue(
             f"name {_show(name)} is {len(name)} characters long: at most {MAX_STRING} are allowed"
         )
-    return name
+    return check_label(name, "name")
+
+
+def parse_tag(raw: str) -> str:
+    """The trimmed tag name ('' when blank); InvalidValue when longer than 255 characters or
+    when it holds a character :func:`check_label` refuses."""
+    tag = raw.strip()
+    if len(tag) > MAX_STRING:
+        raise InvalidValue(
+            f"tag {_show(tag)} is {len(tag)} characters long: at most {MAX_STRING} are allowed"
+        )
+    return check_label(tag, "tag")
 
 
 _IPV4_RE = re.compile(
@@ -577,6 +679,7 @@ def normalize_event_name(raw: str) -> str:
     name = raw.strip().lower().replace(".", "-").replace("$", "-")
     if not name:
         raise InvalidValue("the event name is blank")
+    check_label(name, "the event name")
     if len(name) > MAX_STRING:
         raise InvalidValue(
             f"event name {_show(name)} is {len(name)} characters long: "

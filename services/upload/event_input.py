@@ -40,7 +40,12 @@ def _person(obj: dict[str, Any], errors: list[str]) -> tuple[By, str, str] | Non
         if not isinstance(raw_id, str) or not raw_id.strip():
             errors.append("id must be a contact id (a non-empty string)")
             return None
-        return "id", raw_id.strip(), raw_id.strip()
+        try:
+            contact_id = values.check_label(raw_id.strip(), "id")
+        except InvalidValue as exc:
+            errors.append(str(exc))
+            return None
+        return "id", contact_id, contact_id
     raw_user = obj.get("user_id")
     if raw_user is not None:
         if isinstance(raw_user, bool) or not isinstance(raw_user, str | int):
@@ -80,7 +85,15 @@ def _metadata(raw: Any, errors: list[str]) -> dict[str, Any]:
     for key, value in raw.items():
         if not key.strip() or len(key) > MAX_KEY:
             errors.append(f"metadata key {key[:40]!r} must have 1 to {MAX_KEY} characters")
-        elif isinstance(value, dict | list):
+            continue
+        try:
+            values.check_label(key, "metadata key")
+            if isinstance(value, str):
+                values.check_text(value, f"metadata {key!r}")
+        except InvalidValue as exc:
+            errors.append(str(exc))
+            continue
+        if isinstance(value, dict | list):
             errors.append(
                 f"metadata {key!r} must be a string, number, boolean or null: metadata is flat"
             )
@@ -91,6 +104,12 @@ def _metadata(raw: Any, errors: list[str]) -> dict[str, Any]:
             )
         elif isinstance(value, float) and not math.isfinite(value):
             errors.append(f"metadata {key!r} must be a finite number")
+        elif (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and not (-values.INT64_MAX - 1 <= value <= values.INT64_MAX)
+        ):
+            errors.append(f"metadata {key!r} is outside the 64-bit integer range")
         else:
             out[key] = value
     return out

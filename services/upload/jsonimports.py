@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from shared import jsonfile, values
 from shared.csvfile import FileProblem
 from shared.jsonfile import Format, detect_format, iter_records, read_texts
 
@@ -23,15 +24,16 @@ REPORT_COLUMN = "record"  # the error report's column holding a failed record's 
 
 
 def _cell(value: Any) -> str:
+    """A property value as preview text (what cannot be stored shown as U+FFFD)."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return values.storable(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
-    return orjson.dumps(value).decode()
+    return values.storable(jsonfile.dumps(value).decode())
 
 
 def describe_mixpanel_file(path: Path) -> tuple[Format, list[str], list[list[str]]]:
@@ -65,7 +67,7 @@ def describe_mixpanel_file(path: Path) -> tuple[Format, list[str], list[list[str
             for key in props:
                 if key not in seen and len(columns) < MAX_COLUMNS:
                     seen.add(key)
-                    columns.append(str(key))
+                    columns.append(values.storable(str(key)))
         if len(profiles) < PREVIEW:
             profiles.append(value)
     if not profiles:

@@ -48,10 +48,18 @@ def test_utf16_with_bom_and_tabs(api: Api) -> None:
 
 
 def test_quoted_newlines_and_delimiters(api: Api) -> None:
-    content = b'email,name\nq1@example.com,"Smith, Jane\nSecond line"\nq2@example.com,"Pipe | ok"\n'
-    _, done = _import(api, content)
+    # A name is one line (a line break in it is a row error); a note may hold several.
+    content = (
+        b'email,name,note\nq1@example.com,"Smith, Jane","First line\nSecond line"\n'
+        b'q2@example.com,"Pipe | ok",x\n'
+    )
+    _, done = _import(api, content, custom_attributes={"note": "note"})
     assert done["counts"] == {"rows": 2, "created": 2, "updated": 0, "failed": 0}
-    assert api.all_users(email="q1@example.com")[0]["name"] == "Smith, Jane\nSecond line"
+    person = api.all_users(email="q1@example.com")[0]
+    assert (person["name"], person["custom_attributes"]["note"]) == (
+        "Smith, Jane",
+        "First line\nSecond line",
+    )
 
 
 def test_ragged_rows_are_row_errors_with_their_cells(api: Api) -> None:

@@ -353,7 +353,7 @@ def test_custom_attribute_coercion(type_: str, cell: str, expected: Any) -> None
 COERCE_ERRORS = {
     "integer-text": ("integer", "abc", "is not a whole number"),
     "integer-fraction": ("integer", "1.5", "is not a whole number"),
-    "integer-too-big": ("integer", str(2**63), "is not a whole number"),
+    "integer-too-big": ("integer", str(2**63), "is outside the 64-bit range"),
     "float-text": ("float", "1,5", "is not a number"),
     "float-inf": ("float", "inf", "is not a number"),
     "boolean-maybe": ("boolean", "maybe", "is not true/false/yes/no/1/0"),

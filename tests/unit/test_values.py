@@ -28,6 +28,8 @@ from shared.values import (
     parse_identifier,
     parse_ip,
     parse_phone,
+    parse_tag,
+    storable,
 )
 
 
@@ -516,7 +518,7 @@ def test_coerce_accepts(
         ("1.5", "integer", "is integer: '1.5' is not a whole number"),
         ("1e3", "integer", "not a whole number"),
         ("", "integer", "not a whole number"),
-        ("9223372036854775808", "integer", "not a whole number"),
+        ("9223372036854775808", "integer", "outside the 64-bit range"),
         (True, "integer", "not a whole number"),
         (1.5, "integer", "not a whole number"),
         (math.inf, "integer", "not a whole number"),
@@ -747,7 +749,8 @@ def test_infer_type_result_always_coerces(samples: list[str]) -> None:
     type_ = infer_type(samples)
     assert type_ in ATTRIBUTE_TYPES
     for sample in samples:
-        if sample.strip() and len(sample.strip()) <= 255:
+        # A value PostgreSQL cannot store (NUL) fails its row before inference sees it.
+        if sample.strip() and len(sample.strip()) <= 255 and storable(sample) == sample:
             coerce(sample, type_, "attr")  # what inference chose must accept every sample
 
 
@@ -768,3 +771,65 @@ def test_coerce_never_fails_unexpectedly(
     assert type(result) is expected_type[type_]
     if isinstance(result, float):
         assert math.isfinite(result)
+
+
+# ---------------------------------------------------------------- text that cannot be stored
+
+
+@pytest.mark.parametrize(
+    ("parse", "raw", "message"),
+    [
+        (normalize_name, "Ann\nSmith", "contains a line break"),
+        (normalize_name, "Ann\rSmith", "contains a line break"),
+        (normalize_name, "Ann\tSmith", "contains a tab"),
+        (normalize_name, "bad\x00name", "contains a NUL character"),
+        (normalize_name, "Admin\u202egnp.exe", "text-direction control (U+202E)"),
+        (normalize_name, "x\u2066y", "text-direction control (U+2066)"),
+        (normalize_name, "x\x85y", "control character (U+0085)"),
+        (normalize_name, "x\ud800y", "lone surrogate"),
+        (parse_tag, "VIP\nGold", "contains a line break"),
+        (parse_tag, "t\x00g", "contains a NUL character"),
+        (parse_tag, "x" * 256, "at most 255"),
+        (lambda raw: parse_identifier(raw, "user_id"), "u\x00", "contains a NUL character"),
+        (lambda raw: parse_identifier(raw, "user_id"), "u\n1", "contains a line break"),
+        (normalize_event_name, "signed\x00up", "contains a NUL character"),
+    ],
+)
+def test_labels_refuse_control_and_direction_characters(parse, raw: str, message: str) -> None:
+    with pytest.raises(InvalidValue, match=re.escape(message)):
+        parse(raw)
+
+
+@pytest.mark.parametrize(
+    "name", ["Zoë Ünal", "李小龍", "👨‍👩‍👧 family", "O\u2019Brien", "שלום", "Ana\u00a0María"]
+)
+def test_labels_keep_real_names(name: str) -> None:
+    assert normalize_name(name) == name  # joiners (emoji, Indic scripts) and NBSP are text
+
+
+@pytest.mark.parametrize(
+    "email", ["zw\u200b@a.example", "a\u200d@b.example", "x\ufeff@b.example", "rl\u202e@b.example"]
+)
+def test_emails_refuse_invisible_characters(email: str) -> None:
+    with pytest.raises(InvalidValue, match=r"invisible formatting character|text-direction"):
+        parse_email(email)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [("a\x00b", "NUL character"), ("\ud800", "lone surrogate"), ("x\uffff", "U+FFFF")],
+)
+def test_string_attributes_refuse_what_cannot_be_stored(raw: str, message: str) -> None:
+    with pytest.raises(InvalidValue, match=re.escape(message)):
+        coerce(raw, "string", "note")
+    assert "\ufffd" in storable(raw)
+
+
+def test_string_attributes_keep_line_breaks() -> None:
+    assert coerce("line one\nline two", "string", "note") == "line one\nline two"
+
+
+@pytest.mark.parametrize("value", [2**63, -(2**63) - 1, 10**40, "1" * 25])
+def test_integers_beyond_64_bits_are_errors_not_floats(value: int | str) -> None:
+    with pytest.raises(InvalidValue, match="outside the 64-bit range"):
+        coerce(value, "integer", "n")
