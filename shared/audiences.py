@@ -26,6 +26,9 @@ import asyncpg
 from shared import people_store
 from shared.filters import CompiledFilter, FilterContext, InvalidFilter, compile_filter
 from shared.identity import ContactView, Engine, snapshot
+from shared.logs import get_logger
+
+log = get_logger(__name__)
 
 
 def fingerprint(updated_at: datetime) -> str:
@@ -107,7 +110,11 @@ async def judge(
         old = [cid for cid, c in engine.changed.items() if not c.is_new]
         counts = await event_counts(conn, old)
     for message_id, audience in audiences.items():
-        verdict.matched[message_id] = _first_matches(audience, engine, counts)
+        try:
+            verdict.matched[message_id] = _first_matches(audience, engine, counts)
+        except Exception:  # a state the filter trips on: the messenger judges it on the database
+            log.exception("an audience could not be judged", extra={"message_id": message_id})
+            del verdict.evaluated[message_id]
     return verdict
 
 

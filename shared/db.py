@@ -42,8 +42,15 @@ async def connect(dsn: str) -> asyncpg.Connection:
     return conn
 
 
-async def create_pool(dsn: str, size: int = 4, **kwargs: Any) -> asyncpg.Pool:
-    """A pool whose connections decode json/jsonb with orjson."""
+async def create_pool(
+    dsn: str, size: int = 4, *, statement_timeout_s: float | None = None, **kwargs: Any
+) -> asyncpg.Pool:
+    """A pool whose connections decode json/jsonb with orjson; with ``statement_timeout_s``,
+    PostgreSQL cancels any statement that runs longer (``asyncpg.QueryCanceledError``)."""
+    if statement_timeout_s is not None:
+        settings = dict(kwargs.pop("server_settings", None) or {})
+        settings["statement_timeout"] = str(int(statement_timeout_s * 1000))
+        kwargs["server_settings"] = settings
     pool = await asyncpg.create_pool(
         dsn, min_size=1, max_size=size, init=_init_connection, **kwargs
     )

@@ -66,6 +66,7 @@ returns an object that evaluates many people or renders SQL without re-validatin
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -74,11 +75,15 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, TypeGuard
 
+import orjson
+
 from shared.values import CASE_COLLATION, InvalidValue, fold, normalize_event_name, parse_datetime
 
 MAX_DEPTH = 32
 MAX_CONDITIONS = 2000
 MAX_DAYS_AGO = 100_000
+MAX_IN_VALUES = 1000  # values in one "in": a longer list belongs in a tag or a segment
+MAX_FILTER_BYTES = 256 * 1024  # the whole filter as JSON
 
 Kind = Literal["text", "number", "date", "boolean"]
 
@@ -187,6 +192,11 @@ class CompiledFilter:
         return _eval(self._root, contact)
 
     @property
+    def matches_everyone(self) -> bool:
+        """Whether it holds for every person whatever their values (``{"and": []}``)."""
+        return _constant(self._root) is True
+
+    @property
     def uses_events(self) -> bool:
         """Whether it reads event counts (``contact["events"]``), which cost a query to load."""
         return _uses_events(self._root)
@@ -198,6 +208,21 @@ class CompiledFilter:
             raise ValueError("first_param must be at least 1")
         sql = _Sql(alias, first_param)
         return sql.node(self._root), sql.params
+
+
+def _constant(node: _Node) -> bool | None:
+    """The node's value when it does not depend on the person, else None."""
+    if isinstance(node, _Const):
+        return node.value
+    if isinstance(node, _Not):
+        inner = _constant(node.child)
+        return None if inner is None else not inner
+    if isinstance(node, _Bool):
+        values = [_constant(child) for child in node.children]
+        if node.op == "and":
+            return False if False in values else (True if all(v is True for v in values) else None)
+        return True if True in values else (False if all(v is False for v in values) else None)
+    return None
 
 
 def _uses_events(node: _Node) -> bool:
@@ -212,11 +237,24 @@ def _uses_events(node: _Node) -> bool:
 
 def compile_filter(filter_: Any, ctx: FilterContext) -> CompiledFilter:
     """Validate ``filter_`` against ``ctx``; raises ``InvalidFilter`` listing every problem."""
+    _check_size(filter_)
     parser = _Parser(ctx)
     root = parser.node(filter_, "", 0)
     if parser.problems or root is None:
         raise InvalidFilter(list(dict.fromkeys(parser.problems)) or ["filter: invalid"])
     return CompiledFilter(root)
+
+
+def _check_size(filter_: Any) -> None:
+    """A filter is small: at most ``MAX_FILTER_BYTES`` of JSON (bounded work per request)."""
+    try:
+        size = len(orjson.dumps(filter_))
+    except (TypeError, orjson.JSONEncodeError):  # an integer beyond 64 bits, say
+        size = len(json.dumps(filter_, default=str))
+    if size > MAX_FILTER_BYTES:
+        raise InvalidFilter(
+            [f"filter: it is {size:,} bytes of JSON; at most {MAX_FILTER_BYTES:,} are allowed"]
+        )
 
 
 def validate(filter_: Any, ctx: FilterContext) -> None:
@@ -341,6 +379,9 @@ class _Parser:
             return _Subject("tag", "", "text")
         if field.startswith("custom.") and len(field) > len("custom."):
             name = field[len("custom.") :]
+            if not _text_ok(name):
+                self.fail(path, f"{field!r}: an attribute name has no NUL characters")
+                return None
             stored = name if name in self.ctx.attribute_types else None
             stored = stored or self.lowered_attributes.get(name.lower())
             if stored is None:
@@ -396,6 +437,8 @@ class _Parser:
         if op in _NO_VALUE:
             return self.no_value(op, value, path)
         if op == "in":
+            if not self.in_size_ok(value, path, field):
+                return False
             ok = isinstance(value, list | tuple) and bool(value) and all(map(self.scalar_ok, value))
             expected = "a non-empty list of texts, numbers or booleans"
         elif op in ("contains", "starts_with", "ends_with"):
@@ -415,6 +458,16 @@ class _Parser:
                 "(the workspace has no such attribute yet)",
             )
         return ok
+
+    def in_size_ok(self, value: Any, path: str, field: str) -> bool:
+        if isinstance(value, list | tuple) and len(value) > MAX_IN_VALUES:
+            self.fail(
+                path,
+                f"'in' on {field} has {len(value):,} values; at most {MAX_IN_VALUES:,} are"
+                " allowed (tag those people, or save them as a segment, instead)",
+            )
+            return False
+        return True
 
     @staticmethod
     def scalar_ok(value: Any) -> bool:
@@ -436,6 +489,8 @@ class _Parser:
         if op == "in":
             if not isinstance(value, list | tuple) or not value:
                 self.fail(path, f"'in' on {field} takes a non-empty list of values")
+                return False, None
+            if not self.in_size_ok(value, path, field):
                 return False, None
             items = [self.scalar(kind, op, v, path, field) for v in value]
             if any(not ok for ok, _ in items):
@@ -697,7 +752,10 @@ class _Sql:
             else:
                 cond = f"{have} {_COMPARE[op]} {self.param(first, 'timestamptz')}"
         elif op == "in":
-            cond = f"{have} = ANY ({self.param(list(want), 'numeric[]')})"
+            # A subquery, not "= ANY(array)": PostgreSQL hashes it once (a hashed SubPlan), so
+            # the cost is one probe per person, not one comparison per person and value.
+            values = self.param(list(want), "numeric[]")
+            cond = f"{have} = ANY (SELECT _fv.v FROM unnest({values}) AS _fv(v))"
         else:
             cmp = {"eq": "=", "ne": "="}.get(op) or _COMPARE[op]
             cond = f"{have} {cmp} {self.param(want, _SQL_TYPES[kind])}"

@@ -83,8 +83,11 @@ async def ensure_topics(settings: Settings) -> list[str]:
             NewTopic(
                 name=name,
                 num_partitions=settings.topic_partitions,
-                replication_factor=1,
-                topic_configs={"max.message.bytes": str(MAX_MESSAGE_BYTES)},
+                replication_factor=settings.topic_replication_factor,
+                topic_configs={
+                    "max.message.bytes": str(MAX_MESSAGE_BYTES),
+                    "min.insync.replicas": str(settings.topic_min_insync_replicas),
+                },
             )
             for name in wanted
             if name not in existing

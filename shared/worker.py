@@ -6,12 +6,20 @@ committed. Failures are classified:
 
 * :class:`~shared.events.UndecodableMessage` or :class:`PoisonMessage` — bad input: the message goes
   to the dead-letter topic with the reason (and the handler's ``on_poison`` records it where a user
-  sees it), then it is acked and the stream goes on. ``MAX_CONSECUTIVE_POISON`` in a row stop the
-  worker loudly: that is a bad deploy, not bad data, and draining the topic would lose it all.
-* transient faults (connections, timeouts, serialisation conflicts) — retried with bounded,
-  jittered back-off.
-* anything else — logged and the process exits (code 70) without acking; the supervisor
-  restarts it and the message is delivered again.
+  sees it, e.g. the import fails with that reason), then it is acked and the stream goes on.
+* the database refusing the data, or any other exception the handler did not expect — the same:
+  one workspace's message that trips a bug must not stop the worker for every workspace (the
+  exception is logged with its traceback).
+* transient faults of the worker's own infrastructure (connections, timeouts, serialisation
+  conflicts) — retried with bounded, jittered back-off; when they last (the database or the
+  broker is down), the process exits (code 70) without acking, the supervisor restarts it and
+  the message is delivered again.
+* a statement cancelled by the statement timeout — retried twice (a lock wait), then poison.
+
+A bad deploy, not bad data, shows as poison across workspaces: ``MAX_CONSECUTIVE_POISON``
+messages in a row that were all poison, from at least two workspaces, stop the worker loudly
+(draining the topic into dead letters would lose it all). A run of poison from a single
+workspace never does: that is one tenant's data, and the others go on.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ log = get_logger(__name__)
 
 MAX_CONSECUTIVE_POISON = 100
 MAX_TRANSIENT_ATTEMPTS = 30
+MAX_SLOW_ATTEMPTS = 3  # statement timeouts of one message before it counts as poison
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -47,6 +56,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     KafkaError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a connection left mid-operation when the server went away
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
     asyncpg.SerializationError,
@@ -64,6 +74,7 @@ PERMANENT_DB_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.DataError,
     asyncpg.IntegrityConstraintViolationError,
 )
+SLOW_ERRORS: tuple[type[BaseException], ...] = (asyncpg.QueryCanceledError,)
 
 
 # A handler returns None when the message is done, or an awaitable still finishing it (a
@@ -106,6 +117,7 @@ def make_app(service: str, settings: Settings, default_web_port: int) -> faust.A
         broker_session_timeout=10.0,
         broker_heartbeat_interval=1.0,
         web_host="127.0.0.1",
+        web_bind=settings.worker_web_bind,  # web_host is only the advertised name
         web_port=settings.worker_web_port or default_web_port,
         web_in_thread=False,
         autodiscover=False,
@@ -149,7 +161,7 @@ class Consumer:
         self.handler = handler
         self.on_poison = on_poison
         self.on_start = on_start
-        self.poison_in_a_row = 0
+        self.poison = PoisonBudget(MAX_CONSECUTIVE_POISON)
         self._producer: AIOKafkaProducer | None = None
         self.started = False
         channel = app.topic(self.topic_name, key_type=bytes, value_type=bytes)
@@ -192,10 +204,11 @@ class Consumer:
             await self._poison(None, key, value, str(exc))
             return None
         with import_context(envelope.correlation_id):
+            slow = 0
             for attempt in range(1, MAX_TRANSIENT_ATTEMPTS + 1):
                 try:
                     tail = await self.handler(envelope)
-                    self.poison_in_a_row = 0
+                    self.poison.fine()
                     return tail
                 except PoisonMessage as exc:
                     await self._poison(envelope, key, value, str(exc))
@@ -203,6 +216,13 @@ class Consumer:
                 except PERMANENT_DB_ERRORS as exc:
                     await self._poison(envelope, key, value, f"the database refused it: {exc}")
                     return None
+                except SLOW_ERRORS as exc:
+                    slow += 1
+                    if slow >= MAX_SLOW_ATTEMPTS:
+                        reason = f"it kept running past the statement timeout: {exc}"
+                        await self._poison(envelope, key, value, reason)
+                        return None
+                    await asyncio.sleep(0.5 * slow)
                 except TRANSIENT_ERRORS as exc:
                     delay = min(30.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0)
                     log.warning(
@@ -210,15 +230,16 @@ class Consumer:
                         extra={"error": repr(exc), "attempt": attempt, "delay_s": round(delay, 2)},
                     )
                     await asyncio.sleep(delay)
-                except Exception:
+                except Exception as exc:
                     log.exception("unexpected failure handling %s", envelope.type)
-                    fatal(f"stopping: unexpected failure in {self.topic_name}")
+                    reason = f"it could not be processed ({type(exc).__name__}; see the log)"
+                    await self._poison(envelope, key, value, reason)
+                    return None
             fatal(f"stopping: {self.topic_name} kept failing after {MAX_TRANSIENT_ATTEMPTS} tries")
 
     async def _poison(
         self, envelope: Envelope | None, key: bytes | None, value: bytes | None, reason: str
     ) -> None:
-        self.poison_in_a_row += 1
         for attempt in range(1, MAX_TRANSIENT_ATTEMPTS + 1):
             try:
                 await send_dead_letter(
@@ -235,13 +256,38 @@ class Consumer:
             except TRANSIENT_ERRORS as exc:
                 log.warning("dead-lettering failed, retrying", extra={"error": repr(exc)})
                 await asyncio.sleep(min(30.0, 0.2 * 2**attempt))
+            except Exception:  # recording it where a user sees it failed: it is parked anyway
+                log.exception("the poison hook failed")
+                break
         else:
             fatal("stopping: cannot reach the dead-letter topic")
-        if self.poison_in_a_row >= MAX_CONSECUTIVE_POISON:
+        if self.poison.spoilt(_workspace(envelope) if envelope is not None else None):
             fatal(
-                f"stopping: {self.poison_in_a_row} poison messages in a row on {self.topic_name};"
-                " this looks like a bad deploy, not bad data"
+                f"stopping: {self.poison.limit} poison messages in a row on {self.topic_name},"
+                " from several workspaces; this looks like a bad deploy, not bad data"
             )
+
+
+def _workspace(envelope: Envelope) -> str | None:
+    return getattr(envelope.payload, "workspace_id", None)
+
+
+class PoisonBudget:
+    """Tells a bad deploy from bad data: ``limit`` poison messages in a row, from at least two
+    workspaces (an undecodable message counts as a workspace of its own)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.run: deque[str | None] = deque(maxlen=limit)
+
+    def fine(self) -> None:
+        """A message was processed: the run of poison is over."""
+        self.run.clear()
+
+    def spoilt(self, workspace: str | None) -> bool:
+        """Count a poison message; True when the worker should stop."""
+        self.run.append(workspace)
+        return len(self.run) >= self.limit and len(set(self.run)) >= 2
 
 
 class InOrderAcks:

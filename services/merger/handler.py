@@ -16,8 +16,17 @@ happens under chunk n's workspace lock, so it sees the state before chunk n; the
 changed are carried over in their state after it. Chunk n+1's transaction then checks the
 workspace's ``people_version``: if anyone else wrote the workspace's people in between, the
 preparation is thrown away and done again under the lock. A chunk's message is acked only after
-its tail committed; a tail that fails stops the process (exit 70, nothing acked), and the first
-chunk after a start runs in the foreground, where the worker's usual failure rules apply.
+its tail committed; a tail that fails for the worker's own reasons (the database went away)
+stops the process (exit 70, nothing acked), and the first chunk after a start runs in the
+foreground, where the worker's usual failure rules apply.
+
+One tenant's records never stop the merger:
+
+* a record the engine cannot apply (a bug its data trips) fails alone: the chunk is prepared
+  again without it, and it is reported with the others;
+* a chunk whose write the database refuses (a value validation let through) is applied again
+  record by record, each in a savepoint: the records it refuses fail with the database's
+  reason, the rest are applied, and the counts stay exact.
 """
 
 from __future__ import annotations
@@ -39,7 +48,7 @@ from shared.ids import new_id
 from shared.logs import get_logger
 from shared.settings import Settings
 from shared.topics import CONTACT_CHANGES
-from shared.worker import PoisonMessage, fatal
+from shared.worker import PERMANENT_DB_ERRORS, PoisonMessage, fatal
 
 log = get_logger(__name__)
 _DATES = ("signed_up_at", "last_seen_at")
@@ -68,6 +77,19 @@ class _Prepared:
     now: datetime
 
 
+class _Unappliable(Exception):
+    """The engine raised on one record: it fails alone and the chunk is prepared again."""
+
+    def __init__(self, row: int) -> None:
+        super().__init__(row)
+        self.row = row
+
+
+UNAPPLIABLE = "this record could not be applied because of an error on our side (logged)"
+# What the database (or asyncpg's encoder, for a lone surrogate) refuses in the data itself.
+REFUSED: tuple[type[BaseException], ...] = (*PERMANENT_DB_ERRORS, UnicodeEncodeError)
+
+
 class MergerHandler:
     def __init__(self, settings: Settings, pool: asyncpg.Pool, producer: AIOKafkaProducer) -> None:
         self.settings = settings
@@ -77,6 +99,7 @@ class MergerHandler:
         self.inflight: asyncio.Task[None] | None = None
         self.carry: _Carry | None = None
         self.pipelined = False  # the first chunk after a start runs in the foreground
+        self.reapplied = False  # a chunk was applied record by record: its carry is not valid
 
     async def __call__(self, envelope: Envelope) -> Awaitable[None] | None:
         payload = envelope.payload
@@ -104,31 +127,28 @@ class MergerHandler:
         prepared: _Prepared | None = None
         if carry is not None and carry.workspace_id == chunk.workspace_id:
             async with self.pool.acquire() as conn:
-                prepared = await self._prepare(conn, chunk, carry)
+                try:
+                    prepared = await self._prepare(conn, chunk, carry)
+                except _Unappliable:
+                    carry = None  # it changed the carried contacts: prepared again under the lock
         else:
             carry = None
         await self.drain()
+        if self.reapplied:
+            self.reapplied = False
+            prepared = carry = None
         conn = await self.pool.acquire()
         tx = conn.transaction()
         try:
             await tx.start()
-            await people_store.lock_workspace(conn, chunk.workspace_id)
-            status = await repo.import_status(conn, chunk.import_id)
-            if status is None:
-                raise PoisonMessage(f"import {chunk.import_id} does not exist")
-            done, applied = await repo.chunk_state(conn, chunk.import_id, chunk.seq)
-            if done or status in ("completed", "failed"):
+            if not await self._begin(conn, chunk):
                 await self._abandon(conn, tx)
                 return None
-            if chunk.seq != applied:
-                raise PoisonMessage(
-                    f"chunk {chunk.seq} of import {chunk.import_id} arrived before chunk {applied}"
-                )
             version = await people_store.people_version(conn, chunk.workspace_id)
             if prepared is None or carry is None or carry.version != version:
                 if prepared is not None:
                     log.info("another writer came between chunks: preparing again")
-                prepared = await self._prepare(conn, chunk, None)
+                prepared = await self._prepare_all(conn, chunk)
             event = await self._announce(conn, chunk, prepared)
         except BaseException:
             await self._abandon(conn, tx)
@@ -156,11 +176,42 @@ class MergerHandler:
         self.inflight = asyncio.create_task(self._guarded(tail, chunk))
         return self.inflight
 
+    async def _begin(self, conn: asyncpg.Connection, chunk: RowChunk) -> bool:
+        """In the chunk's transaction: take the workspace lock; False when the chunk is applied
+        already or its import is over; PoisonMessage when it arrived out of order."""
+        await people_store.lock_workspace(conn, chunk.workspace_id)
+        status = await repo.import_status(conn, chunk.import_id)
+        if status is None:
+            raise PoisonMessage(f"import {chunk.import_id} does not exist")
+        done, applied = await repo.chunk_state(conn, chunk.import_id, chunk.seq)
+        if done or status in ("completed", "failed"):
+            return False
+        if chunk.seq != applied:
+            raise PoisonMessage(
+                f"chunk {chunk.seq} of import {chunk.import_id} arrived before chunk {applied}"
+            )
+        return True
+
+    async def _prepare_all(self, conn: asyncpg.Connection, chunk: RowChunk) -> _Prepared:
+        """:meth:`_prepare` from the database, leaving out each record the engine raises on."""
+        skip: set[int] = set()
+        while True:
+            try:
+                return await self._prepare(conn, chunk, None, skip)
+            except _Unappliable as exc:
+                log.exception("a record could not be applied", extra={"row": exc.row})
+                skip.add(exc.row)
+
     async def _prepare(
-        self, conn: asyncpg.Connection, chunk: RowChunk, carry: _Carry | None
+        self,
+        conn: asyncpg.Connection,
+        chunk: RowChunk,
+        carry: _Carry | None,
+        skip: set[int] | frozenset[int] = frozenset(),
     ) -> _Prepared:
         """Apply the chunk's records in memory, over the contacts they can touch: read from the
-        database, and (``carry``) those of the chunk still committing as they will be."""
+        database, and (``carry``) those of the chunk still committing as they will be. Records
+        numbered in ``skip`` fail; one the engine raises on raises :class:`_Unappliable`."""
         rows = chunk.rows
         user_ids = [r["user_id"] for r in rows if r.get("user_id") is not None]
         emails = [r["email"] for r in rows if r.get("email") is not None]
@@ -185,7 +236,13 @@ class MergerHandler:
                 # Let the previous chunk's tail send its next statement: PostgreSQL works on it
                 # while this loop goes on, instead of waiting for the whole loop.
                 await asyncio.sleep(0)
-            outcome = engine.apply(record, chunk.kind, chunk.tag)
+            if record["_row"] in skip:
+                errors.append({"row": record["_row"], "errors": [UNAPPLIABLE], "cells": None})
+                continue
+            try:
+                outcome = engine.apply(record, chunk.kind, chunk.tag)
+            except Exception as exc:
+                raise _Unappliable(record["_row"]) from exc
             if outcome.result == "created":
                 created += 1
             elif outcome.result == "updated":
@@ -250,15 +307,83 @@ class MergerHandler:
                     conn, event[0], self.changes_topic, ws.encode(), event[1]
                 )
             await tx.commit()
+        except REFUSED as exc:
+            await self._abandon(conn, tx)
+            log.warning(
+                "the database refused a chunk: applying it record by record",
+                extra={"import_id": chunk.import_id, "seq": chunk.seq, "error": repr(exc)},
+            )
+            self.reapplied = True
+            await self._one_by_one(chunk)
+            return
         except BaseException:
             await self._abandon(conn, tx)
             raise
         await self.pool.release(conn)
         if event is not None:
-            try:
-                await self.producer.send_and_wait(self.changes_topic, event[1], key=ws.encode())
-            except Exception as exc:  # the messenger's sweeper handles the outbox row later
-                log.warning("contacts-changed not published now", extra={"error": repr(exc)})
+            await self._publish(ws, event[1])
+
+    async def _publish(self, workspace_id: str, value: bytes) -> None:
+        try:
+            await self.producer.send_and_wait(self.changes_topic, value, key=workspace_id.encode())
+        except Exception as exc:  # the messenger's sweeper handles the outbox row later
+            log.warning("contacts-changed not published now", extra={"error": repr(exc)})
+
+    async def _one_by_one(self, chunk: RowChunk) -> None:
+        """Apply a chunk whose write the database refused, each record in a savepoint: those it
+        refuses fail with its reason. The event carries no verdict (the messenger judges the
+        changed people on the database)."""
+        ws = chunk.workspace_id
+        changed: list[str] = []
+        created = updated = 0
+        errors: list[dict[str, Any]] = list(chunk.errors)
+        async with self.pool.acquire() as conn, conn.transaction():
+            if not await self._begin(conn, chunk):
+                return
+            for record in chunk.rows:
+                one = chunk.model_copy(update={"rows": [record], "errors": []})
+                try:
+                    async with conn.transaction():
+                        prepared = await self._prepare_all(conn, one)
+                        if prepared.spelling.fresh:
+                            await people_store.save_tags(conn, ws, prepared.spelling.fresh.values())
+                        await people_store.write_contacts(
+                            conn, ws, prepared.engine.changed.values()
+                        )
+                except REFUSED as exc:
+                    reason = f"the database refused this record: {exc}"
+                    errors.append({"row": record["_row"], "errors": [reason], "cells": None})
+                    continue
+                created += prepared.created
+                updated += prepared.updated
+                errors.extend(prepared.errors)
+                changed.extend(prepared.engine.changed)
+            await repo.write_errors(conn, chunk.import_id, errors)
+            await repo.record_chunk(
+                conn,
+                chunk.import_id,
+                chunk.seq,
+                len(chunk.rows) + len(chunk.errors),
+                created,
+                updated,
+                len(errors),
+            )
+            value: bytes | None = None
+            if changed and chunk.trigger_messages:
+                outbox_id = await people_store.next_outbox_id(conn)
+                change = ContactsChanged(
+                    workspace_id=ws,
+                    import_id=chunk.import_id,
+                    contact_ids=list(dict.fromkeys(changed)),
+                    committed_at=datetime.now(UTC),
+                    outbox_id=outbox_id,
+                )
+                value = events.encode(change, correlation_id=chunk.import_id)
+                await people_store.add_outbox(
+                    conn, outbox_id, self.changes_topic, ws.encode(), value
+                )
+        if value is not None:
+            await self._publish(ws, value)
 
     async def _abandon(self, conn: asyncpg.Connection, tx: Any) -> None:
         """Roll back (when the connection still can) and give the connection back."""

@@ -27,7 +27,11 @@ async def on_poison(envelope: Envelope | None, reason: str) -> None:
 
 
 async def start() -> None:
-    pool = await db.create_pool(settings.database_url, settings.db_pool_size)
+    pool = await db.create_pool(
+        settings.database_url,
+        settings.db_pool_size,
+        statement_timeout_s=settings.worker_statement_timeout_s,
+    )
     state["handler"] = MergerHandler(settings, pool, consumer.producer)
 
 

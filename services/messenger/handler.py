@@ -7,26 +7,29 @@ is judged on the database instead (its audience compiled to SQL). For a message 
 everyone who matches now, over the whole workspace, in pages of ids.
 
 At most once per (message, person): the delivery row's primary key. An in-app delivery *is* its
-row, written as ``delivered``. Email and webhook rows are written ``pending`` and committed before
-the send; a crash between the two leaves a pending row that the sweeper sends again with the same
-idempotency key. The contacts-changed event's outbox row is deleted in the same transaction, and
-rows left behind (an event lost before it was processed) are processed by the sweeper.
+row, written as ``delivered``. Email and webhook rows are written ``pending`` and committed; the
+sends are made beside the consumers, claimed one by one (services.messenger.sending), so a slow
+receiver never holds up a change. The contacts-changed event's outbox row is deleted in the same
+transaction, and rows left behind (an event lost before it was processed) are processed by the
+sweeper.
+
+Each live message is judged on its own: an audience that cannot be evaluated (invalid since it
+was saved, or too slow for the statement timeout) skips that message, logged, and the others
+are still delivered.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import httpx
 
-from services.messenger import channels
 from services.messenger import repository as repo
+from services.messenger.sending import Sender
 from services.messenger.templates import render
-from shared import audiences
+from shared import audiences, outbound
 from shared.events import ContactsChanged, Envelope, MessageActivated, UndecodableMessage, decode
 from shared.filters import FilterContext, InvalidFilter
 from shared.logs import get_logger
@@ -36,15 +39,15 @@ from shared.worker import PoisonMessage
 log = get_logger(__name__)
 PAGE = 5000
 _DATE_FIELDS = ("signed_up_at", "last_seen_at", "created_at", "updated_at")
-SEND_CONCURRENCY = 16
+UNJUDGEABLE = (InvalidFilter, asyncpg.QueryCanceledError)
 
 
 class MessengerHandler:
     def __init__(self, settings: Settings, pool: asyncpg.Pool) -> None:
         self.settings = settings
         self.pool = pool
-        self.http = httpx.AsyncClient()
-        self.sending = asyncio.Semaphore(SEND_CONCURRENCY)
+        http = outbound.client(outbound.Policy.from_settings(settings))
+        self.sender = Sender(settings, pool, http)
 
     async def __call__(self, envelope: Envelope) -> None:
         payload = envelope.payload
@@ -56,7 +59,7 @@ class MessengerHandler:
             raise PoisonMessage(f"the messenger does not handle {envelope.type}")
 
     async def on_change(self, change: ContactsChanged) -> None:
-        to_send: list[tuple[asyncpg.Record, list[str]]] = []
+        sends = False
         async with self.pool.acquire() as conn, conn.transaction():
             messages = await repo.live_messages(conn, change.workspace_id, "auto")
             ctx: FilterContext | None = None
@@ -78,17 +81,16 @@ class MessengerHandler:
                         change.import_id,
                         change.committed_at,
                     )
-                if new and message["channel"] != "in_app":
-                    to_send.append((message, new))
+                sends = sends or bool(new and message["channel"] != "in_app")
             if change.outbox_id is not None:
                 await repo.delete_outbox(conn, change.outbox_id)
-        await self._send_all(to_send)
+        if sends:
+            self.sender.wake(change.workspace_id)
 
     async def on_activation(self, activation: MessageActivated) -> None:
         """Deliver a message that went live to everyone who matches now, a page at a time."""
         after = ""
         while True:
-            to_send: list[tuple[asyncpg.Record, list[str]]] = []
             async with self.pool.acquire() as conn, conn.transaction():
                 message = await repo.message(conn, activation.message_id)
                 if message is None or message["state"] != "live":
@@ -98,14 +100,13 @@ class MessengerHandler:
                 )
                 try:
                     people = await repo.matching_undelivered(conn, message, ctx, None, after, PAGE)
-                except InvalidFilter as exc:
+                except UNJUDGEABLE as exc:
                     raise PoisonMessage(
-                        f"message {message['id']} has an invalid audience: {exc}"
+                        f"message {message['id']}: its audience cannot be evaluated: {_why(exc)}"
                     ) from None
                 new = await self._insert(conn, message, people, None, None)
-                if new and message["channel"] != "in_app":
-                    to_send.append((message, new))
-            await self._send_all(to_send)
+            if new and message["channel"] != "in_app":
+                self.sender.wake(message["workspace_id"])
             if len(people) < PAGE:
                 return
             after = people[-1]["id"]
@@ -120,13 +121,14 @@ class MessengerHandler:
         changed_at: datetime | None,
     ) -> list[str]:
         try:
-            people = await repo.matching_undelivered(
-                conn, message, ctx, contact_ids, "", len(contact_ids)
-            )
-        except InvalidFilter as exc:
+            async with conn.transaction():  # a savepoint: a cancelled query spoils nothing else
+                people = await repo.matching_undelivered(
+                    conn, message, ctx, contact_ids, "", len(contact_ids)
+                )
+        except UNJUDGEABLE as exc:
             log.warning(
-                "skipping a message with an invalid audience",
-                extra={"message_id": message["id"], "error": str(exc)},
+                "skipping a message whose audience cannot be evaluated",
+                extra={"message_id": message["id"], "error": _why(exc)},
             )
             return []
         return await self._insert(conn, message, people, import_id, changed_at)
@@ -160,53 +162,31 @@ class MessengerHandler:
         status = "delivered" if message["channel"] == "in_app" else "pending"
         return await repo.insert_deliveries(conn, message, rows, status, import_id, changed_at)
 
-    async def _send_all(self, batches: Sequence[tuple[asyncpg.Record, list[str]]]) -> None:
-        for message, contact_ids in batches:
-            async with self.pool.acquire() as conn:
-                pending = await repo.pending_for(conn, message["id"], contact_ids)
-            await asyncio.gather(*(self._send(row) for row in pending))
-
-    async def _send(self, row: asyncpg.Record) -> None:
-        out = channels.Outgoing(
-            message_id=row["message_id"],
-            contact_id=row["contact_id"],
-            workspace_id=row["workspace_id"],
-            email=row["email"],
-            subject=row["subject"] or "",
-            body=row["body"] or "",
-            webhook_url=row["webhook_url"],
-            webhook_secret=row["webhook_secret"],
-        )
-        async with self.sending:
-            if row["channel"] == "email":
-                result = await channels.send_email(self.settings, out)
-            else:
-                contact: dict[str, Any] = {"id": row["contact_id"], "email": row["email"]}
-                result = await channels.send_webhook(self.http, self.settings, out, contact)
-        async with self.pool.acquire() as conn:
-            await repo.finish_delivery(
-                conn,
-                out.message_id,
-                out.contact_id,
-                result.status,
-                result.reason,
-                row["attempts"] + result.attempts,
-            )
-
     async def sweep(self) -> None:
         """Process what a crash left behind: outbox rows never handled, pending sends."""
         async with self.pool.acquire() as conn:
             stale = await repo.stale_outbox(conn, older_than_s=15)
-        for raw in stale:
+        for outbox_id, raw in stale:
             try:
                 envelope = decode(raw)
-            except UndecodableMessage:
+                if not isinstance(envelope.payload, ContactsChanged):
+                    raise UndecodableMessage(f"an outbox row holds {envelope.type}")
+            except UndecodableMessage as exc:
+                log.error("dropping an outbox row that cannot be read", extra={"error": str(exc)})
+                async with self.pool.acquire() as conn:
+                    await repo.delete_outbox(conn, outbox_id)
                 continue
-            if isinstance(envelope.payload, ContactsChanged):
+            try:
                 await self.on_change(envelope.payload)
-        async with self.pool.acquire() as conn:
-            pending = await repo.pending_deliveries(conn, older_than_s=60)
-        await asyncio.gather(*(self._send(row) for row in pending))
+            except (PoisonMessage, ValueError, TypeError, KeyError) as exc:
+                log.error("an outbox row failed; it is tried again", extra={"error": repr(exc)})
+        await self.sender.sweep()
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, asyncpg.QueryCanceledError):
+        return "it took longer than the statement timeout (USHER_WORKER_STATEMENT_TIMEOUT_S)"
+    return str(exc)
 
 
 def _state(raw: dict[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,11 @@ async def handle(envelope: Envelope) -> None:
 async def start() -> None:
     async with starting:  # both consumers call this; one pool
         if "handler" not in state:
-            pool = await db.create_pool(settings.database_url, settings.db_pool_size)
+            pool = await db.create_pool(
+                settings.database_url,
+                max(settings.db_pool_size, 8),
+                statement_timeout_s=settings.worker_statement_timeout_s,
+            )
             state["handler"] = MessengerHandler(settings, pool)
 
 
@@ -44,6 +48,8 @@ async def sweep() -> None:
         await handler.sweep()
     except TRANSIENT_ERRORS as exc:
         log.warning("sweep failed, will retry", extra={"error": repr(exc)})
+    except Exception:  # an exception escaping a faust timer would stop the worker
+        log.exception("sweep failed, will retry")
 
 
 if __name__ == "__main__":

@@ -98,42 +98,68 @@ async def delete_outbox(conn: asyncpg.Connection, outbox_id: int) -> None:
 
 async def stale_outbox(
     conn: asyncpg.Connection, older_than_s: float, limit: int = 100
-) -> list[bytes]:
+) -> list[tuple[int, bytes]]:
+    """``(id, payload)`` of outbox rows older than ``older_than_s``: events nobody handled."""
     rows = await conn.fetch(
-        "SELECT payload FROM outbox WHERE created_at < now() - make_interval(secs => $1)"
+        "SELECT id, payload FROM outbox WHERE created_at < now() - make_interval(secs => $1)"
         " ORDER BY id LIMIT $2",
         older_than_s,
         limit,
     )
-    return [r["payload"] for r in rows]
+    return [(r["id"], r["payload"]) for r in rows]
 
 
-async def pending_deliveries(
-    conn: asyncpg.Connection, older_than_s: float, limit: int = 500
-) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT d.message_id, d.contact_id, d.subject, d.body, d.attempts, c.email,"
-        " m.channel, m.webhook_url, w.webhook_secret, d.workspace_id"
-        " FROM deliveries d JOIN messages m ON m.id = d.message_id"
-        " JOIN contacts c ON c.id = d.contact_id JOIN workspaces w ON w.id = d.workspace_id"
-        " WHERE d.status = 'pending' AND d.created_at < now() - make_interval(secs => $1)"
-        " ORDER BY d.created_at LIMIT $2",
-        older_than_s,
+async def sendable_workspaces(conn: asyncpg.Connection, limit: int = 1000) -> list[str]:
+    """Workspaces with an email or webhook send that nobody is making now: never claimed, or
+    claimed by a sender whose lease ran out (it crashed)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT workspace_id FROM deliveries WHERE status = 'pending'"
+        " AND (claimed_until IS NULL OR claimed_until < now()) LIMIT $1",
         limit,
+    )
+    return [r["workspace_id"] for r in rows]
+
+
+async def claim(
+    conn: asyncpg.Connection, workspace_id: str, limit: int, lease_s: float
+) -> list[asyncpg.Record]:
+    """Claim up to ``limit`` of the workspace's oldest pending sends of live messages for
+    ``lease_s`` seconds, with what the send needs. A row claimed by someone else (locked, or
+    with a lease running) is skipped: the same send is never made twice at once."""
+    return await conn.fetch(
+        "WITH picked AS ("
+        " SELECT d.message_id, d.contact_id FROM deliveries d"
+        " JOIN messages m ON m.id = d.message_id"
+        " WHERE d.workspace_id = $1 AND d.status = 'pending' AND m.state = 'live'"
+        " AND (d.claimed_until IS NULL OR d.claimed_until < now())"
+        " ORDER BY d.created_at LIMIT $2 FOR UPDATE OF d SKIP LOCKED)"
+        " UPDATE deliveries d SET claimed_until = now() + make_interval(secs => $3)"
+        " FROM picked p, messages m, contacts c, workspaces w"
+        " WHERE d.message_id = p.message_id AND d.contact_id = p.contact_id"
+        " AND m.id = d.message_id AND c.id = d.contact_id AND w.id = d.workspace_id"
+        " RETURNING d.message_id, d.contact_id, d.workspace_id, d.subject, d.body, d.attempts,"
+        " d.created_at, c.email, c.name, c.custom, m.channel, m.webhook_url,"
+        " m.subject AS message_subject, m.body AS message_body, m.updated_at AS message_updated_at,"
+        " w.webhook_secret",
+        workspace_id,
+        limit,
+        lease_s,
     )
 
 
-async def pending_for(
-    conn: asyncpg.Connection, message_id: str, contact_ids: Sequence[str]
-) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT d.message_id, d.contact_id, d.subject, d.body, d.attempts, c.email,"
-        " m.channel, m.webhook_url, w.webhook_secret, d.workspace_id"
-        " FROM deliveries d JOIN messages m ON m.id = d.message_id"
-        " JOIN contacts c ON c.id = d.contact_id JOIN workspaces w ON w.id = d.workspace_id"
-        " WHERE d.message_id = $1 AND d.contact_id = ANY($2::text[]) AND d.status = 'pending'",
+async def still_sendable(conn: asyncpg.Connection, message_id: str) -> bool:
+    """Whether the message is still live (pausing it stops the sends not made yet)."""
+    state: str | None = await conn.fetchval("SELECT state FROM messages WHERE id = $1", message_id)
+    return state == "live"
+
+
+async def release(conn: asyncpg.Connection, message_id: str, contact_id: str) -> None:
+    """Give a claimed send back unsent (its message was paused meanwhile)."""
+    await conn.execute(
+        "UPDATE deliveries SET claimed_until = NULL"
+        " WHERE message_id = $1 AND contact_id = $2 AND status = 'pending'",
         message_id,
-        list(contact_ids),
+        contact_id,
     )
 
 
@@ -144,9 +170,14 @@ async def finish_delivery(
     status: str,
     reason: str | None,
     attempts: int,
+    subject: str | None = None,
+    body: str | None = None,
 ) -> None:
+    """Record how a send went (and, when the message was edited since the row was written,
+    the subject and body actually sent)."""
     await conn.execute(
-        "UPDATE deliveries SET status = $3, reason = $4, attempts = $5,"
+        "UPDATE deliveries SET status = $3, reason = $4, attempts = $5, claimed_until = NULL,"
+        " subject = coalesce($6, subject), body = coalesce($7, body),"
         " delivered_at = CASE WHEN $3 = 'delivered' THEN clock_timestamp() END"
         " WHERE message_id = $1 AND contact_id = $2 AND status = 'pending'",
         message_id,
@@ -154,4 +185,6 @@ async def finish_delivery(
         status,
         reason,
         attempts,
+        subject,
+        body,
     )

@@ -32,11 +32,11 @@ from shared.events import Envelope, ImportRequested
 from shared.logs import get_logger
 from shared.settings import Settings
 from shared.topics import ROW_CHUNKS
-from shared.worker import PoisonMessage, fatal
+from shared.worker import TRANSIENT_ERRORS, PoisonMessage, fatal
 
 log = get_logger(__name__)
 REMOTE_SOURCES = ("mailchimp", "mixpanel")
-MAX_PULLS = 4  # remote pulls one parser runs at once
+PULL_FAILED = "the pull stopped because of an error on our side (logged); start a new import"
 
 
 def source_for(name: str) -> Source:
@@ -52,32 +52,61 @@ def source_for(name: str) -> Source:
 
 
 class ParserHandler:
+    """See the module docstring. Remote pulls are shared out fairly: at most
+    ``pulls_per_workspace`` of one workspace and ``pulls_in_flight`` in all run at once; a pull
+    that finds no free slot waits in :attr:`waiting` (its request acked, the agent goes on) and
+    starts when one frees. A parser that dies forgets that queue; the stalled-import timer
+    requests those imports again."""
+
     def __init__(self, settings: Settings, pool: asyncpg.Pool, producer: AIOKafkaProducer) -> None:
         self.settings = settings
         self.pool = pool
         self.producer = producer
         self.topic = ROW_CHUNKS.name(settings)
-        self.pulling: set[str] = set()  # remote imports this process is pulling
-        self.pull_slots = asyncio.Semaphore(MAX_PULLS)
+        self.pulling: dict[str, str] = {}  # import id -> workspace id, of the pulls running
+        self.waiting: dict[str, str] = {}  # the same, of the pulls waiting for a slot, in order
+        self.background: set[asyncio.Task[None]] = set()
 
     async def __call__(self, envelope: Envelope) -> Awaitable[None] | None:
         request = envelope.payload
         if not isinstance(request, ImportRequested):
             raise PoisonMessage(f"the parser does not handle {envelope.type}")
-        if request.import_id in self.pulling:
-            return None  # a re-request of a pull this process is running
+        if request.import_id in self.pulling or request.import_id in self.waiting:
+            return None  # a re-request of a pull this process has in hand
+        if request.workspace_id and not self._has_slot(request.workspace_id):
+            async with self.pool.acquire() as conn:
+                source_name = await repo.import_source(conn, request.import_id)
+            if source_name in REMOTE_SOURCES:  # it stays queued until a slot frees
+                log.info(
+                    "a remote pull waits for a free slot", extra={"import_id": request.import_id}
+                )
+                self.waiting[request.import_id] = request.workspace_id
+                return None
+        prepared = await self._prepare(request.import_id)
+        if prepared is None:
+            return None
+        source, ctx, row = prepared
+        if row["source"] not in REMOTE_SOURCES:
+            await self._run(source, ctx, row)
+            return None
+        # A remote pull can wait on a vendor for a long time (back-off, rate limits): it runs
+        # beside the agent, so the file imports queued behind it go on; its message is acked
+        # once it is done (shared.worker).
+        return self._start_pull(source, ctx, row)
+
+    async def _prepare(self, import_id: str) -> tuple[Source, ImportContext, Any] | None:
+        """Read the import and mark it processing; None when there is nothing to do."""
         async with self.pool.acquire() as conn:
-            row = await repo.get_import(conn, request.import_id)
+            row = await repo.get_import(conn, import_id)
             if row is None:
-                raise PoisonMessage(f"import {request.import_id} does not exist")
-            if row["status"] in ("completed", "failed"):
-                return
+                raise PoisonMessage(f"import {import_id} does not exist")
+            if row["status"] in ("completed", "failed", "cancelled"):
+                return None
             if (row["source_state"] or {}).get("pulled"):
-                return  # every page went to Kafka already; the merger finishes the import
+                return None  # every page went to Kafka already; the merger finishes the import
             resume_at = await repo.applied_chunks(conn, row["id"])
             resume_rows = await repo.applied_rows(conn, row["id"]) if resume_at else 0
             await repo.mark_processing(conn, row["id"])
-        source = source_for(row["source"])
         ctx = ImportContext(
             settings=self.settings,
             pool=self.pool,
@@ -86,34 +115,83 @@ class ParserHandler:
             resume_at=resume_at,
             resume_rows=resume_rows,
         )
-        if row["source"] not in REMOTE_SOURCES:
-            await self._run(source, ctx, row)
-            return None
-        # A remote pull can wait on a vendor for a long time (back-off, rate limits): it runs
-        # beside the agent, so the file imports queued behind it go on; its message is acked
-        # once it is done (shared.worker).
-        await self.pull_slots.acquire()
-        self.pulling.add(row["id"])
+        return source_for(row["source"]), ctx, row
+
+    def _has_slot(self, workspace_id: str) -> bool:
+        mine = sum(1 for w in self.pulling.values() if w == workspace_id)
+        return (
+            len(self.pulling) < self.settings.pulls_in_flight
+            and mine < self.settings.pulls_per_workspace
+        )
+
+    def _start_pull(self, source: Source, ctx: ImportContext, row: Any) -> asyncio.Task[None]:
+        self.pulling[row["id"]] = row["workspace_id"]
         return asyncio.create_task(self._pull(source, ctx, row))
 
     async def _pull(self, source: Source, ctx: ImportContext, row: Any) -> None:
+        """One pull, beside the agent. Whatever the vendor (or the URL) does, the import ends
+        completed or failed with a message; only the worker's own infrastructure failing (the
+        database, the broker) stops the process, and the pull is requested again."""
         try:
             await self._run(source, ctx, row)
         except asyncio.CancelledError:
             raise
-        except BaseException as exc:
-            log.error("a remote pull failed", extra={"import_id": row["id"], "error": repr(exc)})
+        except TRANSIENT_ERRORS as exc:
+            log.error("a remote pull lost the database or Kafka", extra={"error": repr(exc)})
             fatal(f"stopping: the pull of import {row['id']} failed; it is requested again")
+        except Exception:
+            log.exception("a remote pull failed", extra={"import_id": row["id"]})
+            await self._fail(row, PULL_FAILED)
         finally:
-            self.pulling.discard(row["id"])
-            self.pull_slots.release()
+            self.pulling.pop(row["id"], None)
+            self._start_waiting()
+
+    def _start_waiting(self) -> None:
+        """Start the first waiting pulls whose workspace has a free slot."""
+        for import_id, workspace_id in list(self.waiting.items()):
+            if len(self.pulling) >= self.settings.pulls_in_flight:
+                return
+            if self._has_slot(workspace_id):
+                del self.waiting[import_id]
+                self.pulling[import_id] = workspace_id  # held while it is read again
+                self._keep(asyncio.create_task(self._resume_waiting(import_id)))
+
+    async def _resume_waiting(self, import_id: str) -> None:
+        try:
+            prepared = await self._prepare(import_id)
+        except Exception as exc:  # the stalled-import timer asks for it again
+            log.warning("a waiting pull could not start", extra={"error": repr(exc)})
+            prepared = None
+        self.pulling.pop(import_id, None)
+        if prepared is None:
+            self._start_waiting()
+            return
+        source, ctx, row = prepared
+        self._keep(self._start_pull(source, ctx, row))
+
+    def _keep(self, task: asyncio.Task[None]) -> None:
+        """Hold a reference to a task nobody awaits (the loop keeps only weak ones)."""
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
     async def _run(self, source: Source, ctx: ImportContext, row: Any) -> None:
         try:
             await source.run(ctx)
         except (FileProblem, SourceFailed) as exc:
             log.info("import failed: %s", exc)
-            async with self.pool.acquire() as conn:
-                await repo.fail_import(conn, row["id"], str(exc))
-                if row["source"] in REMOTE_SOURCES:
-                    await repo.forget_secret(conn, row["id"])
+            await self._fail(row, str(exc))
+
+    async def _fail(self, row: Any, message: str) -> None:
+        async with self.pool.acquire() as conn:
+            await repo.fail_import(conn, row["id"], message)
+            if row["source"] in REMOTE_SOURCES:
+                await repo.forget_secret(conn, row["id"])
+
+    async def on_poison(self, envelope: Envelope | None, reason: str) -> None:
+        """An import request that cannot be processed fails its import with the reason."""
+        if envelope is None or not isinstance(envelope.payload, ImportRequested):
+            return
+        async with self.pool.acquire() as conn:
+            row = await repo.get_import(conn, envelope.payload.import_id)
+        if row is not None:
+            await self._fail(row, f"the import stopped: {reason}")

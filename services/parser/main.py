@@ -26,11 +26,19 @@ async def handle(envelope: Envelope) -> Awaitable[None] | None:
 
 
 async def start() -> None:
-    pool = await db.create_pool(settings.database_url, settings.db_pool_size)
+    pool = await db.create_pool(
+        settings.database_url,
+        settings.db_pool_size,
+        statement_timeout_s=settings.worker_statement_timeout_s,
+    )
     state["handler"] = ParserHandler(settings, pool, consumer.producer)
 
 
-consumer = Consumer(app, settings, IMPORT_REQUESTS, handle, on_start=start)
+async def on_poison(envelope: Envelope | None, reason: str) -> None:
+    await state["handler"].on_poison(envelope, reason)
+
+
+consumer = Consumer(app, settings, IMPORT_REQUESTS, handle, on_poison=on_poison, on_start=start)
 
 
 @app.timer(interval=15.0)  # type: ignore[untyped-decorator]
@@ -53,6 +61,8 @@ async def requeue_stalled() -> None:
             )
     except TRANSIENT_ERRORS as exc:
         log.warning("stalled-import check failed, will retry", extra={"error": repr(exc)})
+    except Exception:  # an exception escaping a faust timer would stop the worker
+        log.exception("stalled-import check failed, will retry")
 
 
 if __name__ == "__main__":

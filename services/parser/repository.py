@@ -18,6 +18,11 @@ async def get_import(conn: asyncpg.Connection, import_id: str) -> asyncpg.Record
     )
 
 
+async def import_source(conn: asyncpg.Connection, import_id: str) -> str | None:
+    value: str | None = await conn.fetchval("SELECT source FROM imports WHERE id = $1", import_id)
+    return value
+
+
 async def applied_chunks(conn: asyncpg.Connection, import_id: str) -> int:
     """How many chunks the merger has applied: the parser resumes sending from there."""
     value: int = await conn.fetchval(
@@ -57,7 +62,7 @@ async def record_progress(
 async def fail_import(conn: asyncpg.Connection, import_id: str, message: str) -> None:
     await conn.execute(
         "UPDATE imports SET status = 'failed', error = $2, finished_at = now()"
-        " WHERE id = $1 AND status NOT IN ('completed', 'failed')",
+        " WHERE id = $1 AND status NOT IN ('completed', 'failed', 'cancelled')",
         import_id,
         message,
     )

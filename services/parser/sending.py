@@ -10,6 +10,7 @@ import asyncio
 from typing import Any
 
 import asyncpg
+import orjson
 from aiokafka import AIOKafkaProducer
 
 from services.parser import repository as repo
@@ -18,6 +19,33 @@ from shared.events import ImportParsed, RowChunk
 from shared.logs import get_logger
 
 log = get_logger(__name__)
+
+
+UNSTORABLE = (
+    "this record holds a value that cannot be stored (a number beyond 64 bits or an invalid"
+    " character)"
+)
+
+
+def quarantine(chunk: RowChunk) -> RowChunk:
+    """The chunk with every record that cannot be written as JSON failed instead (validation
+    should have caught it; this keeps one such value from stopping the import)."""
+    rows: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for record in chunk.rows:
+        try:
+            orjson.dumps(record)
+            rows.append(record)
+        except (TypeError, orjson.JSONEncodeError):
+            log.error("a record could not be encoded", extra={"row": record.get("_row")})
+            errors.append({"row": record.get("_row"), "errors": [UNSTORABLE], "cells": None})
+    for error in chunk.errors:
+        try:
+            orjson.dumps(error)
+            errors.append(error)
+        except (TypeError, orjson.JSONEncodeError):
+            errors.append({"row": error.get("row"), "errors": [UNSTORABLE], "cells": None})
+    return chunk.model_copy(update={"rows": rows, "errors": errors})
 
 
 class ChunkSender:
@@ -33,11 +61,13 @@ class ChunkSender:
 
     async def send(self, chunk: RowChunk) -> None:
         """Queue ``chunk`` once the previous one is acknowledged."""
+        try:
+            value = events.encode(chunk, correlation_id=self.import_id)
+        except (TypeError, orjson.JSONEncodeError):
+            value = events.encode(quarantine(chunk), correlation_id=self.import_id)
         if self.pending is not None:
             await self.pending
-        self.pending = await self.producer.send(
-            self.topic, events.encode(chunk, correlation_id=self.import_id), key=self.key
-        )
+        self.pending = await self.producer.send(self.topic, value, key=self.key)
 
     async def progress(self, parsed: int, estimate: int | None) -> None:
         async with self.pool.acquire() as conn:

@@ -582,3 +582,46 @@ def test_to_sql_constants() -> None:
 def test_to_sql_rejects_odd_aliases(alias: str) -> None:
     with pytest.raises(ValueError, match="alias"):
         to_sql({"and": []}, CTX, alias)
+
+
+# -- bounded work: a filter stays small (probe H4) ---------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["email", "custom.seats", "tag", "custom.unknown"])
+def test_in_takes_at_most_a_thousand_values(field: str) -> None:
+    values = [f"v{i}" for i in range(1000)] if field != "custom.seats" else list(range(1000))
+    validate({"field": field, "op": "in", "value": values}, CTX)
+    too_many = [*values, values[0]]
+    with pytest.raises(InvalidFilter, match="has 1,001 values; at most 1,000 are allowed"):
+        validate({"field": field, "op": "in", "value": too_many}, CTX)
+
+
+def test_a_filter_is_at_most_256_kib_of_json() -> None:
+    big = {"or": [{"field": "name", "op": "eq", "value": "x" * 2000} for _ in range(140)]}
+    with pytest.raises(InvalidFilter, match="bytes of JSON; at most 262,144 are allowed"):
+        validate(big, CTX)
+
+
+def test_in_is_a_subquery_postgresql_can_hash() -> None:
+    for field in ("email", "custom.seats"):
+        sql, _ = to_sql(
+            {"field": field, "op": "in", "value": ["1", "2"] if field == "email" else [1, 2]}, CTX
+        )
+        assert "FROM unnest(" in sql and "= ANY (SELECT" in sql, sql
+
+
+@pytest.mark.parametrize(
+    ("filter_", "everyone"),
+    [
+        ({"and": []}, True),
+        ({"or": [{"and": []}]}, True),
+        ({"not": {"or": []}}, True),
+        ({"or": [{"field": "tag", "op": "eq", "value": "x"}, {"and": []}]}, True),
+        ({"or": []}, False),
+        ({"and": [{"field": "tag", "op": "eq", "value": "x"}]}, False),
+        ({"and": [{"and": []}, {"field": "role", "op": "eq", "value": "user"}]}, False),
+        ({"field": "email", "op": "exists"}, False),
+    ],
+)
+def test_an_audience_that_matches_everyone_is_recognised(filter_: Any, everyone: bool) -> None:
+    assert compile_filter(filter_, CTX).matches_everyone is everyone

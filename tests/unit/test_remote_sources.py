@@ -11,7 +11,7 @@ import pytest
 
 from services.parser.sources import SourceFailed
 from services.parser.sources.jsonfile import batches
-from services.parser.sources.mailchimp import data_center, origin
+from services.parser.sources.mailchimp import MailchimpSource, data_center, origin
 from services.parser.sources.remote import Snapshot, retry_after
 from shared.jsonfile import JsonRecord
 
@@ -64,3 +64,98 @@ def test_api_chunks_split_where_the_role_changes() -> None:
     ]
     # A fixed kind (mixpanel_file) ignores roles.
     assert [len(b) for _, b in batches(records, 4, "leads")] == [4, 2]
+
+
+# -- what a vendor (or a hostile base_url) can do to a pull -------------------------------------
+
+
+class _Ctx:
+    """What RemoteSource.request needs of an import context: settings and a clock."""
+
+    def __init__(self, max_wait_s: float = 1800.0) -> None:
+        from shared.settings import Settings
+
+        self.settings = Settings(pull_max_wait_s=max_wait_s)
+        self.waits: list[float] = []
+
+    async def wait(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def _source() -> MailchimpSource:
+    source = MailchimpSource()
+    source.secrets = ["k-secret-us6"]
+    source.waited = 0.0
+    return source
+
+
+async def _ask(handler, ctx: _Ctx | None = None) -> httpx.Response:
+    transport = httpx.MockTransport(handler)
+    async with httpx.AsyncClient(
+        base_url="https://us6.api.mailchimp.com", transport=transport
+    ) as c:
+        return await _source().request(ctx or _Ctx(), c, "GET", "/3.0/lists/L/members")
+
+
+async def test_a_body_that_does_not_decode_fails_the_import() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=b"plain text")
+
+    with pytest.raises(SourceFailed, match="body that could not be decoded"):
+        await _ask(handler)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [OverflowError("connect(): port must be 0-65535."), ValueError("x"), httpx.InvalidURL("y")],
+)
+async def test_anything_a_request_raises_fails_the_import(error: Exception) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise error
+
+    with pytest.raises(SourceFailed, match=f"the request failed \\({type(error).__name__}\\)"):
+        await _ask(handler)
+
+
+async def test_an_address_the_guard_refuses_fails_the_import_saying_not_allowed() -> None:
+    from shared.outbound import NOT_ALLOWED, Refused
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise Refused(NOT_ALLOWED)
+
+    with pytest.raises(SourceFailed, match="base_url: the address is not allowed"):
+        await _ask(handler)
+
+
+async def test_a_vendor_that_keeps_asking_to_wait_is_given_up_on() -> None:
+    """Retry-After is honoured, but a pull waits at most pull_max_wait_s in all (probe H1: a
+    hostile URL could hold a pull slot for about 30 hours)."""
+    ctx = _Ctx(max_wait_s=1800)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, headers={"Retry-After": "600"})
+
+    with pytest.raises(SourceFailed, match=r"kept answering 429.*waiting 30 minutes in all"):
+        await _ask(handler, ctx)
+    assert ctx.waits == [600.0, 600.0, 600.0]
+
+
+async def test_a_vendors_own_words_are_shown_on_one_line_and_short() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = {"title": "Resource\nNot Found", "detail": "internal \x1b[31m" + "x" * 1000}
+        return httpx.Response(404, json=body)
+
+    with pytest.raises(SourceFailed) as caught:
+        await _ask(handler)
+    message = str(caught.value)
+    assert message.startswith("MailChimp refused the import (404): Resource Not Found: internal")
+    assert "\n" not in message and "\x1b" not in message and len(message) < 400
+
+
+def test_records_that_json_cannot_hold_are_still_written_to_the_snapshot() -> None:
+    from shared import jsonfile
+
+    assert jsonfile.dumps({"n": 10**40}) == b'{"n": 10000000000000000000000000000000000000000}'
+    assert jsonfile.dumps({"s": "\ud800"}) == b'{"s": "\\ud800"}'
+    assert jsonfile.loads(b'{"n": 100000000000000000000000000000}') == {"n": 10**29}
+    assert jsonfile.loads(b'{"n": 18446744073709551615}') == {"n": 2**64 - 1}

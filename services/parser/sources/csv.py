@@ -16,10 +16,13 @@ from typing import Any
 import asyncpg
 
 from services.parser.rows import ImportOptions, RowValidator
-from services.parser.sources import ImportContext
+from services.parser.sources import UNREADABLE, ImportContext
 from shared import values
 from shared.csvfile import Detected, FileProblem, Record, iter_records
 from shared.events import RowChunk
+from shared.logs import get_logger
+
+log = get_logger(__name__)
 
 TYPE_SAMPLE = 1000  # values of a new attribute read to infer its type
 PROGRESS_EVERY = 1  # chunks between progress writes
@@ -107,7 +110,11 @@ def _chunk(row: asyncpg.Record, seq: int, batch: list[Record], validator: RowVal
         if record.error is not None:
             bad.append({"row": record.row, "errors": [record.error], "cells": record.cells})
             continue
-        normalised, errors = validator(record.cells)
+        try:
+            normalised, errors = validator(record.cells)
+        except Exception:
+            log.exception("a row could not be validated", extra={"row": record.row})
+            normalised, errors = None, [UNREADABLE]
         if normalised is None:
             bad.append({"row": record.row, "errors": errors, "cells": record.cells})
         else:

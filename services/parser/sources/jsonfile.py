@@ -23,10 +23,13 @@ from services.parser.contacts import (
     api_role,
     mixpanel_contact,
 )
-from services.parser.sources import ImportContext
+from services.parser.sources import UNREADABLE, ImportContext
 from shared.csvfile import FileProblem
 from shared.events import RowChunk
 from shared.jsonfile import JsonRecord, iter_records
+from shared.logs import get_logger
+
+log = get_logger(__name__)
 
 Convert = Callable[[Any], tuple[Contact | None, list[str]]]
 
@@ -95,10 +98,14 @@ def _validate(
         if record.error is not None:
             bad.append({"row": record.row, "errors": [record.error], "cells": [record.original()]})
             continue
-        contact, errors = convert(record.value)
         normalised = None
-        if contact is not None:
-            normalised, errors = validator(contact)
+        try:
+            contact, errors = convert(record.value)
+            if contact is not None:
+                normalised, errors = validator(contact)
+        except Exception:
+            log.exception("a record could not be validated", extra={"row": record.row})
+            normalised, errors = None, [UNREADABLE]
         if normalised is None:
             bad.append({"row": record.row, "errors": errors, "cells": [record.original()]})
         else:

@@ -71,6 +71,7 @@ class MailchimpSource(RemoteSource):
     def client(self, ctx: ImportContext, secret: dict[str, Any]) -> httpx.AsyncClient:
         api_key = str(secret["api_key"])
         return vendor_client(
+            ctx,
             origin(api_key, ctx.options.get("base_url")),
             httpx.BasicAuth("usher", api_key),
             MAX_CONNECTIONS,

@@ -14,6 +14,7 @@ session, the query starts over and the pages already applied are read past, not 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -49,6 +50,7 @@ class MixpanelSource(RemoteSource):
         options = ctx.options
         base = options.get("base_url") or ORIGINS[options.get("region") or "us"]
         return vendor_client(
+            ctx,
             str(base).rstrip("/"),
             httpx.BasicAuth(str(secret["username"]), str(secret["secret"])),
             MAX_CONNECTIONS,
@@ -68,7 +70,10 @@ class MixpanelSource(RemoteSource):
     ) -> AsyncGenerator[Page, None]:
         options = ctx.options
         project_id = str(options["project_id"])
-        limit_key = f"{client.base_url}|{project_id}"
+        # The budget is the project's, but counted per workspace and service account: another
+        # workspace naming the same project cannot spend this one's queries.
+        account = hashlib.sha256("|".join(self.secrets).encode()).hexdigest()[:16]
+        limit_key = f"{ctx.workspace_id}|{client.base_url}|{project_id}|{account}"
         state = ctx.row["source_state"] or {}
         session: str | None = state.get("session_id") if first > 0 else None
         resuming = session is not None  # a stored session Mixpanel may have forgotten
@@ -86,10 +91,12 @@ class MixpanelSource(RemoteSource):
                 "/api/query/engage",
                 params={"project_id": project_id},
                 data=data,
-                refuse=not resuming,
+                refuse=False,
             )
             if response.status_code >= 400:
-                if response.status_code in _FINAL:
+                if response.status_code in _FINAL or not resuming:
+                    if response.status_code in (401, 403):
+                        QUERY_LIMIT.refund(limit_key)  # not an authenticated query
                     raise self.refusal(response)
                 log.info(
                     "Mixpanel no longer knows the query session: starting over",

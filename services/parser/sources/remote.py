@@ -4,9 +4,15 @@ local snapshot of what was pulled, and the page → chunk loop.
 * Credentials are decrypted here, from ``imports.secret``, and live only in this process's
   memory while the pull runs; they are dropped from the database once every page is sent (or the
   import failed). Messages built from vendor answers are scrubbed of them.
+* Requests go through the outbound guard (shared.outbound, SPEC §8): a ``base_url`` that is or
+  resolves to a non-public address fails the import with "not allowed", and nothing about what
+  answers there.
 * 429 and 5xx answers (and network errors) are retried after the vendor's ``Retry-After`` or a
   jittered exponential back-off, then the same request is sent again: the pull resumes where it
-  stopped. 4xx answers fail the import with the vendor's own message.
+  stopped — but a pull waits at most ``USHER_PULL_MAX_WAIT_S`` in all, so a vendor (or a hostile
+  URL) that keeps asking to wait cannot hold a pull slot for hours. 4xx answers fail the import
+  with the vendor's own message (one line, at most 300 characters). Anything else a request
+  raises (a body that does not decode, a broken answer) fails the import with a message too.
 * One page is one chunk (a fixed page size), so after a restart the pull starts again at the page
   after the last applied chunk. Each page is appended to a snapshot (NDJSON, one vendor record a
   line, under ``USHER_STORAGE_DIR``) before its chunk is sent; the error report reads the
@@ -29,12 +35,12 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
-import orjson
 
 from services.parser import repository as repo
 from services.parser.contacts import JsonValidator
 from services.parser.sources import ImportContext, SourceFailed
 from services.parser.sources.jsonfile import Convert, json_chunk
+from shared import jsonfile, outbound
 from shared.crypto import SecretUnavailable, decrypt_json
 from shared.jsonfile import JsonRecord
 from shared.logs import get_logger
@@ -48,18 +54,28 @@ MAX_FAILURES = 8  # 5xx answers or network errors in a row for one request
 MAX_UNREACHABLE = 3  # refused connections in a row (about 7 s) before the import fails
 MAX_BACKOFF_S = 60.0
 MAX_RETRY_AFTER_S = 3600.0
+MAX_VENDOR_TEXT = 300
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 
-def vendor_client(base_url: str, auth: httpx.Auth, max_connections: int) -> httpx.AsyncClient:
-    """An HTTP client for one vendor API: its origin, credentials and connection limit."""
-    return httpx.AsyncClient(
+def vendor_client(
+    ctx: ImportContext, base_url: str, auth: httpx.Auth, max_connections: int
+) -> httpx.AsyncClient:
+    """A guarded HTTP client for one vendor API: its origin, credentials and connection limit."""
+    return outbound.client(
+        outbound.Policy.from_settings(ctx.settings),
         base_url=base_url,
         auth=auth,
         limits=httpx.Limits(max_connections=max_connections),
         timeout=TIMEOUT,
         headers={"Accept": "application/json"},
     )
+
+
+def one_line(text: str) -> str:
+    """A vendor's text made fit for an import's error: printable, one line, cut short."""
+    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return flat if len(flat) <= MAX_VENDOR_TEXT else flat[: MAX_VENDOR_TEXT - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -111,7 +127,11 @@ class Snapshot:
 
 
 class HourlyLimit:
-    """At most ``per_hour`` calls in any hour, per key (a vendor's documented query limit)."""
+    """At most ``per_hour`` calls in any hour, per key (a vendor's documented query limit).
+
+    Callers key it by workspace and credentials as well as the vendor's project, so one
+    workspace cannot spend another's budget; a call the vendor refused as unauthenticated is
+    given back (:meth:`refund`)."""
 
     def __init__(self, per_hour: int) -> None:
         self.per_hour = per_hour
@@ -130,6 +150,12 @@ class HourlyLimit:
             log.info("vendor query limit reached, waiting", extra={"wait_s": round(wait)})
             await ctx.wait(wait)
 
+    def refund(self, key: str) -> None:
+        """Give back the last call taken under ``key``."""
+        calls = self.calls.get(key)
+        if calls:
+            calls.pop()
+
 
 class RemoteSource:
     """Pulls pages from a vendor and sends them as chunks. Subclasses say how to page."""
@@ -140,6 +166,7 @@ class RemoteSource:
     async def run(self, ctx: ImportContext) -> None:
         secret = self.credentials(ctx)
         self.secrets = [v for v in secret.values() if isinstance(v, str) and len(v) >= 4]
+        self.waited = 0.0
         options = ctx.options
         validator = JsonValidator(
             await ctx.attribute_types(),
@@ -158,7 +185,7 @@ class RemoteSource:
             ):
                 async for page in pages:
                     if page.items:
-                        lines = [orjson.dumps(item) for item in page.items]
+                        lines = [jsonfile.dumps(item) for item in page.items]
                         snapshot.append(lines)
                         records = [
                             JsonRecord(total + i, item, line.decode())
@@ -213,22 +240,44 @@ class RemoteSource:
             text = text.replace(secret, "[redacted]")
         return text
 
+    def explanation(self, response: httpx.Response) -> str | None:
+        """The vendor's own explanation of an error answer, made fit to show (one line)."""
+        try:
+            message = self.vendor_message(response)
+        except Exception:  # a body the vendor_message parser trips on says nothing useful
+            return None
+        return one_line(message) if message else None
+
     def refusal(self, response: httpx.Response) -> SourceFailed:
         """The import fails with the vendor's own words."""
-        message = self.vendor_message(response)
-        if not message:
-            message = response.reason_phrase or "no explanation given"
+        message = self.explanation(response) or one_line(response.reason_phrase or "")
         return SourceFailed(
-            self.scrub(f"{self.vendor} refused the import ({response.status_code}): {message}")
+            self.scrub(
+                f"{self.vendor} refused the import ({response.status_code}):"
+                f" {message or 'no explanation given'}"
+            )
         )
 
     def body(self, response: httpx.Response) -> Any:
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise SourceFailed(
                 f"{self.vendor} answered {response.status_code} with a body that is not JSON"
             ) from None
+
+    async def wait(self, ctx: ImportContext, seconds: float, problem: str) -> None:
+        """Back off as asked, unless the pull has waited ``pull_max_wait_s`` in all."""
+        limit = ctx.settings.pull_max_wait_s
+        if self.waited + seconds > limit:
+            raise SourceFailed(
+                self.scrub(
+                    f"{problem}; gave up after waiting {self.waited / 60:.0f} minutes in all"
+                    f" (at most {limit / 60:.0f}): try again later"
+                )
+            )
+        self.waited += seconds
+        await ctx.wait(seconds)
 
     async def request(
         self,
@@ -246,26 +295,43 @@ class RemoteSource:
         for a 4xx answer, or when the vendor keeps failing.
         """
         limited = failures = unreachable = 0
+        host = client.base_url.host or httpx.URL(url).host
         while True:
             wait: float | None = None
             try:
                 response = await client.request(method, url, **kwargs)
-            except httpx.ConnectError as exc:
+            except outbound.Refused as exc:
+                raise SourceFailed(f"base_url: {exc}") from None
+            except httpx.ConnectError:
                 # Nothing answers at that address (a wrong base_url, no route): a few quick
                 # tries, then fail the import instead of holding the queue for minutes.
                 unreachable += 1
                 if unreachable > MAX_UNREACHABLE:
                     raise SourceFailed(
                         self.scrub(
-                            f"{self.vendor} could not be reached at {httpx.URL(url).host}"
-                            f" ({type(exc).__name__}); check base_url and the network"
+                            f"{self.vendor} could not be reached at {host};"
+                            " check base_url and the network"
                         )
                     ) from None
-                await ctx.wait(0.5 * 2**unreachable)
+                await self.wait(ctx, 0.5 * 2**unreachable, f"{self.vendor} could not be reached")
                 continue
-            except httpx.TransportError as exc:
+            except httpx.TimeoutException:
                 failures += 1
-                problem = f"{self.vendor} could not be reached ({type(exc).__name__})"
+                problem = f"{self.vendor} did not answer in time"
+            except httpx.DecodingError:
+                raise SourceFailed(
+                    f"{self.vendor} answered with a body that could not be decoded"
+                    " (it is not what its Content-Encoding header says)"
+                ) from None
+            except httpx.TransportError:
+                failures += 1
+                problem = f"{self.vendor} could not be reached"
+            except Exception as exc:  # a broken answer, an invalid URL: never a stuck parser
+                log.warning("a vendor request failed", extra={"error": repr(exc)})
+                raise SourceFailed(
+                    f"{self.vendor} could not be asked at {host}: the request failed"
+                    f" ({type(exc).__name__}); check base_url"
+                ) from None
             else:
                 status = response.status_code
                 if status < 400:
@@ -278,7 +344,7 @@ class RemoteSource:
                     failures += 1
                     wait = retry_after(response)
                     problem = f"{self.vendor} kept failing ({status})"
-                    message = self.vendor_message(response)
+                    message = self.explanation(response)
                     if message:
                         problem += f": {message}"
                 elif refuse:
@@ -296,4 +362,4 @@ class RemoteSource:
                 "vendor asked to wait, retrying the same request",
                 extra={"vendor": self.vendor, "problem": self.scrub(problem), "wait_s": wait},
             )
-            await ctx.wait(wait)
+            await self.wait(ctx, wait, problem)
