@@ -30,6 +30,9 @@ MAX_UPLOAD = 48 * 1024 * 1024  # small enough to send one byte more in a test
 SMTP_PORT = 12525 + OFFSET
 WEBHOOK_PORT = 12580 + OFFSET
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The tests' own webhook receivers and vendor fakes listen here: the one loopback address the
+# services may reach (USHER_ALLOWED_PRIVATE_HOSTS); every other stays refused, as in production.
+FAKES_HOST = "127.0.0.2"
 
 
 def _unavailable(reason: str) -> None:
@@ -87,6 +90,9 @@ def stack() -> Iterator[Stack]:
             "USHER_SMTP_PORT": str(SMTP_PORT),
             "USHER_WEBHOOK_TIMEOUT_S": "2",
             "USHER_MAX_UPLOAD_BYTES": str(MAX_UPLOAD),
+            "USHER_ALLOWED_PRIVATE_HOSTS": FAKES_HOST,
+            "USHER_RATE_LIMIT_PER_IP_PER_MINUTE": "0",
+            "USHER_AUTH_FAILURES_PER_MINUTE": "0",
         },
     )
     try:

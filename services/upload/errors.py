@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -39,7 +40,8 @@ def invalid(message: str, details: Any = None) -> ApiError:
     return ApiError(422, "invalid", message, details)
 
 
-def _body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """The body of every error answer."""
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         error["details"] = details
@@ -55,7 +57,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(
-            _body(exc.code, exc.message, exc.details), status_code=exc.status, headers=exc.headers
+            error_body(exc.code, exc.message, exc.details),
+            status_code=exc.status,
+            headers=exc.headers,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -66,7 +70,7 @@ def install(app: FastAPI) -> None:
         ]
         summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
         return JSONResponse(
-            _body("invalid", f"the request is not valid: {summary}", details), status_code=422
+            error_body("invalid", f"the request is not valid: {summary}", details), status_code=422
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -75,13 +79,34 @@ def install(app: FastAPI) -> None:
             exc.status_code, "error"
         )
         return JSONResponse(
-            _body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(asyncpg.QueryCanceledError)
+    async def too_slow(_: Request, exc: asyncpg.QueryCanceledError) -> JSONResponse:
+        log.warning("a request ran past the statement timeout", extra={"error": str(exc)})
+        return JSONResponse(
+            error_body(
+                "timeout",
+                "the request took too long and was stopped (USHER_API_STATEMENT_TIMEOUT_S):"
+                " narrow it down, for example with a simpler filter",
+            ),
+            status_code=503,
+        )
+
+    @app.exception_handler(asyncpg.CharacterNotInRepertoireError)
+    @app.exception_handler(asyncpg.UntranslatableCharacterError)
+    async def unstorable(_: Request, exc: Exception) -> JSONResponse:
+        # Validation refuses NUL characters where it knows the field; this is the net below it.
+        return JSONResponse(
+            error_body("invalid", "the request holds a NUL character, which cannot be stored"),
+            status_code=422,
         )
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
         return JSONResponse(
-            _body("internal", "something went wrong on our side; the error was logged"),
+            error_body("internal", "something went wrong on our side; the error was logged"),
             status_code=500,
         )

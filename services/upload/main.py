@@ -15,7 +15,9 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from services.upload import errors
-from services.upload.auth import RateLimiter
+from services.upload.auth import Limits
+from services.upload.guard import Guard
+from services.upload.pagination import Cursors
 from services.upload.routers import (
     audiences,
     bulk,
@@ -26,7 +28,7 @@ from services.upload.routers import (
     remote,
     workspaces,
 )
-from shared import db
+from shared import db, outbound
 from shared.kafka import make_producer
 from shared.logs import setup_logging
 from shared.settings import Settings, get_settings
@@ -39,7 +41,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = await db.create_pool(settings.database_url, max(settings.db_pool_size, 8))
+        app.state.pool = await db.create_pool(
+            settings.database_url,
+            max(settings.db_pool_size, 8),
+            statement_timeout_s=settings.api_statement_timeout_s,
+        )
         app.state.producer = make_producer(settings)
         await app.state.producer.start()
         try:
@@ -53,10 +59,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Import people, merge them by identity rules, deliver live messages once.",
         lifespan=lifespan,
+        # Swagger UI and ReDoc load their scripts from a CDN: off unless USHER_API_DOCS is set.
+        docs_url="/docs" if settings.api_docs else None,
+        redoc_url="/redoc" if settings.api_docs else None,
     )
     app.state.settings = settings
-    app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.limits = Limits.from_settings(settings)
+    app.state.cursors = Cursors.from_settings(settings)
+    app.state.outbound = outbound.Policy.from_settings(settings)
     errors.install(app)
+    app.add_middleware(Guard)
     for router in (workspaces, imports, remote, bulk, people, events, messages, audiences):
         app.include_router(router.router)
 
@@ -84,6 +96,7 @@ def main() -> None:
         port=settings.http_port,
         log_config=None,
         access_log=False,
+        server_header=False,
         timeout_graceful_shutdown=10,
     )
 

@@ -10,12 +10,6 @@ import asyncpg
 
 from shared.filters import FilterContext, to_sql
 
-
-def _ts(value: Any) -> datetime:
-    """A timestamp from a cursor (ISO text after the JSON round trip)."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
-
-
 IMPORT_COLUMNS = (
     "id, workspace_id, source, kind, status, tag, trigger_messages, file_name, file_size,"
     " file_key, detected, columns, preview, suggested_mapping, options, rows_total, rows_parsed,"
@@ -72,7 +66,7 @@ async def get_import(
 
 
 async def list_imports(
-    pool: asyncpg.Pool, workspace_id: str, limit: int, after: list[Any] | None
+    pool: asyncpg.Pool, workspace_id: str, limit: int, after: tuple[datetime, str] | None
 ) -> list[asyncpg.Record]:
     if after is None:
         return await pool.fetch(
@@ -87,7 +81,7 @@ async def list_imports(
         " ORDER BY created_at DESC, id DESC LIMIT $2",
         workspace_id,
         limit,
-        _ts(after[0]),
+        after[0],
         after[1],
     )
 
@@ -195,13 +189,13 @@ async def find_contacts(
 
 
 async def inbox(
-    pool: asyncpg.Pool, contact_id: str, before: list[Any] | None, limit: int
+    pool: asyncpg.Pool, contact_id: str, before: tuple[datetime, str] | None, limit: int
 ) -> list[asyncpg.Record]:
     params: list[Any] = [contact_id, limit]
     cond = ""
     if before is not None:
         cond = " AND (d.created_at, d.message_id) < ($3::timestamptz, $4)"
-        params += [_ts(before[0]), before[1]]
+        params += [before[0], before[1]]
     return await pool.fetch(
         "SELECT d.message_id, d.subject, d.body, d.status, d.created_at, d.delivered_at, m.name"
         " FROM deliveries d JOIN messages m ON m.id = d.message_id"
@@ -268,13 +262,13 @@ async def update_message(
 
 
 async def list_messages(
-    pool: asyncpg.Pool, workspace_id: str, before: list[Any] | None, limit: int
+    pool: asyncpg.Pool, workspace_id: str, before: tuple[datetime, str] | None, limit: int
 ) -> list[asyncpg.Record]:
     params: list[Any] = [workspace_id, limit]
     cond = ""
     if before is not None:
         cond = " AND (created_at, id) < ($3::timestamptz, $4)"
-        params += [_ts(before[0]), before[1]]
+        params += [before[0], before[1]]
     return await pool.fetch(
         f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE workspace_id = $1"
         + cond
@@ -284,13 +278,13 @@ async def list_messages(
 
 
 async def deliveries(
-    pool: asyncpg.Pool, message_id: str, after: list[Any] | None, limit: int
+    pool: asyncpg.Pool, message_id: str, after: tuple[datetime, str] | None, limit: int
 ) -> list[asyncpg.Record]:
     params: list[Any] = [message_id, limit]
     cond = ""
     if after is not None:
         cond = " AND (d.created_at, d.contact_id) > ($3::timestamptz, $4)"
-        params += [_ts(after[0]), after[1]]
+        params += [after[0], after[1]]
     return await pool.fetch(
         "SELECT d.contact_id, c.email, c.user_id, d.status, d.reason, d.created_at,"
         " d.delivered_at, d.attempts FROM deliveries d JOIN contacts c ON c.id = d.contact_id"
@@ -411,7 +405,7 @@ async def insert_events(
 
 
 async def person_events(
-    pool: asyncpg.Pool, contact_id: str, before: list[Any] | None, limit: int
+    pool: asyncpg.Pool, contact_id: str, before: tuple[datetime, str] | None, limit: int
 ) -> list[asyncpg.Record]:
     """A person's events, newest first, after the cursor ``[created_at, name]``."""
     if before is None:
@@ -427,6 +421,6 @@ async def person_events(
         " ORDER BY created_at DESC, name DESC LIMIT $2",
         contact_id,
         limit,
-        _ts(before[0]),
+        before[0],
         before[1],
     )

@@ -102,14 +102,18 @@ async def receive_file(request: Request, storage_dir: Path, limit: int) -> Uploa
         header_value.clear()
 
     def on_headers_finished() -> None:
-        nonlocal out, seen_file
+        nonlocal out, seen_file, problem
         headers = state["headers"]
         assert isinstance(headers, dict)
         _, disposition = parse_options_header(headers.get(b"content-disposition", b""))
         name = disposition.get(b"name", b"").decode("utf-8", "replace")
         state["name"] = name
         field_buf.clear()
-        if name == "file" and not seen_file:
+        if name == "file" and seen_file:
+            problem = ApiError(
+                422, "invalid", "send one file per upload: the request has a second 'file' part"
+            )
+        elif name == "file":
             seen_file = True
             raw_name = disposition.get(b"filename")
             upload.file_name = display_name(

@@ -481,6 +481,26 @@ def test_narrow_layout(narrow_ui: Ui, workspace: Api) -> None:
     ui.shot("08-new-message")
 
 
+def test_a_message_to_everyone_must_be_meant(ui: Ui, workspace: Api) -> None:
+    """With no rules a message goes to everyone: the form asks for that to be ticked."""
+    page = ui.page
+    ui.sign_in(workspace.token)
+    ui.nav("Messages")
+    page.get_by_role("link", name="New message").click()
+    page.get_by_label("Name (required)").fill("Everyone")
+    page.get_by_role("button", name="Remove rule 1").click()
+    expect(page.get_by_text("No rules: the message is for everyone.")).to_be_visible()
+    page.get_by_role("button", name="Save as paused").click()
+    expect(page.get_by_role("alert")).to_contain_text("Send to everyone in the workspace")
+    assert workspace.ok("GET", "/api/messages")["data"] == []
+    page.get_by_label("Send to everyone in the workspace when there are no rules").check()
+    ui.shot("01-everyone-ticked")
+    page.get_by_role("button", name="Save as paused").click()
+    expect(page.get_by_role("heading", name="Everyone", level=1)).to_be_visible()
+    expect(page.locator("dl.fields")).to_contain_text("Everyone")
+    assert workspace.ok("GET", "/api/messages")["data"][0]["audience"] == {"and": []}
+
+
 def test_sign_in_errors_and_remote_source_forms(ui: Ui, workspace: Api) -> None:
     page = ui.page
     page.goto(f"{ui.base_url}/#/people")

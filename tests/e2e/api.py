@@ -20,7 +20,8 @@ class Api:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return self.http.request(method, path, headers=self._headers(), **kwargs)
+        headers = {**self._headers(), **kwargs.pop("headers", {})}
+        return self.http.request(method, path, headers=headers, **kwargs)
 
     def ok(self, method: str, path: str, status: int = 200, **kwargs: Any) -> Any:
         response = self.request(method, path, **kwargs)

@@ -172,14 +172,25 @@ def test_rate_limit_answers_429_with_retry_after(stack) -> None:
 
 
 def test_forged_cursors_are_422_not_500(services) -> None:
+    """Cursors are signed: only one Usher made is accepted; anything else is a 422 (probe M2:
+    a forged cursor with a bad timestamp was a 500)."""
     import base64
 
     api = Api.new_workspace(services.base_url, "cursors")
-    for forged in ("[1]", '["a"]', "{}", '"x"', "1"):
+    forgeries = ("[1]", '["a"]', "{}", '"x"', "1", '["not-a-date", "x"]', '["99999-01-01", "x"]')
+    for forged in forgeries:
         cursor = base64.urlsafe_b64encode(forged.encode()).decode().rstrip("=")
         for path in ("/api/imports", "/api/messages", "/api/users", "/api/tags"):
-            response = api.request("GET", path, params={"cursor": cursor})
-            if forged == '"x"' and path in ("/api/users", "/api/tags"):
-                assert response.status_code == 200, (forged, path, response.text)
-            else:
+            for attempt in (cursor, cursor + ".AAAAAAAAAAAAAAAAAAAAAA"):
+                response = api.request("GET", path, params={"cursor": attempt})
                 assert response.status_code == 422, (forged, path, response.status_code)
+                assert "cursor is not valid" in response.json()["error"]["message"]
+    for i in range(3):
+        api.ok("POST", "/api/users", json={"email": f"page{i}@example.com"})
+    first = api.ok("GET", "/api/users", params={"limit": 2})
+    second = api.ok("GET", "/api/users", params={"limit": 2, "cursor": first["next_cursor"]})
+    assert len(second["data"]) == 1 and second["next_cursor"] is None
+    mac = first["next_cursor"].partition(".")[2]
+    other = base64.urlsafe_b64encode(b'"c_ffffffffffffffffffffffffffffffff"').decode().rstrip("=")
+    tampered = api.request("GET", "/api/users", params={"cursor": f"{other}.{mac}"})
+    assert tampered.status_code == 422

@@ -11,9 +11,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
-import pytest
-
-from tests.conftest import SMTP_PORT, WEBHOOK_PORT, query
+from tests.conftest import FAKES_HOST, WEBHOOK_PORT, query
 from tests.e2e.api import Api
 
 
@@ -87,22 +85,6 @@ def test_messenger_killed_mid_import_still_delivers_once(services) -> None:
     ) == (5000, 5000)
 
 
-@pytest.fixture
-def smtp_server():
-    aiosmtpd = pytest.importorskip("aiosmtpd.controller")
-    received: list = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):
-            received.append(envelope)
-            return "250 OK"
-
-    controller = aiosmtpd.Controller(Handler(), hostname="127.0.0.1", port=SMTP_PORT)
-    controller.start()
-    yield received
-    controller.stop()
-
-
 def test_email_channel_sends_each_person_one_email(services, smtp_server) -> None:
     api = Api.new_workspace(services.base_url, "email")
     api.import_csv(people_csv(10), mapping=MAPPING, custom_attributes={"half": "half"})
@@ -128,7 +110,7 @@ class Receiver(BaseHTTPRequestHandler):
     """Fails the first two attempts of every delivery with 503, then accepts it."""
 
     attempts: ClassVar[dict[str, int]] = {}
-    accepted: ClassVar[list[tuple[bytes, str]]] = []
+    accepted: ClassVar[list[tuple[bytes, str, str]]] = []
     lock = threading.Lock()
 
     def do_POST(self) -> None:
@@ -138,7 +120,8 @@ class Receiver(BaseHTTPRequestHandler):
             self.attempts[key] = self.attempts.get(key, 0) + 1
             ok = self.attempts[key] > 2
             if ok:
-                self.accepted.append((body, self.headers["X-Usher-Signature"]))
+                signed = (self.headers["X-Usher-Timestamp"], self.headers["X-Usher-Signature"])
+                self.accepted.append((body, *signed))
         self.send_response(200 if ok else 503)
         self.end_headers()
 
@@ -147,20 +130,24 @@ class Receiver(BaseHTTPRequestHandler):
 
 
 def test_webhook_retries_until_accepted_once_with_valid_signature(services) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", WEBHOOK_PORT), Receiver)
+    server = ThreadingHTTPServer((FAKES_HOST, WEBHOOK_PORT), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         api = Api.new_workspace(services.base_url, "webhook")
         api.import_csv(people_csv(6), mapping=MAPPING, custom_attributes={"half": "half"})
         message = live_message(
-            api, channel="webhook", webhook_url=f"http://127.0.0.1:{WEBHOOK_PORT}/hook"
+            api, channel="webhook", webhook_url=f"http://{FAKES_HOST}:{WEBHOOK_PORT}/hook"
         )
         assert api.wait_for(lambda: len(Receiver.accepted), 3, timeout_s=60) == 3
         time.sleep(1)
         assert len(Receiver.accepted) == 3
         secret = api.workspace["webhook_secret"].encode()
-        for body, signature in Receiver.accepted:
-            assert signature == "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+        for body, timestamp, signature in Receiver.accepted:
+            # As the README tells receivers: HMAC-SHA256 of "<timestamp>.<body>", and a
+            # timestamp within a few minutes of now (older is a replay).
+            mac = hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+            assert signature == f"t={timestamp},v1={mac}"
+            assert abs(time.time() - int(timestamp)) < 300
             assert json.loads(body)["message_id"] == message["id"]
         assert sorted(Receiver.attempts.values()) == [3, 3, 3]
         rows = api.ok("GET", f"/api/messages/{message['id']}/deliveries")["data"]

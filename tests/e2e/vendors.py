@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.conftest import FAKES_HOST
+
 MAILCHIMP_ERRORS = "https://mailchimp.com/developer/marketing/docs/errors/"
 
 
@@ -58,7 +60,7 @@ class Server:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{FAKES_HOST}:{self.port}"
 
     def app(self) -> web.Application:
         raise NotImplementedError
@@ -72,7 +74,7 @@ class Server:
             asyncio.set_event_loop(loop)
             runner = web.AppRunner(self.app(), access_log=None)
             loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, "127.0.0.1", 0)
+            site = web.TCPSite(runner, FAKES_HOST, 0)
             loop.run_until_complete(site.start())
             self._runner = runner
             server = site._server
@@ -167,6 +169,7 @@ class FakeMailchimp(Server):
         self.lists = lists
         self.faults: dict[int, Fault] = {}  # by offset
         self.delay_s = 0.0
+        self.broken_gzip = False  # answer "Content-Encoding: gzip" with a body that is not
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self.track])
@@ -222,6 +225,11 @@ class FakeMailchimp(Server):
                 )
             return self.problem(
                 fault.status, "Internal Server Error", "An unexpected error occurred.", **headers
+            )
+        if self.broken_gzip:
+            return web.Response(
+                body=b'{"members": []}',
+                headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
             )
         status = query.get("status")
         if status:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict
 
 from services.upload import repository as repo
 from services.upload.auth import CurrentWorkspace
 from services.upload.errors import invalid, not_found
-from services.upload.pagination import check_limit, decode_cursor, page
+from services.upload.pagination import Paging, pages
 from services.upload.routers.messages import check_audience
 from services.upload.routers.people import public_contact
+from services.upload.schemas import Name
 from shared import audiences, people_store
 from shared.filters import InvalidFilter
 from shared.ids import new_id
@@ -25,17 +26,15 @@ router = APIRouter(prefix="/api", tags=["audiences"])
 async def tags(
     request: Request,
     workspace: CurrentWorkspace,
-    limit: Annotated[int | None, Query()] = None,
-    cursor: str | None = None,
+    paging: Annotated[Paging, Depends(pages("text"))],
 ) -> dict[str, Any]:
-    size = check_limit(limit)
     rows = await repo.list_tags(
-        request.app.state.pool, workspace.id, decode_cursor(cursor), size + 1
+        request.app.state.pool, workspace.id, paging.after, paging.limit + 1
     )
     items = [
         {"name": r["name"], "created_at": r["created_at"], "_key": r["name_lower"]} for r in rows
     ]
-    result = page(items, size, lambda t: t["_key"])
+    result = paging.page(items, lambda t: t["_key"])
     for item in result["data"]:
         del item["_key"]
     return result
@@ -55,7 +54,7 @@ async def attributes(request: Request, workspace: CurrentWorkspace) -> dict[str,
 
 class SegmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     filter: dict[str, Any]
 
 
@@ -92,16 +91,14 @@ async def segment_users(
     segment_id: str,
     request: Request,
     workspace: CurrentWorkspace,
-    limit: Annotated[int | None, Query()] = None,
-    cursor: str | None = None,
+    paging: Annotated[Paging, Depends(pages("text"))],
 ) -> dict[str, Any]:
     pool = request.app.state.pool
     segment = await repo.get_segment(pool, workspace.id, segment_id)
     if segment is None:
         raise not_found("segment")
-    size = check_limit(limit)
     ctx = await audiences.filter_context(pool, workspace.id, datetime.now(UTC))
-    before = decode_cursor(cursor)
+    before = paging.after
     params_start = 2 + (1 if before is not None else 0)
     try:
         audience = repo.audience_sql(segment["filter"], ctx, params_start)
@@ -116,10 +113,10 @@ async def segment_users(
         role=None,
         text=None,
         before_id=before,
-        limit=size + 1,
+        limit=paging.limit + 1,
         audience=audience,
     )
-    return page([public_contact(r) for r in rows], size, lambda c: c["id"])
+    return paging.page([public_contact(r) for r in rows], lambda c: c["id"])
 
 
 class CountRequest(BaseModel):

@@ -26,7 +26,7 @@ from services.upload import repository as repo
 from services.upload.auth import CurrentWorkspace
 from services.upload.errors import ApiError, invalid
 from services.upload.queueing import request_import
-from services.upload.routers.imports import public_import
+from services.upload.routers.imports import public_import, tag_problems
 from shared.csvfile import FileProblem
 from shared.ids import new_id
 from shared.jsonfile import Format, detect_format
@@ -92,6 +92,8 @@ async def bulk(
     country = default_country.strip().upper() if default_country else None
     if country is not None and country not in phonenumbers.SUPPORTED_REGIONS:
         raise invalid(f"default_country: {country!r} is not an ISO 3166 alpha-2 country code")
+    for problem in tag_problems(tag):
+        raise invalid(problem)
     key, path, size = await store_body(
         request, Path(settings.storage_dir), settings.max_upload_bytes
     )
@@ -109,10 +111,10 @@ async def bulk(
         if count == 0:
             raise invalid("there are no contacts in the body: send a JSON array of contacts")
     except FileProblem as exc:
-        os.unlink(path)
+        path.unlink(missing_ok=True)
         raise invalid(str(exc).replace("the file ", "the body ", 1)) from None
-    except ApiError:
-        os.unlink(path)
+    except BaseException:  # an ApiError, or anything else: the body must not stay behind
+        path.unlink(missing_ok=True)
         raise
     kind = "leads" if all_leads else "users"
     tag_name = tag.strip() if tag and tag.strip() else None
@@ -127,21 +129,39 @@ async def bulk(
         "chunk_rows": settings.chunk_rows,
     }
     import_id = new_id("imp_")
+    try:
+        await _record(app, workspace.id, import_id, key, count, size, kind, tag_name, options)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    await request_import(app, workspace.id, import_id)
+    return public_import(await repo.get_import(app.state.pool, workspace.id, import_id))
+
+
+async def _record(
+    app: Any,
+    workspace_id: str,
+    import_id: str,
+    key: str,
+    count: int,
+    size: int,
+    kind: str,
+    tag_name: str | None,
+    options: dict[str, Any],
+) -> None:
     async with app.state.pool.acquire() as conn:
         await repo.insert_import(
             conn,
             id=import_id,
-            workspace_id=workspace.id,
+            workspace_id=workspace_id,
             source="api",
             kind=kind,
             status="queued",
             tag=tag_name,
-            trigger_messages=trigger_messages,
+            trigger_messages=options["trigger_messages"],
             file_key=key,
             file_name=f"{count:,} contacts (POST /api/users/bulk)",
             file_size=size,
             options=options,
             rows_estimate=count,
         )
-    await request_import(app, workspace.id, import_id)
-    return public_import(await repo.get_import(app.state.pool, workspace.id, import_id))

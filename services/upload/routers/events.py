@@ -16,14 +16,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 
 from services.upload import repository as repo
 from services.upload.auth import CurrentWorkspace
 from services.upload.errors import ApiError, invalid, not_found
 from services.upload.event_input import EventIn, parse_event
-from services.upload.pagination import check_limit, decode_cursor, page
-from shared import events, people_store
+from services.upload.pagination import Paging, pages
+from shared import events, jsonfile, people_store
 from shared.events import ContactsChanged
 from shared.logs import get_logger
 from shared.topics import CONTACT_CHANGES
@@ -68,12 +68,12 @@ def _items(raw: bytes, content_type: str) -> list[tuple[Any, str | None]]:
             if not line.strip():
                 continue
             try:
-                out.append((orjson.loads(line), None))
+                out.append((jsonfile.loads(line), None))
             except orjson.JSONDecodeError as exc:
                 out.append((None, f"not valid JSON: {exc}"))
         return out
     try:
-        value = orjson.loads(text)
+        value = jsonfile.loads(text)
     except orjson.JSONDecodeError as exc:
         raise invalid(f"the body is not valid JSON: {exc}") from None
     if not isinstance(value, list):
@@ -192,7 +192,7 @@ def _public(event: EventIn) -> dict[str, Any]:
 async def track(request: Request, workspace: CurrentWorkspace) -> dict[str, Any]:
     """Record one event → 202 ``{"status": "stored" | "duplicate", "event"}``."""
     try:
-        body = orjson.loads(await _body(request))
+        body = jsonfile.loads(await _body(request))
     except orjson.JSONDecodeError as exc:
         raise invalid(f"the body is not valid JSON: {exc}") from None
     event, errors = parse_event(body)
@@ -249,18 +249,15 @@ async def person_events(
     contact_id: str,
     request: Request,
     workspace: CurrentWorkspace,
-    limit: Annotated[int | None, Query()] = None,
-    cursor: str | None = None,
+    paging: Annotated[Paging, Depends(pages("pair"))],
 ) -> dict[str, Any]:
     """The person's events, newest first, paginated."""
     pool = request.app.state.pool
     if await repo.get_contact(pool, workspace.id, contact_id) is None:
         raise not_found("contact")
-    size = check_limit(limit)
-    before = decode_cursor(cursor, 2)
-    rows = await repo.person_events(pool, contact_id, before, size + 1)
+    rows = await repo.person_events(pool, contact_id, paging.after, paging.limit + 1)
     items = [
         {"event_name": r["name"], "created_at": r["created_at"], "metadata": r["metadata"]}
         for r in rows
     ]
-    return page(items, size, lambda i: [i["created_at"], i["event_name"]])
+    return paging.page(items, lambda i: (i["created_at"], i["event_name"]))

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import os
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import phonenumbers
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,7 +19,7 @@ from services.upload import jsonimports, storage
 from services.upload import repository as repo
 from services.upload.auth import CurrentWorkspace
 from services.upload.errors import ApiError, invalid, not_found
-from services.upload.pagination import check_limit, decode_cursor, page
+from services.upload.pagination import Paging, pages
 from shared import csvfile, events, people_store, values
 from shared.csvfile import Detected, FileProblem
 from shared.events import ImportRequested
@@ -99,6 +98,17 @@ async def upload(request: Request, workspace: CurrentWorkspace) -> dict[str, Any
     )
     source = received.fields.get("source", "csv") or "csv"
     try:
+        return await _describe_upload(request, workspace.id, received, source)
+    except BaseException:  # the file must not stay behind (a 4xx, a 500, a client gone)
+        received.path.unlink(missing_ok=True)
+        raise
+
+
+async def _describe_upload(
+    request: Request, workspace_id: str, received: storage.Upload, source: str
+) -> dict[str, Any]:
+    """Check a stored upload and record it as an import; ApiError says what is wrong."""
+    try:
         if source not in FILE_SOURCES:
             raise invalid(
                 f"source {source!r} is not a file source: use one of {', '.join(FILE_SOURCES)}"
@@ -115,16 +125,12 @@ async def upload(request: Request, workspace: CurrentWorkspace) -> dict[str, Any
             columns, preview = csvfile.read_header_and_preview(received.path, detected)
             described = {"encoding": detected.encoding, "delimiter": detected.delimiter}
     except FileProblem as exc:
-        os.unlink(received.path)
         raise invalid(str(exc)) from None
-    except ApiError:
-        os.unlink(received.path)
-        raise
     async with request.app.state.pool.acquire() as conn:
         row = await repo.insert_import(
             conn,
             id=new_id("imp_"),
-            workspace_id=workspace.id,
+            workspace_id=workspace_id,
             source=source,
             kind="users",
             status="uploaded",
@@ -155,6 +161,15 @@ class StartRequest(BaseModel):
     default_country: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
+
+
+def tag_problems(tag: str | None) -> list[str]:
+    """What is wrong with an import's tag (too long, a line break, ...): [] when nothing."""
+    try:
+        values.parse_tag(tag or "")
+    except values.InvalidValue as exc:
+        return [str(exc)]
+    return []
 
 
 def _problems(
@@ -200,8 +215,7 @@ def _problems(
             f"custom_attributes: a workspace has at most {MAX_ATTRIBUTES} custom attributes;"
             f" it has {len(existing)} and this import would add {new_names}"
         )
-    if body.tag is not None and len(body.tag.strip()) > 255:
-        problems.append("tag: at most 255 characters")
+    problems.extend(tag_problems(body.tag))
     if body.default_country is not None and (
         body.default_country.upper() not in phonenumbers.SUPPORTED_REGIONS
     ):
@@ -225,8 +239,7 @@ def _json_problems(body: StartRequest) -> list[str]:
         )
     if body.encoding is not None or body.delimiter is not None:
         problems.append("encoding and delimiter apply to CSV files only")
-    if body.tag is not None and len(body.tag.strip()) > 255:
-        problems.append("tag: at most 255 characters")
+    problems.extend(tag_problems(body.tag))
     if body.default_country is not None and (
         body.default_country.upper() not in phonenumbers.SUPPORTED_REGIONS
     ):
@@ -308,14 +321,12 @@ async def start(
 async def history(
     request: Request,
     workspace: CurrentWorkspace,
-    limit: Annotated[int | None, Query()] = None,
-    cursor: Annotated[str | None, Query()] = None,
+    paging: Annotated[Paging, Depends(pages("pair"))],
 ) -> dict[str, Any]:
-    size = check_limit(limit)
-    after = decode_cursor(cursor, 2)
-    rows = await repo.list_imports(request.app.state.pool, workspace.id, size + 1, after)
-    result = page([public_import(r) for r in rows], size, lambda i: [i["created_at"], i["id"]])
-    return result
+    rows = await repo.list_imports(
+        request.app.state.pool, workspace.id, paging.limit + 1, paging.after
+    )
+    return paging.page([public_import(r) for r in rows], lambda i: (i["created_at"], i["id"]))
 
 
 @router.get("/{import_id}")
@@ -349,9 +360,10 @@ def _fill_cells(path: Path, detected: Detected, wanted: set[int]) -> dict[int, l
 
 
 async def _errors(
-    request: Request, row: Any
+    request: Request, row: Any, after: int = 0, page: int = 5000, pages: int | None = None
 ) -> AsyncIterator[list[tuple[int, list[str], list[str]]]]:
-    """The report's records in row order, in pages: ``(row, errors, cells)``."""
+    """The report's records after row ``after``, in row order, in pages of ``page`` (at most
+    ``pages`` of them): ``(row, errors, cells)``."""
     pool = request.app.state.pool
     options = row["options"] or {}
     json_source = row["source"] in jsonimports.JSON_SOURCES
@@ -364,11 +376,12 @@ async def _errors(
         else None
     )
     path = Path(request.app.state.settings.storage_dir) / (row["file_key"] or "-")
-    after = 0
-    while True:
-        batch = await repo.error_rows(pool, row["id"], after, 5000)
+    while pages is None or pages > 0:
+        batch = await repo.error_rows(pool, row["id"], after, page)
         if not batch:
             return
+        if pages is not None:
+            pages -= 1
         missing = {r["row_no"] for r in batch if r["cells"] is None}
         filled: dict[int, list[str]] = {}
         if missing and json_source:
@@ -393,9 +406,11 @@ async def error_report(
     import_id: str,
     request: Request,
     workspace: CurrentWorkspace,
+    paging: Annotated[Paging, Depends(pages("int"))],
     format: Annotated[Literal["csv", "json"], Query()] = "csv",
 ) -> StreamingResponse | JSONResponse:
-    """Every failed record: its row number, every error and its original values."""
+    """Every failed record: its row number, every error and its original values. The CSV is
+    the whole report, streamed; ``format=json`` is one page of it (``limit``, ``cursor``)."""
     row = await repo.get_import(request.app.state.pool, workspace.id, import_id)
     if row is None:
         raise not_found("import")
@@ -404,11 +419,11 @@ async def error_report(
     columns: list[str] = [jsonimports.REPORT_COLUMN] if json_source else row["columns"] or []
     if format == "json":
         data: list[dict[str, Any]] = []
-        async for batch in _errors(request, row):
+        async for batch in _errors(request, row, paging.after or 0, paging.limit + 1, 1):
             for number, errors, cells in batch:
                 shown = jsonimports.report_values(cells) if json_source else _values(columns, cells)
                 data.append({"row": number, "errors": errors, "values": shown})
-        return JSONResponse({"data": data, "next_cursor": None})
+        return JSONResponse(paging.page(data, lambda e: e["row"]))
 
     async def body() -> AsyncIterator[bytes]:
         buffer = io.StringIO()

@@ -5,44 +5,53 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.upload import repository as repo
 from services.upload.auth import CurrentWorkspace, Workspace
 from services.upload.errors import invalid, not_found
-from services.upload.pagination import check_limit, decode_cursor, page
-from shared import audiences, events
+from services.upload.pagination import Paging, pages
+from services.upload.schemas import Body, Name, Subject
+from shared import audiences, events, outbound
 from shared.events import MessageActivated
-from shared.filters import InvalidFilter, validate
+from shared.filters import InvalidFilter, compile_filter
 from shared.ids import new_id
 from shared.topics import MESSAGE_ACTIVATIONS
 
 router = APIRouter(prefix="/api/messages", tags=["messages"])
 
 
+EVERYONE = (
+    "audience: it matches everyone in the workspace; add a condition, or send"
+    ' "confirm_everyone": true to message everyone'
+)
+
+
 class MessageCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     type: Literal["auto", "manual"] = "auto"
     channel: Literal["in_app", "email", "webhook"] = "in_app"
-    subject: str | None = Field(default=None, max_length=998)
-    body: str = Field(default="", max_length=100_000)
+    subject: Subject = None
+    body: Body = ""
     webhook_url: str | None = Field(default=None, max_length=2000)
     audience: dict[str, Any]
     state: Literal["live", "paused"] = "paused"
+    confirm_everyone: bool = False  # an audience that matches everyone must be meant
 
 
 class MessageUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    subject: str | None = Field(default=None, max_length=998)
-    body: str | None = Field(default=None, max_length=100_000)
+    name: Name | None = None
+    subject: Subject = None
+    body: Body | None = None
     webhook_url: str | None = Field(default=None, max_length=2000)
     audience: dict[str, Any] | None = None
     state: Literal["live", "paused"] | None = None
+    confirm_everyone: bool = False
 
 
 def public_message(row: Any) -> dict[str, Any]:
@@ -62,17 +71,33 @@ def public_message(row: Any) -> dict[str, Any]:
     }
 
 
-async def check_audience(request: Request, workspace: Workspace, audience: Any) -> None:
+async def check_audience(request: Request, workspace: Workspace, audience: Any) -> bool:
+    """422 unless ``audience`` is a valid filter; whether it matches everyone."""
     ctx = await audiences.filter_context(request.app.state.pool, workspace.id, datetime.now(UTC))
     try:
-        validate(audience, ctx)
+        return compile_filter(audience, ctx).matches_everyone
     except InvalidFilter as exc:
         raise invalid(f"audience: {exc}") from None
 
 
-def _check_channel(channel: str, webhook_url: str | None) -> None:
-    if channel == "webhook" and not (webhook_url or "").startswith(("http://", "https://")):
+async def _check_message_audience(
+    request: Request, workspace: Workspace, audience: Any, confirmed: bool
+) -> None:
+    if await check_audience(request, workspace, audience) and not confirmed:
+        raise invalid(EVERYONE)
+
+
+async def _check_channel(request: Request, channel: str, webhook_url: str | None) -> None:
+    """A webhook message needs an http(s) URL at an address Usher may reach (SPEC §8)."""
+    if channel != "webhook":
+        return
+    if not webhook_url:
         raise invalid("webhook_url: a webhook message needs an http(s) URL to POST to")
+    policy: outbound.Policy = request.app.state.outbound
+    try:
+        await policy.check_url(webhook_url, "webhook_url")
+    except outbound.Refused as exc:
+        raise invalid(str(exc)) from None
 
 
 async def _activate(request: Request, workspace: Workspace, message_id: str) -> None:
@@ -90,8 +115,8 @@ async def create(
 ) -> dict[str, Any]:
     """A live message is delivered at once to everyone who matches (auto: and to anyone who
     matches later; manual: only then)."""
-    await check_audience(request, workspace, body.audience)
-    _check_channel(body.channel, body.webhook_url)
+    await _check_message_audience(request, workspace, body.audience, body.confirm_everyone)
+    await _check_channel(request, body.channel, body.webhook_url)
     async with request.app.state.pool.acquire() as conn:
         row = await repo.insert_message(
             conn,
@@ -116,14 +141,12 @@ async def create(
 async def list_(
     request: Request,
     workspace: CurrentWorkspace,
-    limit: Annotated[int | None, Query()] = None,
-    cursor: str | None = None,
+    paging: Annotated[Paging, Depends(pages("pair"))],
 ) -> dict[str, Any]:
-    size = check_limit(limit)
     rows = await repo.list_messages(
-        request.app.state.pool, workspace.id, decode_cursor(cursor, 2), size + 1
+        request.app.state.pool, workspace.id, paging.after, paging.limit + 1
     )
-    return page([public_message(r) for r in rows], size, lambda m: [m["created_at"], m["id"]])
+    return paging.page([public_message(r) for r in rows], lambda m: (m["created_at"], m["id"]))
 
 
 @router.get("/{message_id}")
@@ -144,12 +167,12 @@ async def update(
     row = await repo.get_message(pool, workspace.id, message_id)
     if row is None:
         raise not_found("message")
-    changes = body.model_dump(exclude_unset=True)
+    changes = body.model_dump(exclude_unset=True, exclude={"confirm_everyone"})
     if "name" in changes and changes["name"] is None:
         raise invalid("name cannot be null")
     if body.audience is not None:
-        await check_audience(request, workspace, body.audience)
-    _check_channel(row["channel"], changes.get("webhook_url", row["webhook_url"]))
+        await _check_message_audience(request, workspace, body.audience, body.confirm_everyone)
+    await _check_channel(request, row["channel"], changes.get("webhook_url", row["webhook_url"]))
     first_live = body.state == "live" and row["activated_at"] is None
     goes_live = body.state == "live" and row["state"] != "live"
     if first_live:
@@ -170,15 +193,13 @@ async def deliveries(
     message_id: str,
     request: Request,
     workspace: CurrentWorkspace,
-    limit: Annotated[int | None, Query()] = None,
-    cursor: str | None = None,
+    paging: Annotated[Paging, Depends(pages("pair"))],
 ) -> dict[str, Any]:
     """Who got it, when, and how it went (delivered, failed with a reason, pending)."""
     pool = request.app.state.pool
     if await repo.get_message(pool, workspace.id, message_id) is None:
         raise not_found("message")
-    size = check_limit(limit)
-    rows = await repo.deliveries(pool, message_id, decode_cursor(cursor, 2), size + 1)
+    rows = await repo.deliveries(pool, message_id, paging.after, paging.limit + 1)
     items = [
         {
             "contact_id": r["contact_id"],
@@ -192,4 +213,4 @@ async def deliveries(
         }
         for r in rows
     ]
-    return page(items, size, lambda d: [d["created_at"], d["contact_id"]])
+    return paging.page(items, lambda d: (d["created_at"], d["contact_id"]))

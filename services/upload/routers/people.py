@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Request
 
 from services.upload import repository as repo
 from services.upload.auth import CurrentWorkspace
 from services.upload.errors import ApiError, invalid, not_found
-from services.upload.pagination import check_limit, decode_cursor, page
-from shared import audiences, events, people_store
+from services.upload.pagination import Paging, pages
+from shared import audiences, events, jsonfile, people_store
 from shared.events import ContactsChanged
 from shared.identity import Engine
 from shared.ids import new_id
@@ -45,7 +45,7 @@ async def _json_object(request: Request) -> dict[str, Any]:
     if len(raw) > request.app.state.settings.max_json_bytes:
         raise ApiError(413, "too_large", "the request body is too large")
     try:
-        body = orjson.loads(raw)
+        body = jsonfile.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise invalid(f"the body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
@@ -126,12 +126,11 @@ async def search(
     tag: str | None = None,
     role: Literal["user", "lead"] | None = None,
     q: str | None = None,
-    limit: Annotated[int | None, Query()] = None,
-    cursor: str | None = None,
+    *,
+    paging: Annotated[Paging, Depends(pages("text"))],
 ) -> dict[str, Any]:
     """People, newest first. ``q`` searches name and email; ``q="tag: X"`` finds tag X."""
-    size = check_limit(limit)
-    before = decode_cursor(cursor)
+    before = paging.after
     text = q.strip() if q else None
     if text and text.lower().startswith("tag:"):
         tag_text = text[4:].strip()
@@ -148,9 +147,9 @@ async def search(
         role=role,
         text=text,
         before_id=before,
-        limit=size + 1,
+        limit=paging.limit + 1,
     )
-    return page([public_contact(r) for r in rows], size, lambda c: c["id"])
+    return paging.page([public_contact(r) for r in rows], lambda c: c["id"])
 
 
 @router.get("/{contact_id}")
@@ -166,15 +165,13 @@ async def inbox(
     contact_id: str,
     request: Request,
     workspace: CurrentWorkspace,
-    limit: Annotated[int | None, Query()] = None,
-    cursor: str | None = None,
+    paging: Annotated[Paging, Depends(pages("pair"))],
 ) -> dict[str, Any]:
     """The person's in-app inbox, newest first."""
     pool = request.app.state.pool
     if await repo.get_contact(pool, workspace.id, contact_id) is None:
         raise not_found("contact")
-    size = check_limit(limit)
-    rows = await repo.inbox(pool, contact_id, decode_cursor(cursor, 2), size + 1)
+    rows = await repo.inbox(pool, contact_id, paging.after, paging.limit + 1)
     items = [
         {
             "message_id": r["message_id"],
@@ -186,4 +183,4 @@ async def inbox(
         }
         for r in rows
     ]
-    return page(items, size, lambda i: [i["created_at"], i["message_id"]])
+    return paging.page(items, lambda i: (i["created_at"], i["message_id"]))

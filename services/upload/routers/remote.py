@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 import phonenumbers
 from fastapi import APIRouter, Request
@@ -20,7 +19,8 @@ from services.upload import storage
 from services.upload.auth import CurrentWorkspace
 from services.upload.errors import ApiError, invalid
 from services.upload.queueing import request_import
-from services.upload.routers.imports import public_import
+from services.upload.routers.imports import public_import, tag_problems
+from shared import outbound
 from shared.crypto import SecretUnavailable, encrypt_json
 from shared.ids import new_id
 
@@ -60,23 +60,27 @@ class MixpanelRequest(RemoteOptions):
     region: Literal["us", "eu", "in"] = "us"
 
 
-def _base_url(raw: str | None) -> str | None:
-    """``scheme://host[:port][/prefix]`` without a trailing slash; 422 for anything else."""
+async def _base_url(request: Request, raw: str | None) -> str | None:
+    """``scheme://host[:port][/prefix]`` without a trailing slash, at an address Usher may
+    reach (SPEC §8); 422 for anything else."""
     if raw is None or not raw.strip():
         return None
-    parts = urlsplit(raw.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise invalid("base_url must be an http(s) origin, like https://proxy.example.com")
-    if parts.username or parts.password or parts.query or parts.fragment:
+    policy: outbound.Policy = request.app.state.outbound
+    try:
+        url = await policy.check_url(raw, "base_url", credentials=False)
+    except outbound.Refused as exc:
+        raise invalid(str(exc)) from None
+    if url.query or url.fragment:
         raise invalid("base_url is an origin only: no credentials, query or fragment")
     return raw.strip().rstrip("/")
 
 
-def _common(body: RemoteOptions) -> dict[str, Any]:
+async def _common(request: Request, body: RemoteOptions) -> dict[str, Any]:
     problems: list[str] = []
     country = body.default_country.strip().upper() if body.default_country else None
     if country is not None and country not in phonenumbers.SUPPORTED_REGIONS:
         problems.append(f"default_country: {country!r} is not an ISO 3166 alpha-2 country code")
+    problems.extend(tag_problems(body.tag))
     if problems:
         raise invalid(f"the import cannot start: {'; '.join(problems)}", problems)
     tag = body.tag.strip() if body.tag and body.tag.strip() else None
@@ -86,7 +90,7 @@ def _common(body: RemoteOptions) -> dict[str, Any]:
         "trigger_messages": body.trigger_messages,
         "date_order": body.date_order,
         "default_country": country,
-        "base_url": _base_url(body.base_url),
+        "base_url": await _base_url(request, body.base_url),
         "format": "ndjson",  # the snapshot of pulled records
     }
 
@@ -130,7 +134,7 @@ async def mailchimp(
     body: MailchimpRequest, request: Request, workspace: CurrentWorkspace
 ) -> dict[str, Any]:
     """Import the members of a MailChimp audience (``list_id``), by default the subscribed ones."""
-    options = _common(body)
+    options = await _common(request, body)
     api_key = body.api_key.get_secret_value().strip()
     if options["base_url"] is None and not _DATA_CENTER.search(api_key):
         raise invalid(
@@ -153,7 +157,7 @@ async def mixpanel(
     body: MixpanelRequest, request: Request, workspace: CurrentWorkspace
 ) -> dict[str, Any]:
     """Import the people profiles of a Mixpanel project through a service account."""
-    options = _common(body)
+    options = await _common(request, body)
     project_id = str(body.project_id).strip()
     options.update(project_id=project_id, region=body.region)
     return await _create(

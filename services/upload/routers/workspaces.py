@@ -6,10 +6,11 @@ import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from services.upload import repository as repo
 from services.upload.auth import AdminOnly, hash_token
+from services.upload.schemas import Name
 from shared.ids import new_id
 
 router = APIRouter(prefix="/api/workspaces", tags=["workspaces"])
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/api/workspaces", tags=["workspaces"])
 
 class WorkspaceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
 
 
 @router.post("", status_code=201, dependencies=[AdminOnly])

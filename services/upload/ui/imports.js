@@ -168,8 +168,8 @@ export async function importProgress(ctx) {
         errorReportButton(imp),
       );
       try {
-        const report = await api("GET", `${path}/errors?format=json`);
-        const shown = report.data.slice(0, 20);
+        const report = await api("GET", `${path}/errors?format=json&limit=20`);
+        const shown = report.data;
         summary.append(
           table(
             ["Row", "Errors", "Values"],
@@ -180,7 +180,7 @@ export async function importProgress(ctx) {
                 .map(([k, v]) => `${k}: ${v}`)
                 .join(" · "),
             ]),
-            { caption: report.data.length > shown.length ? `The first ${shown.length} of ${report.data.length} failed rows` : "Failed rows" },
+            { caption: c.failed > shown.length ? `The first ${shown.length} of ${fmtNumber(c.failed)} failed rows` : "Failed rows" },
           ),
         );
       } catch (error) {

@@ -118,6 +118,14 @@ export function messageForm(ctx) {
   });
   const audience = ruleBuilder();
   const result = h("div", { "aria-live": "polite" });
+  const everyoneId = uid("everyone");
+  const everyone = h("input", { type: "checkbox", id: everyoneId, onchange: () => clear(result) });
+  const everyoneField = h(
+    "div",
+    { class: "switch-field" },
+    everyone,
+    h("label", { for: everyoneId }, "Send to everyone in the workspace when there are no rules"),
+  );
 
   const submit = async (state, button) => {
     clear(result);
@@ -126,6 +134,10 @@ export function messageForm(ctx) {
     if (channel.value === "webhook" && !/^https?:\/\//.test(webhook.value.trim())) problems.push("A webhook message needs an http(s) URL.");
     const compiled = audience.compile();
     if (compiled.problems) problems.push(...compiled.problems);
+    const toEveryone = !compiled.problems && compiled.filter.and?.length === 0;
+    if (toEveryone && !everyone.checked) {
+      problems.push("Add a rule for who gets it, or tick “Send to everyone in the workspace”.");
+    }
     if (problems.length) {
       result.append(errorBox({ message: "The message is not complete.", details: problems }));
       return;
@@ -141,6 +153,7 @@ export function messageForm(ctx) {
         webhook_url: channel.value === "webhook" ? webhook.value.trim() : null,
         audience: compiled.filter,
         state,
+        confirm_everyone: toEveryone,
       });
       ctx.navigate(`/messages/${encodeURIComponent(created.id)}`);
     } catch (error) {
@@ -171,6 +184,7 @@ export function messageForm(ctx) {
       field("Subject", subject).wrap,
       field("Body", body, { hint: "You can use {{name}}, {{email}} and {{custom.<attribute>}}." }).wrap,
       audience.element,
+      everyoneField,
       result,
       h("div", { class: "actions" }, paused, live),
     ),
