@@ -43,7 +43,8 @@ bench-scale: provision
 	$(PY) -m bench.scale $(if $(SCALE_ROWS),--rows $(SCALE_ROWS))
 
 chaos: provision
-	$(PY) -m tests.chaos.run --rows 200000
+	$(PY) -m tests.chaos.run --rows 200000 --kafka-nodes 3 $(if $(SEED),--seed $(SEED))
+	USHER_FUZZ_EXAMPLES=300 USHER_FUZZ_RANDOM=1 $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_fuzz.py
 
 clean:
 	rm -rf .usher/test bench/results

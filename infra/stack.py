@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra.kafka_broker import KafkaBroker
+from infra.kafka_broker import KafkaBroker, KafkaCluster
 from infra.postgres_server import PostgresServer
 from infra.processes import spawn, stop
 from shared import db, kafka
@@ -49,6 +49,11 @@ class Stack:
     database_url: str | None = None  # an external server; None = run our own
     extra_env: dict[str, str] = field(default_factory=dict)
     pg_settings: tuple[str, ...] = ()
+    # 1: one Kafka broker (kafka_port, controller_port). More: a KafkaCluster of that many
+    # nodes on kafka_port + 2 * i and controller_port + 2 * i, topics replicated to 3 nodes
+    # (or all, when fewer) with min ISR one less.
+    kafka_nodes: int = 1
+    kafka_heap: str = "512m"  # per node of a cluster (the single broker keeps its own default)
     services: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     restarts: list[tuple[str, int]] = field(default_factory=list)  # (service, exit code)
 
@@ -61,7 +66,17 @@ class Stack:
         self._retry_at: dict[str, float] = {}
         self._supervising = False
         self.home = self.home.resolve()
-        self.broker = KafkaBroker(self.home / "kafka", self.kafka_port, self.controller_port)
+        self.broker: KafkaBroker | KafkaCluster
+        if self.kafka_nodes > 1:
+            self.broker = KafkaCluster(
+                self.home / "kafka",
+                self.kafka_port,
+                self.controller_port,
+                nodes=self.kafka_nodes,
+                heap=self.kafka_heap,
+            )
+        else:
+            self.broker = KafkaBroker(self.home / "kafka", self.kafka_port, self.controller_port)
         self.postgres = PostgresServer(self.home / "postgres", self.pg_port, self.pg_settings)
 
     @property
@@ -102,12 +117,43 @@ class Stack:
             path.chmod(0o600)
         return path.read_text().strip()
 
+    @property
+    def cluster(self) -> KafkaCluster | None:
+        """The Kafka cluster, or None when this stack runs a single broker."""
+        return self.broker if isinstance(self.broker, KafkaCluster) else None
+
+    def _replication(self) -> tuple[int, int] | None:
+        """With a cluster: its topics' replication factor and min ISR (3 and 2 on 3 nodes)."""
+        if self.kafka_nodes <= 1:
+            return None
+        replicas = min(3, self.kafka_nodes)
+        return replicas, max(1, replicas - 1)
+
+    def _replication_env(self) -> dict[str, str]:
+        replication = self._replication()
+        if replication is None:
+            return {}
+        return {
+            "USHER_TOPIC_REPLICATION_FACTOR": str(replication[0]),
+            "USHER_TOPIC_MIN_INSYNC_REPLICAS": str(replication[1]),
+        }
+
     def settings(self) -> Settings:
+        replication = self._replication()
+        if replication is None:
+            return Settings(
+                database_url=self.dsn,
+                kafka_bootstrap=self.broker.bootstrap,
+                topic_prefix=self.topic_prefix,
+                topic_partitions=self.partitions,
+            )
         return Settings(
             database_url=self.dsn,
             kafka_bootstrap=self.broker.bootstrap,
             topic_prefix=self.topic_prefix,
             topic_partitions=self.partitions,
+            topic_replication_factor=replication[0],
+            topic_min_insync_replicas=replication[1],
         )
 
     def env(self, service: str | None = None, instance: int = 1) -> dict[str, str]:
@@ -124,6 +170,7 @@ class Stack:
                 "USHER_ADMIN_TOKEN": self.admin_token(),
                 "USHER_SECRET_KEY": self.secret_key(),
                 "PYTHONUNBUFFERED": "1",
+                **self._replication_env(),
             }
         )
         for key, value in os.environ.items():
@@ -148,7 +195,10 @@ class Stack:
 
     def start_kafka(self) -> None:
         self.broker.start()
-        asyncio.run(kafka.wait_ready(self.broker.bootstrap, timeout_s=90))
+        if isinstance(self.broker, KafkaCluster):
+            asyncio.run(self.broker.wait_ready(timeout_s=120))
+        else:
+            asyncio.run(kafka.wait_ready(self.broker.bootstrap, timeout_s=90))
 
     def start_infra(self) -> None:
         """PostgreSQL and Kafka up and ready, schema migrated, topics created. Idempotent."""

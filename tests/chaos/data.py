@@ -16,6 +16,13 @@ they get the message anyway ("after any change"): the expected audience is every
 ``tier = gold`` after any record of the import, plus the seed people with it when the message
 went live.
 
+Three live auto messages, one per channel (:data:`AUDIENCES`): in-app to everyone gold; webhook
+and email to the gold people whose name ends in one of a few three-digit suffixes (record ``i``
+names its person ``Person i``, seed ``i`` is ``Seed i``; the suffixes are even, so each matches a
+seed person who is gold): about 1 % of the in-app audience each, since every webhook and email is
+a slow round trip to the harness's receivers. Each channel's audience is computed the same way,
+on every state after every record.
+
 The outcome comes from :class:`Model`, the identity rules of ``tests/reference.py`` applied record
 by record, with indexes so that 200,000 records take a second (the reference scans a list).
 """
@@ -36,6 +43,19 @@ SEED_TAG = "chaos-seed"
 TAG = "chaos"
 GOLD = "gold"
 AUDIENCE = {"field": "custom.tier", "op": "eq", "value": GOLD}
+CHANNELS = ("in_app", "webhook", "email")
+# Name suffixes (even numbers: "Seed <n>" is gold for even n) of the webhook and email audiences.
+SUFFIXES = {"in_app": (), "webhook": ("250", "686"), "email": ("432", "918")}
+
+
+def _audience(channel: str) -> dict[str, Any]:
+    if not SUFFIXES[channel]:
+        return AUDIENCE
+    names = [{"field": "name", "op": "ends_with", "value": s} for s in SUFFIXES[channel]]
+    return {"and": [AUDIENCE, {"or": names}]}
+
+
+AUDIENCES: dict[str, dict[str, Any]] = {channel: _audience(channel) for channel in CHANNELS}
 PLACEHOLDERS = {"0", "-1", "null", "none", "undefined", "anonymous", "guest", "nan"}
 RECENT = 3000  # "recent" people: about the last few chunks
 
@@ -52,6 +72,22 @@ class Person:
     tier: str | None = None
     tags: set[str] = field(default_factory=set)
     matched: bool = False  # had tier = gold after some record (while the message was live)
+    matched_by: set[str] = field(default_factory=set)  # channels whose audience it matched
+
+    def matches(self, channel: str) -> bool:
+        """Whether the person, as now, is in the audience of the ``channel`` message (the
+        filter language compares text case-insensitively; digits have no case)."""
+        if self.tier != GOLD:
+            return False
+        suffixes = SUFFIXES[channel]
+        return not suffixes or (self.name is not None and self.name.lower().endswith(suffixes))
+
+    def judge(self) -> None:
+        """After a record (or when the messages go live): note the audiences it is in now."""
+        for channel in CHANNELS:
+            if self.matches(channel):
+                self.matched_by.add(channel)
+        self.matched = "in_app" in self.matched_by
 
     def key(self) -> Key:
         """Unique among the people of one workspace here: user_id, else the email (an email-only
@@ -131,8 +167,7 @@ class Model:
         person.name = record["name"]
         person.tier = record["tier"] or None
         person.tags.add(tag.lower())
-        if person.tier == GOLD:
-            person.matched = True
+        person.judge()
         return outcome
 
 
@@ -146,6 +181,9 @@ class Expected:
     seed_audience: int  # deliveries when the message goes live, before the import
     people: dict[Key, State]  # the final state of everyone in the workspace
     audience: set[Key]  # who must have exactly one delivery at the end
+    # The same per channel (CHANNELS; "in_app" is the two above).
+    seed_audiences: dict[str, int] = field(default_factory=dict)
+    audiences: dict[str, set[Key]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -249,9 +287,11 @@ def generate(rows: int, folder: Path, seed: int = 1) -> tuple[Path, Path, Expect
     seeds = seed_records(max(200, rows // 20))
     for cells in seeds:
         assert model.apply(cells, SEED_TAG) == "created"
-    for person in model.people:  # the message goes live after the seed import
-        person.matched = person.tier == GOLD
+    for person in model.people:  # the messages go live after the seed import
+        person.matched_by.clear()
+        person.judge()
     seed_audience = sum(p.matched for p in model.people)
+    seed_audiences = {c: sum(c in p.matched_by for p in model.people) for c in CHANNELS}
     pick = Picker(model, rng)
     records: list[list[str]] = []
     outcomes = {"created": 0, "updated": 0, "failed": 0}
@@ -279,5 +319,7 @@ def generate(rows: int, folder: Path, seed: int = 1) -> tuple[Path, Path, Expect
             seed_audience=seed_audience,
             people=people,
             audience={p.key() for p in model.people if p.matched},
+            seed_audiences=seed_audiences,
+            audiences={c: {p.key() for p in model.people if c in p.matched_by} for c in CHANNELS},
         ),
     )

@@ -1,6 +1,7 @@
 """The short ``make chaos`` inside ``make test``: 20,000 rows while the four services are SIGKILLed
-(5 kills) and Kafka and PostgreSQL restart once each; nothing may be lost, duplicated, or
-delivered twice or not at all.
+(5 kills), the Kafka broker leading the import's partition (of a 3-node cluster) is killed and
+PostgreSQL restarts, with a slow, flaky webhook receiver and a slow SMTP server on the other
+end; nothing may be lost, duplicated, or delivered twice or not at all, on any channel.
 
 It runs its own Kafka, PostgreSQL and services (``.usher/chaos/test-<offset>``, ports shifted by
 ``100 + USHER_TEST_PORT_OFFSET`` from those of ``make chaos``), since it restarts them all.
@@ -44,6 +45,10 @@ def test_import_survives_kills_and_restarts() -> None:
     assert outcome.problems == [], outcome.problems
     assert {k: summary[k] for k in ("lost", "duplicated")} == {"lost": 0, "duplicated": 0}
     assert summary["deliveries_missing"] == summary["deliveries_duplicated"] == 0
+    for channel in ("in_app", "webhook", "email"):
+        verdict = summary["channels"][channel]
+        assert verdict["missing"] == verdict["duplicated"] == 0, (channel, verdict)
+        assert verdict["delivered"] == verdict["expected"] > 0, (channel, verdict)
     assert summary["completed"] and summary["counts_exact"]
 
 
