@@ -24,7 +24,8 @@ from typing import Any
 import asyncpg
 
 from shared import people_store
-from shared.filters import CompiledFilter, FilterContext, InvalidFilter, compile_filter
+from shared.errors import InvalidFilter
+from shared.filters import CompiledFilter, FilterContext, compile_filter
 from shared.identity import ContactView, Engine, snapshot
 from shared.logs import get_logger
 

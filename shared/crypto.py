@@ -15,11 +15,10 @@ from typing import Any
 import orjson
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from shared.errors import SecretUnavailable
 from shared.settings import Settings
 
-
-class SecretUnavailable(Exception):
-    """No usable ``USHER_SECRET_KEY``, or a stored secret that the keys cannot open."""
+__all__ = ["SecretUnavailable", "decrypt_json", "encrypt_json"]
 
 
 def _fernet(settings: Settings) -> MultiFernet:

@@ -41,7 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from shared import values
+from shared import fields, values
+from shared.errors import FileProblem
 
 __all__ = [
     "DELIMITERS",
@@ -71,16 +72,7 @@ MAX_CELL: Final = 65536  # longer cells make the row fail
 FIELD_LIMIT: Final = 16 * 1024 * 1024  # longer csv fields make the whole file fail
 LINE_LIMIT: Final = FIELD_LIMIT  # longer physical lines make the whole file fail
 PREVIEW_CELL: Final = 1000  # preview cells are cut to this many characters (plus "…")
-MAPPING_FIELDS: Final = (
-    "email",
-    "user_id",
-    "name",
-    "signed_up_at",
-    "phone",
-    "last_seen_at",
-    "last_seen_ip",
-    "tags",
-)
+MAPPING_FIELDS: Final = fields.MAPPABLE
 
 _SNIFF_RECORDS: Final = 20
 _IO_BUFFER: Final = 1 << 20
@@ -90,10 +82,6 @@ _SURROGATE: Final = re.compile("[\udc00-\udcff]")
 _NEWLINE: Final = re.compile(r"\r\n|\r|\n")
 _ESCAPE: Final = "usher-csvfile-escape"  # see _escape_and_count
 _EXPORT_AS_CSV: Final = "export it as CSV (comma-separated values) and upload that file"
-
-
-class FileProblem(Exception):
-    """The file as a whole cannot be imported; str(e) says what to fix (user-facing)."""
 
 
 @dataclass(frozen=True)
@@ -1056,7 +1044,7 @@ def suggested_mapping(columns: list[str], source: str = "csv") -> dict[str, str]
         take("phone", "phonenumber", "phone")
     rest = tuple(f for f in MAPPING_FIELDS if f not in mapping)
     mapping.update(_generic_mapping(columns, rest, used))
-    return {key: mapping[key] for key in (*MAPPING_FIELDS, "name_last") if key in mapping}
+    return {key: mapping[key] for key in fields.MAPPING_TARGETS if key in mapping}
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from typing import Annotated, Any, ClassVar, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
+from shared.errors import UndecodableMessage
+
 
 class Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -91,10 +93,6 @@ PAYLOAD_TYPES: dict[str, type[Payload]] = {
     cls.TYPE: cls
     for cls in (ImportRequested, RowChunk, ImportParsed, ContactsChanged, MessageActivated)
 }
-
-
-class UndecodableMessage(Exception):
-    """A Kafka message that is not a valid envelope of a known type (a poison message)."""
 
 
 class Envelope(BaseModel):

@@ -69,7 +69,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -77,7 +77,10 @@ from typing import Any, Literal, TypeGuard
 
 import orjson
 
-from shared.values import CASE_COLLATION, InvalidValue, fold, normalize_event_name, parse_datetime
+from shared import fields
+from shared.errors import InvalidFilter, InvalidValue
+from shared.fields import Kind
+from shared.values import CASE_COLLATION, fold, normalize_event_name, parse_datetime
 
 MAX_DEPTH = 32
 MAX_CONDITIONS = 2000
@@ -85,21 +88,8 @@ MAX_DAYS_AGO = 100_000
 MAX_IN_VALUES = 1000  # values in one "in": a longer list belongs in a tag or a segment
 MAX_FILTER_BYTES = 256 * 1024  # the whole filter as JSON
 
-Kind = Literal["text", "number", "date", "boolean"]
 
-STANDARD_FIELDS: Mapping[str, Kind] = {
-    "id": "text",
-    "role": "text",
-    "user_id": "text",
-    "email": "text",
-    "name": "text",
-    "phone": "text",
-    "last_seen_ip": "text",
-    "signed_up_at": "date",
-    "last_seen_at": "date",
-    "created_at": "date",
-    "updated_at": "date",
-}
+STANDARD_FIELDS: Mapping[str, Kind] = fields.FILTERABLE
 _ATTRIBUTE_KINDS: Mapping[str, Kind] = {
     "string": "text",
     "integer": "number",
@@ -118,14 +108,6 @@ _NO_VALUE = ("exists", "not_exists")
 _DATE_FORMS = 'an ISO 8601 date or date-time, DD/MM/YYYY, Unix seconds or {"days_ago": N}'
 _DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}")
 _ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
-
-
-class InvalidFilter(Exception):
-    """A filter that cannot be evaluated; ``problems`` lists each one as "<path>: <what>"."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("; ".join(self.problems))
 
 
 @dataclass(frozen=True)

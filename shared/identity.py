@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from shared import fields
 from shared.values import email_key, fold
 
-PROFILE_FIELDS = ("name", "phone", "signed_up_at", "last_seen_at", "last_seen_ip")
+PROFILE_FIELDS = fields.PROFILE
 Kind = Literal["users", "leads"]
 
 

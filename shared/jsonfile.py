@@ -6,7 +6,7 @@ the record being read), whatever the file size.
 
 Records are numbered from 1 in file order; in NDJSON, blank lines are skipped and not counted
 (like blank CSV rows). A record that is not valid JSON is an NDJSON line problem (the record
-fails, the rest goes on); in a JSON array it is a :class:`~shared.csvfile.FileProblem`, because
+fails, the rest goes on); in a JSON array it is a :class:`~shared.errors.FileProblem`, because
 nothing after a syntax error can be read.
 """
 
@@ -22,7 +22,7 @@ from typing import Any, Literal, TextIO
 
 import orjson
 
-from shared.csvfile import FileProblem
+from shared.errors import FileProblem
 
 Format = Literal["json", "ndjson"]
 BLOCK = 1 << 20  # characters read at a time

@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from shared.errors import Refused, Unresolved
 from shared.settings import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -46,14 +47,6 @@ _EMBEDS_IPV4 = tuple(
     ipaddress.ip_network(n)
     for n in ("::ffff:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32")
 )
-
-
-class Refused(Exception):
-    """The URL may not be requested; ``str(e)`` is the user-facing reason."""
-
-
-class Unresolved(Refused):
-    """The host name did not resolve (now): nothing can be said about where it leads."""
 
 
 def parse_networks(raw: str | Iterable[str] | None) -> tuple[IPNetwork, ...]:

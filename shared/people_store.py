@@ -7,7 +7,7 @@ one workspace are applied one batch at a time, in order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -98,6 +98,34 @@ async def attribute_types(
         "SELECT name, type FROM attributes WHERE workspace_id = $1", workspace_id
     )
     return {r["name"]: r["type"] for r in rows}
+
+
+async def ensure_attributes(
+    conn: asyncpg.Connection, workspace_id: str, inferred: Mapping[str, str]
+) -> dict[str, tuple[str, str]]:
+    """Register attributes not seen before with their inferred types (the first type wins).
+
+    Returns, for each requested name, ``(the workspace's spelling, its fixed type)``.
+    """
+    if not inferred:
+        return {}
+    names = list(inferred)
+    await conn.execute(
+        "INSERT INTO attributes (workspace_id, name, type)"
+        " SELECT $1, n, t FROM unnest($2::text[], $3::text[]) AS x(n, t)"
+        " ON CONFLICT DO NOTHING",
+        workspace_id,
+        names,
+        [inferred[n] for n in names],
+    )
+    rows = await conn.fetch(
+        "SELECT name, name_lower, type FROM attributes"
+        " WHERE workspace_id = $1 AND name_lower = ANY($2::text[])",
+        workspace_id,
+        [fold(n) for n in names],
+    )
+    by_lower: dict[str, Any] = {r["name_lower"]: r for r in rows}
+    return {n: (by_lower[fold(n)]["name"], by_lower[fold(n)]["type"]) for n in names}
 
 
 async def load_tags(

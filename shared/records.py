@@ -9,25 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared import values
-from shared.values import InvalidValue
+from shared import fields, values
+from shared.errors import InvalidValue
 
 _TEXT_FIELDS = {
     "name": values.normalize_name,
     "last_seen_ip": values.parse_ip,
 }
-KNOWN_KEYS = {
-    "role",
-    "user_id",
-    "email",
-    "name",
-    "phone",
-    "signed_up_at",
-    "last_seen_at",
-    "last_seen_ip",
-    "custom_attributes",
-    "tags",
-}
+KNOWN_KEYS = fields.WRITABLE
 MAX_TAGS = 100
 
 

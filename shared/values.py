@@ -19,18 +19,13 @@ from typing import Final
 import phonenumbers
 from phonenumbers import PhoneMetadata, PhoneNumber, PhoneNumberFormat, ValidationResult
 
-
-class InvalidValue(Exception):
-    """A value that cannot be accepted; str(e) is a user-facing message that says what to fix."""
-
+from shared import fields
+from shared.errors import InvalidValue
 
 PLACEHOLDER_IDS: Final = frozenset(
     {"0", "-1", "null", "none", "undefined", "anonymous", "guest", "nan"}
 )
-STANDARD_FIELDS: Final = frozenset(
-    "id role user_id email name phone signed_up_at last_seen_at last_seen_ip created_at "
-    "updated_at tags custom_attributes".split()
-)
+STANDARD_FIELDS: Final = fields.NAMES  # reserved: a custom attribute cannot be called so
 ATTRIBUTE_TYPES: Final = ("string", "integer", "float", "boolean", "date")
 DATE_ORDERS: Final = ("DMY", "MDY")
 MAX_STRING: Final = 255

@@ -30,18 +30,20 @@ import os
 import random
 import sys
 from collections import deque
-from collections.abc import Awaitable, Callable
-from typing import Any, NoReturn
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, NoReturn, Protocol
 
 import asyncpg
 import faust
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from shared.events import Envelope, UndecodableMessage, decode
+from shared import db
+from shared.errors import PoisonMessage, UndecodableMessage
+from shared.events import Envelope, decode
 from shared.kafka import make_producer, send_dead_letter
 from shared.logs import get_logger, import_context, setup_logging
-from shared.settings import Settings
+from shared.settings import Settings, get_settings
 from shared.topics import MAX_MESSAGE_BYTES, Topic
 
 log = get_logger(__name__)
@@ -65,10 +67,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-class PoisonMessage(Exception):
-    """The message can never be processed as it is; ``str(e)`` is the reason."""
-
-
 # Errors the database raises for the data itself: retrying the same message cannot help.
 PERMANENT_DB_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.DataError,
@@ -79,7 +77,8 @@ SLOW_ERRORS: tuple[type[BaseException], ...] = (asyncpg.QueryCanceledError,)
 
 # A handler returns None when the message is done, or an awaitable still finishing it (a
 # "tail", e.g. a commit in flight while the next message is prepared): acked once it is done.
-Handler = Callable[[Envelope], Awaitable[Awaitable[None] | None]]
+Tail = Awaitable[None]
+Handler = Callable[[Envelope], Awaitable[Tail | None]]
 PoisonHook = Callable[[Envelope | None, str], Awaitable[None]]
 
 
@@ -327,6 +326,79 @@ class InOrderAcks:
 
 def _succeeded(tail: asyncio.Future[None]) -> bool:
     return tail.done() and not tail.cancelled() and tail.exception() is None
+
+
+class WorkerHandler(Protocol):
+    """What :func:`serve` runs: a handler of envelopes, made once the worker has a pool and
+    a producer; ``on_poison`` (optional) records a parked message where a user sees it."""
+
+    async def __call__(self, envelope: Envelope) -> Tail | None: ...
+
+
+MakeHandler = Callable[[Settings, asyncpg.Pool, AIOKafkaProducer], WorkerHandler]
+
+
+def serve(
+    service: str,
+    topics: Sequence[Topic],
+    make_handler: MakeHandler,
+    *,
+    default_web_port: int,
+    timers: Mapping[str, float] | None = None,
+    pool_size: int | None = None,
+) -> None:
+    """Run a stream worker (blocks): one consumer per topic, all feeding one handler made by
+    ``make_handler(settings, pool, producer)`` when the first consumer starts; each entry of
+    ``timers`` (a method name of the handler → seconds) runs that method periodically, an
+    exception in it logged, never stopping the worker. This is every worker's ``main``."""
+    settings = get_settings()
+    setup_logging(service, settings.log_level)
+    app = make_app(service, settings, default_web_port)
+    made: list[WorkerHandler] = []
+    starting = asyncio.Lock()
+
+    async def handle(envelope: Envelope) -> Tail | None:
+        return await made[0](envelope)
+
+    async def on_poison(envelope: Envelope | None, reason: str) -> None:
+        hook = getattr(made[0], "on_poison", None) if made else None
+        if hook is not None:
+            await hook(envelope, reason)
+
+    consumers: list[Consumer] = []
+
+    async def start() -> None:
+        async with starting:  # every consumer calls this; one pool, one handler
+            if not made:
+                pool = await db.create_pool(
+                    settings.database_url,
+                    pool_size or settings.db_pool_size,
+                    statement_timeout_s=settings.worker_statement_timeout_s,
+                )
+                made.append(make_handler(settings, pool, consumers[0].producer))
+
+    for topic in topics:
+        consumers.append(
+            Consumer(app, settings, topic, handle, on_poison=on_poison, on_start=start)
+        )
+    for name, interval in (timers or {}).items():
+        _add_timer(app, made, name, interval)
+    run_worker(app)
+
+
+def _add_timer(app: faust.App, made: list[Any], name: str, interval: float) -> None:
+    async def tick() -> None:
+        if not made:
+            return
+        try:
+            await getattr(made[0], name)()
+        except TRANSIENT_ERRORS as exc:
+            log.warning(f"{name} failed, will retry", extra={"error": repr(exc)})
+        except Exception:  # an exception escaping a faust timer would stop the worker
+            log.exception(f"{name} failed, will retry")
+
+    tick.__name__ = tick.__qualname__ = name  # faust names the timer after its function
+    app.timer(interval=interval)(tick)
 
 
 def run_worker(app: faust.App) -> None:

@@ -26,7 +26,7 @@ import aiosmtplib
 import httpx
 import orjson
 
-from shared.outbound import Refused
+from shared.errors import Refused
 from shared.settings import Settings
 
 SIGNATURE_HEADER = "X-Usher-Signature"

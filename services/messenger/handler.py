@@ -25,25 +25,28 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+from aiokafka import AIOKafkaProducer
 
 from services.messenger import repository as repo
 from services.messenger.sending import Sender
 from services.messenger.templates import render
-from shared import audiences, outbound
-from shared.events import ContactsChanged, Envelope, MessageActivated, UndecodableMessage, decode
-from shared.filters import FilterContext, InvalidFilter
+from shared import audiences, fields, outbound
+from shared.errors import InvalidFilter, PoisonMessage, UndecodableMessage
+from shared.events import ContactsChanged, Envelope, MessageActivated, decode
+from shared.filters import FilterContext
 from shared.logs import get_logger
 from shared.settings import Settings
-from shared.worker import PoisonMessage
 
 log = get_logger(__name__)
 PAGE = 5000
-_DATE_FIELDS = ("signed_up_at", "last_seen_at", "created_at", "updated_at")
+_DATE_FIELDS = fields.DATES
 UNJUDGEABLE = (InvalidFilter, asyncpg.QueryCanceledError)
 
 
 class MessengerHandler:
-    def __init__(self, settings: Settings, pool: asyncpg.Pool) -> None:
+    def __init__(
+        self, settings: Settings, pool: asyncpg.Pool, producer: AIOKafkaProducer | None = None
+    ) -> None:
         self.settings = settings
         self.pool = pool
         http = outbound.client(outbound.Policy.from_settings(settings))

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from shared import values
+from shared import fields, values
 from shared.records import contact_record
 
 MAX_ATTRIBUTES = 250
@@ -98,7 +98,7 @@ def mixpanel_attribute_name(key: str) -> str:
     name = key[1:] if key.startswith("$") else key
     name = "".join(ch for ch in name if ch.isprintable()).replace("$", "_").replace(".", "_")
     name = name.strip()[: values.MAX_ATTRIBUTE_NAME - len("mixpanel_")] or "property"
-    if name.lower() in values.STANDARD_FIELDS:
+    if name.lower() in fields.NAMES:
         name = "mixpanel_" + name
     return name
 

@@ -27,15 +27,17 @@ from services.parser.sources.csv import CsvSource
 from services.parser.sources.jsonfile import JsonFileSource
 from services.parser.sources.mailchimp import MailchimpSource
 from services.parser.sources.mixpanel import MixpanelSource
-from shared.csvfile import FileProblem
+from shared import import_store
+from shared.errors import FileProblem, PoisonMessage
 from shared.events import Envelope, ImportRequested
 from shared.logs import get_logger
 from shared.settings import Settings
 from shared.topics import ROW_CHUNKS
-from shared.worker import TRANSIENT_ERRORS, PoisonMessage, fatal
+from shared.worker import TRANSIENT_ERRORS, fatal
 
 log = get_logger(__name__)
 REMOTE_SOURCES = ("mailchimp", "mixpanel")
+STALLED_S = 60.0  # an import this long without progress is requested again
 PULL_FAILED = "the pull stopped because of an error on our side (logged); start a new import"
 
 
@@ -182,10 +184,17 @@ class ParserHandler:
             await self._fail(row, str(exc))
 
     async def _fail(self, row: Any, message: str) -> None:
+        await import_store.fail(self.pool, row["id"], message)
+
+    async def requeue_stalled(self) -> None:
+        """Request again imports that made no progress for a minute (a request lost between the
+        database and Kafka, a crash). Safe: the parser resumes after the chunks already
+        applied, and the merger skips any it sees twice."""
         async with self.pool.acquire() as conn:
-            await repo.fail_import(conn, row["id"], message)
-            if row["source"] in REMOTE_SOURCES:
-                await repo.forget_secret(conn, row["id"])
+            stalled = await import_store.claim_stalled(conn, STALLED_S)
+        for row in stalled:
+            log.warning("re-requesting a stalled import", extra={"import_id": row["id"]})
+            await import_store.request(self.producer, self.settings, row["workspace_id"], row["id"])
 
     async def on_poison(self, envelope: Envelope | None, reason: str) -> None:
         """An import request that cannot be processed fails its import with the reason."""

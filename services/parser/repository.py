@@ -7,8 +7,6 @@ from typing import Any
 
 import asyncpg
 
-from shared.values import fold
-
 
 async def get_import(conn: asyncpg.Connection, import_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
@@ -59,57 +57,6 @@ async def record_progress(
     )
 
 
-async def fail_import(conn: asyncpg.Connection, import_id: str, message: str) -> None:
-    await conn.execute(
-        "UPDATE imports SET status = 'failed', error = $2, finished_at = now()"
-        " WHERE id = $1 AND status NOT IN ('completed', 'failed', 'cancelled')",
-        import_id,
-        message,
-    )
-
-
-async def ensure_attributes(
-    conn: asyncpg.Connection, workspace_id: str, inferred: Mapping[str, str]
-) -> dict[str, tuple[str, str]]:
-    """Register attributes not seen before with their inferred types (the first type wins).
-
-    Returns, for each requested name, ``(the workspace's spelling, its fixed type)``.
-    """
-    if not inferred:
-        return {}
-    names = list(inferred)
-    await conn.execute(
-        "INSERT INTO attributes (workspace_id, name, type)"
-        " SELECT $1, n, t FROM unnest($2::text[], $3::text[]) AS x(n, t)"
-        " ON CONFLICT DO NOTHING",
-        workspace_id,
-        names,
-        [inferred[n] for n in names],
-    )
-    rows = await conn.fetch(
-        "SELECT name, name_lower, type FROM attributes"
-        " WHERE workspace_id = $1 AND name_lower = ANY($2::text[])",
-        workspace_id,
-        [fold(n) for n in names],
-    )
-    by_lower: dict[str, Any] = {r["name_lower"]: r for r in rows}
-    return {n: (by_lower[fold(n)]["name"], by_lower[fold(n)]["type"]) for n in names}
-
-
-async def claim_stalled(conn: asyncpg.Connection, stalled_s: float, limit: int = 10) -> list[Any]:
-    """Imports queued or processing with no progress for ``stalled_s`` seconds (a request lost
-    between the database and Kafka, or a crash): bump their heartbeat and return them."""
-    return await conn.fetch(
-        "UPDATE imports SET heartbeat_at = now() WHERE id IN ("
-        " SELECT id FROM imports WHERE status IN ('queued', 'processing')"
-        " AND coalesce(heartbeat_at, created_at) < now() - make_interval(secs => $1)"
-        " ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
-        " RETURNING id, workspace_id",
-        stalled_s,
-        limit,
-    )
-
-
 async def heartbeat(conn: asyncpg.Connection, import_id: str) -> None:
     """The import is alive (waiting on a vendor's rate limit, say): not stalled."""
     await conn.execute("UPDATE imports SET heartbeat_at = now() WHERE id = $1", import_id)
@@ -134,7 +81,3 @@ async def finish_pull(conn: asyncpg.Connection, import_id: str) -> None:
         " source_state = source_state || '{\"pulled\": true}'::jsonb WHERE id = $1",
         import_id,
     )
-
-
-async def forget_secret(conn: asyncpg.Connection, import_id: str) -> None:
-    await conn.execute("UPDATE imports SET secret = NULL WHERE id = $1", import_id)

@@ -13,7 +13,7 @@ from typing import Any
 
 from shared import values
 from shared.csvfile import split_tags
-from shared.values import InvalidValue
+from shared.errors import InvalidValue
 
 Field = Callable[[str, dict[str, Any]], None]  # (raw cell, record) -> set record key or raise
 CACHE_SIZE = 50_000  # distinct raw values remembered per column

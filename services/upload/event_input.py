@@ -11,12 +11,13 @@ characters), numbers, booleans or null.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from shared import values
-from shared.values import InvalidValue
+from shared.errors import InvalidValue
 
 MAX_METADATA = 10
 MAX_KEY = 190
@@ -150,3 +151,62 @@ def parse_event(obj: Any) -> tuple[EventIn | None, list[str]]:
         return None, errors
     by, key, shown = person
     return EventIn(name, created_at, by, key, shown, metadata), []
+
+
+@dataclass
+class Stored:
+    """What became of a batch of events: counts, and per failed event its index and errors."""
+
+    stored: int = 0
+    duplicates: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[int] = field(default_factory=list)  # indexes of unknown people
+    ambiguous: list[int] = field(default_factory=list)
+
+
+def resolve(
+    batch: Sequence[tuple[int, EventIn]], people: Iterable[Mapping[str, Any]]
+) -> tuple[list[tuple[str, EventIn]], Stored]:
+    """Whose each event is, from the contacts found for the batch (``id``, ``user_id``,
+    ``email_lower``): ``([(contact id, event)], the failures so far)``. An email shared by
+    several contacts is ambiguous; an identifier nobody has is a missing person."""
+    outcome = Stored()
+    ids: set[str] = set()
+    by_user_id: dict[str, str] = {}
+    by_email: dict[str, set[str]] = {}
+    for person in people:
+        ids.add(person["id"])
+        if person["user_id"] is not None:
+            by_user_id[person["user_id"]] = person["id"]
+        if person["email_lower"] is not None:
+            by_email.setdefault(person["email_lower"], set()).add(person["id"])
+    rows: list[tuple[str, EventIn]] = []
+    for index, event in batch:
+        contact: str | None = None
+        if event.by == "id":
+            contact = event.key if event.key in ids else None
+        elif event.by == "user_id":
+            contact = by_user_id.get(event.key)
+        else:
+            matches = by_email.get(event.key, set())
+            if len(matches) > 1:
+                outcome.ambiguous.append(index)
+                outcome.failures.append(
+                    {
+                        "index": index,
+                        "errors": [
+                            f"ambiguous email: {len(matches)} contacts share"
+                            f" {event.shown!r}; say whose event it is with user_id or id"
+                        ],
+                    }
+                )
+                continue
+            contact = next(iter(matches), None)
+        if contact is None:
+            outcome.missing.append(index)
+            outcome.failures.append(
+                {"index": index, "errors": [f"no person with {event.by} {event.shown!r}"]}
+            )
+            continue
+        rows.append((contact, event))
+    return rows, outcome

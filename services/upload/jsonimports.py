@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from shared import jsonfile, values
-from shared.csvfile import FileProblem
+from shared.errors import FileProblem
 from shared.jsonfile import Format, detect_format, iter_records, read_texts
 
 JSON_SOURCES = ("api", "mixpanel_file", "mailchimp", "mixpanel")  # one JSON record a row

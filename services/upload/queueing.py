@@ -1,29 +1,13 @@
-"""Handing a new import to the parser (remote pulls and bulk bodies are queued at creation)."""
+"""Handing a new import to the parser: shared.import_store.request, with the upload service's
+producer and settings. The import is queued in the database already; a request Kafka cannot take
+now is sent again by the parser's stalled-import sweep (the one policy, in import_store)."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.upload import repository as repo
-from services.upload.errors import ApiError
-from shared import events
-from shared.events import ImportRequested
-from shared.topics import IMPORT_REQUESTS
-
-UNAVAILABLE = "the import queue is not reachable; try again in a moment"
+from shared import import_store
 
 
 async def request_import(app: FastAPI, workspace_id: str, import_id: str) -> None:
-    """Send the import request; if Kafka cannot take it, the import fails (its credentials are
-    dropped) and the caller gets 503."""
-    try:
-        await app.state.producer.send_and_wait(
-            IMPORT_REQUESTS.name(app.state.settings),
-            events.encode(
-                ImportRequested(import_id=import_id, workspace_id=workspace_id), import_id
-            ),
-            key=import_id.encode(),
-        )
-    except Exception:
-        await repo.fail_queued_import(app.state.pool, import_id, UNAVAILABLE)
-        raise ApiError(503, "unavailable", UNAVAILABLE) from None
+    await import_store.request(app.state.producer, app.state.settings, workspace_id, import_id)

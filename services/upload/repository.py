@@ -107,12 +107,6 @@ async def queue_import(
     return result.endswith(" 1")
 
 
-async def unqueue_import(conn: asyncpg.Connection | asyncpg.Pool, import_id: str) -> None:
-    await conn.execute(
-        "UPDATE imports SET status = 'uploaded' WHERE id = $1 AND status = 'queued'", import_id
-    )
-
-
 async def error_rows(
     pool: asyncpg.Pool, import_id: str, after_row: int, limit: int
 ) -> list[asyncpg.Record]:
@@ -335,21 +329,6 @@ async def list_segments(pool: asyncpg.Pool, workspace_id: str) -> Sequence[async
         "SELECT id, name, filter, created_at FROM segments WHERE workspace_id = $1"
         " ORDER BY created_at DESC",
         workspace_id,
-    )
-
-
-# -- remote and bulk imports --------------------------------------------------------------
-
-
-async def fail_queued_import(
-    conn: asyncpg.Connection | asyncpg.Pool, import_id: str, error: str
-) -> None:
-    """An import that could not be queued fails at once; its credentials are dropped."""
-    await conn.execute(
-        "UPDATE imports SET status = 'failed', error = $2, finished_at = now(), secret = NULL"
-        " WHERE id = $1 AND status = 'queued'",
-        import_id,
-        error,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from shared import values
+from shared.errors import InvalidValue
 
 
 def _checked(check: Callable[[str, str], str], what: str) -> Callable[[str | None], str | None]:
@@ -23,7 +24,7 @@ def _checked(check: Callable[[str, str], str], what: str) -> Callable[[str | Non
             return None
         try:
             return check(value, what)
-        except values.InvalidValue as exc:
+        except InvalidValue as exc:
             raise ValueError(str(exc)) from None
 
     return validator
@@ -33,7 +34,7 @@ def _one_line(value: str, what: str) -> str:
     """A subject becomes an email header: one line (a placeholder may still bring a line
     break from a person's data; the email channel folds those)."""
     if "\n" in value or "\r" in value:
-        raise values.InvalidValue(f"{what} is one line: remove the line break")
+        raise InvalidValue(f"{what} is one line: remove the line break")
     return values.check_label(value, what)
 
 

@@ -9,7 +9,8 @@ import pytest
 from aiohttp import web
 
 from shared import outbound
-from shared.outbound import Policy, Refused, parse_networks
+from shared.errors import Refused
+from shared.outbound import Policy, parse_networks
 from tests.conftest import FAKES_HOST
 
 

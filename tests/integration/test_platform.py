@@ -10,10 +10,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from services.merger.handler import MergerHandler
 from shared import db, kafka
+from shared.errors import PoisonMessage
 from shared.events import ImportParsed, RowChunk
 from shared.settings import Settings
 from shared.topics import ALL_TOPICS
-from shared.worker import PoisonMessage
 from tests.conftest import new_workspace
 
 

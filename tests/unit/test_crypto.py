@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet
 
-from shared.crypto import SecretUnavailable, decrypt_json, encrypt_json
+from shared.crypto import decrypt_json, encrypt_json
+from shared.errors import SecretUnavailable
 from shared.settings import Settings
 
 

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
+from shared.errors import InvalidFilter
 from shared.filters import (
     CASE_COLLATION,
     MAX_CONDITIONS,
     MAX_DEPTH,
     FilterContext,
-    InvalidFilter,
     compile_filter,
     fold,
     matches,

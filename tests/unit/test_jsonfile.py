@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shared import jsonfile
-from shared.csvfile import FileProblem
+from shared.errors import FileProblem
 
 CASES = [
     (

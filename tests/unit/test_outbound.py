@@ -6,7 +6,8 @@ import ipaddress
 
 import pytest
 
-from shared.outbound import Policy, Refused, is_public, parse_networks, parse_url
+from shared.errors import Refused
+from shared.outbound import Policy, is_public, parse_networks, parse_url
 
 LOOPBACK_SPELLINGS = [
     "http://127.0.0.1/x",

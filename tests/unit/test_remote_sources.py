@@ -118,7 +118,8 @@ async def test_anything_a_request_raises_fails_the_import(error: Exception) -> N
 
 
 async def test_an_address_the_guard_refuses_fails_the_import_saying_not_allowed() -> None:
-    from shared.outbound import NOT_ALLOWED, Refused
+    from shared.errors import Refused
+    from shared.outbound import NOT_ALLOWED
 
     def handler(request: httpx.Request) -> httpx.Response:
         raise Refused(NOT_ALLOWED)

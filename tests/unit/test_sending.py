@@ -12,8 +12,9 @@ import httpx
 
 from services.messenger import channels, sending
 from services.parser.sending import UNSTORABLE, quarantine
+from shared.errors import Refused
 from shared.events import RowChunk
-from shared.outbound import NOT_ALLOWED, Refused
+from shared.outbound import NOT_ALLOWED
 from shared.settings import Settings
 
 

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from shared.errors import InvalidValue
 from shared.values import (
     ATTRIBUTE_TYPES,
     PLACEHOLDER_IDS,
     STANDARD_FIELDS,
-    InvalidValue,
     check_attribute_name,
     coerce,
     email_key,

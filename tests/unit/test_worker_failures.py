@@ -12,8 +12,9 @@ import asyncpg
 import pytest
 
 from shared import events
+from shared.errors import PoisonMessage
 from shared.events import MessageActivated
-from shared.worker import MAX_CONSECUTIVE_POISON, Consumer, PoisonBudget, PoisonMessage
+from shared.worker import MAX_CONSECUTIVE_POISON, Consumer, PoisonBudget
 
 
 def _consumer(handler: Any) -> tuple[Consumer, list[str]]:

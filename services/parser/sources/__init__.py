@@ -19,8 +19,8 @@ import asyncpg
 from services.parser import repository as repo
 from services.parser.sending import ChunkSender
 from shared import people_store
+from shared.errors import PoisonMessage
 from shared.settings import Settings
-from shared.worker import PoisonMessage
 
 HEARTBEAT_S = 10.0  # the parser re-requests imports silent for a minute
 # A record whose validation raised (a bug its data trips): it fails alone, the import goes on.
@@ -68,7 +68,7 @@ class ImportContext:
 
     async def register_attributes(self, new: Mapping[str, str]) -> dict[str, tuple[str, str]]:
         async with self.pool.acquire() as conn:
-            return await repo.ensure_attributes(conn, self.workspace_id, new)
+            return await people_store.ensure_attributes(conn, self.workspace_id, new)
 
     async def heartbeat(self) -> None:
         async with self.pool.acquire() as conn:
@@ -86,5 +86,5 @@ class Source(Protocol):
     async def run(self, ctx: ImportContext) -> None:
         """Send every chunk from ``ctx.resume_at`` on, then the end marker.
 
-        Raises :class:`SourceFailed` (or ``shared.csvfile.FileProblem``) to fail the import.
+        Raises :class:`SourceFailed` (or ``shared.errors.FileProblem``) to fail the import.
         """

@@ -18,7 +18,8 @@ import asyncpg
 from services.parser.rows import ImportOptions, RowValidator
 from services.parser.sources import UNREADABLE, ImportContext
 from shared import values
-from shared.csvfile import Detected, FileProblem, Record, iter_records
+from shared.csvfile import Detected, Record, iter_records
+from shared.errors import FileProblem
 from shared.events import RowChunk
 from shared.logs import get_logger
 

@@ -24,7 +24,7 @@ from services.parser.contacts import (
     mixpanel_contact,
 )
 from services.parser.sources import UNREADABLE, ImportContext
-from shared.csvfile import FileProblem
+from shared.errors import FileProblem
 from shared.events import RowChunk
 from shared.jsonfile import JsonRecord, iter_records
 from shared.logs import get_logger

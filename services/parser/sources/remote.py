@@ -41,7 +41,8 @@ from services.parser.contacts import JsonValidator
 from services.parser.sources import ImportContext, SourceFailed
 from services.parser.sources.jsonfile import Convert, json_chunk
 from shared import jsonfile, outbound
-from shared.crypto import SecretUnavailable, decrypt_json
+from shared.crypto import decrypt_json
+from shared.errors import SecretUnavailable
 from shared.jsonfile import JsonRecord
 from shared.logs import get_logger
 

@@ -16,7 +16,7 @@ from services.upload.routers.messages import check_audience
 from services.upload.routers.people import public_contact
 from services.upload.schemas import Name
 from shared import audiences, people_store
-from shared.filters import InvalidFilter
+from shared.errors import InvalidFilter
 from shared.ids import new_id
 
 router = APIRouter(prefix="/api", tags=["audiences"])

@@ -27,7 +27,7 @@ from services.upload.auth import CurrentWorkspace
 from services.upload.errors import ApiError, invalid
 from services.upload.queueing import request_import
 from services.upload.routers.imports import public_import, tag_problems
-from shared.csvfile import FileProblem
+from shared.errors import FileProblem
 from shared.ids import new_id
 from shared.jsonfile import Format, detect_format
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
@@ -21,10 +19,9 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from services.upload import repository as repo
 from services.upload.auth import CurrentWorkspace
 from services.upload.errors import ApiError, invalid, not_found
-from services.upload.event_input import EventIn, parse_event
+from services.upload.event_input import EventIn, Stored, parse_event, resolve
 from services.upload.pagination import Paging, pages
-from shared import events, jsonfile, people_store
-from shared.events import ContactsChanged
+from shared import changes, jsonfile
 from shared.logs import get_logger
 from shared.topics import CONTACT_CHANGES
 
@@ -34,17 +31,6 @@ log = get_logger(__name__)
 MAX_EVENTS = 100_000
 BATCH = 5_000
 _NDJSON_TYPES = ("ndjson", "jsonl", "json-lines", "jsonlines")
-
-
-@dataclass
-class Outcome:
-    """What became of a batch of events: counts, and per failed event its index and errors."""
-
-    stored: int = 0
-    duplicates: int = 0
-    failures: list[dict[str, Any]] = field(default_factory=list)
-    missing: list[int] = field(default_factory=list)  # indexes of unknown people
-    ambiguous: list[int] = field(default_factory=list)
 
 
 async def _body(request: Request) -> bytes:
@@ -98,12 +84,11 @@ def _validate(items: list[tuple[Any, str | None]]) -> tuple[list[tuple[int, Even
 
 async def _store(
     app: FastAPI, workspace_id: str, batch: Sequence[tuple[int, EventIn]], trigger: bool
-) -> Outcome:
+) -> Stored:
     """Resolve the people of ``batch`` (one query), store its events (one statement) and
-    announce the people with new events, all in one transaction; publish after commit."""
-    outcome = Outcome()
-    topic = CONTACT_CHANGES.name(app.state.settings)
-    value: bytes | None = None
+    announce the people with new events (shared.changes), all in one transaction; publish
+    after commit."""
+    change = None
     async with app.state.pool.acquire() as conn:
         people = await repo.find_people(
             conn,
@@ -112,41 +97,7 @@ async def _store(
             [e.key for _, e in batch if e.by == "user_id"],
             [e.key for _, e in batch if e.by == "email"],
         )
-        ids = {r["id"] for r in people}
-        by_user_id = {r["user_id"]: r["id"] for r in people if r["user_id"] is not None}
-        by_email: dict[str, set[str]] = {}
-        for r in people:
-            if r["email_lower"] is not None:
-                by_email.setdefault(r["email_lower"], set()).add(r["id"])
-        rows: list[tuple[str, EventIn]] = []
-        for index, event in batch:
-            contact: str | None = None
-            if event.by == "id":
-                contact = event.key if event.key in ids else None
-            elif event.by == "user_id":
-                contact = by_user_id.get(event.key)
-            else:
-                matches = by_email.get(event.key, set())
-                if len(matches) > 1:
-                    outcome.ambiguous.append(index)
-                    outcome.failures.append(
-                        {
-                            "index": index,
-                            "errors": [
-                                f"ambiguous email: {len(matches)} contacts share"
-                                f" {event.shown!r}; say whose event it is with user_id or id"
-                            ],
-                        }
-                    )
-                    continue
-                contact = next(iter(matches), None)
-            if contact is None:
-                outcome.missing.append(index)
-                outcome.failures.append(
-                    {"index": index, "errors": [f"no person with {event.by} {event.shown!r}"]}
-                )
-                continue
-            rows.append((contact, event))
+        rows, outcome = resolve(batch, people)
         if not rows:
             return outcome
         async with conn.transaction():
@@ -161,21 +112,11 @@ async def _store(
             outcome.stored = len(new)
             outcome.duplicates = len(rows) - len(new)
             if new and trigger:
-                outbox_id = await people_store.next_outbox_id(conn)
-                value = events.encode(
-                    ContactsChanged(
-                        workspace_id=workspace_id,
-                        contact_ids=sorted(set(new)),
-                        committed_at=datetime.now(UTC),
-                        outbox_id=outbox_id,
-                    )
-                )
-                await people_store.add_outbox(conn, outbox_id, topic, workspace_id.encode(), value)
-    if value is not None:
-        try:
-            await app.state.producer.send_and_wait(topic, value, key=workspace_id.encode())
-        except Exception as exc:  # the messenger's sweeper publishes the outbox row later
-            log.warning("contacts-changed not published now", extra={"error": repr(exc)})
+                topic = CONTACT_CHANGES.name(app.state.settings)
+                ids = sorted(set(new))
+                change = await changes.announce(conn, workspace_id, topic, contact_ids=ids)
+                await changes.stage(conn, change)
+    await changes.publish(app.state.producer, change)
     return outcome
 
 

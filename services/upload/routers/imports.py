@@ -20,26 +20,15 @@ from services.upload import repository as repo
 from services.upload.auth import CurrentWorkspace
 from services.upload.errors import ApiError, invalid, not_found
 from services.upload.pagination import Paging, pages
-from shared import csvfile, events, people_store, values
-from shared.csvfile import Detected, FileProblem
-from shared.events import ImportRequested
+from services.upload.queueing import request_import
+from shared import csvfile, fields, people_store, values
+from shared.csvfile import Detected
+from shared.errors import FileProblem, InvalidValue
 from shared.ids import new_id
-from shared.topics import IMPORT_REQUESTS
 from shared.values import fold
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 
-FIELDS = (
-    "email",
-    "user_id",
-    "name",
-    "signed_up_at",
-    "phone",
-    "last_seen_at",
-    "last_seen_ip",
-    "tags",
-)
-EXTRA_FIELDS = ("name_last",)  # MailChimp exports split names; the parser joins them
 FILE_SOURCES = ("csv", "mailchimp_csv", "mixpanel_file")
 MAX_ATTRIBUTES = 250
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "cp1252")
@@ -167,7 +156,7 @@ def tag_problems(tag: str | None) -> list[str]:
     """What is wrong with an import's tag (too long, a line break, ...): [] when nothing."""
     try:
         values.parse_tag(tag or "")
-    except values.InvalidValue as exc:
+    except InvalidValue as exc:
         return [str(exc)]
     return []
 
@@ -180,9 +169,9 @@ def _problems(
         problems.append("the file has a header but no rows: add at least one row to import")
     known = set(columns)
     for field, column in body.mapping.items():
-        if field not in FIELDS and field not in EXTRA_FIELDS:
+        if field not in fields.MAPPING_TARGETS:
             problems.append(
-                f"mapping.{field}: unknown field; map columns to {', '.join(FIELDS)}"
+                f"mapping.{field}: unknown field; map columns to {', '.join(fields.MAPPABLE)}"
                 " (other columns can be custom_attributes)"
             )
         elif column not in known:
@@ -300,19 +289,7 @@ async def start(
         )
     if not queued:
         raise ApiError(409, "conflict", "the import was already started")
-    try:
-        await app.state.producer.send_and_wait(
-            IMPORT_REQUESTS.name(app.state.settings),
-            events.encode(
-                ImportRequested(import_id=import_id, workspace_id=workspace.id), import_id
-            ),
-            key=import_id.encode(),
-        )
-    except Exception:
-        await repo.unqueue_import(app.state.pool, import_id)
-        raise ApiError(
-            503, "unavailable", "the import queue is not reachable; try again in a moment"
-        ) from None
+    await request_import(app, workspace.id, import_id)
     row = await repo.get_import(app.state.pool, workspace.id, import_id)
     return public_import(row)
 

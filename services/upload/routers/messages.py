@@ -14,8 +14,9 @@ from services.upload.errors import invalid, not_found
 from services.upload.pagination import Paging, pages
 from services.upload.schemas import Body, Name, Subject
 from shared import audiences, events, outbound
+from shared.errors import InvalidFilter
 from shared.events import MessageActivated
-from shared.filters import InvalidFilter, compile_filter
+from shared.filters import compile_filter
 from shared.ids import new_id
 from shared.topics import MESSAGE_ACTIVATIONS
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -12,10 +11,7 @@ from services.upload import repository as repo
 from services.upload.auth import CurrentWorkspace
 from services.upload.errors import ApiError, invalid, not_found
 from services.upload.pagination import Paging, pages
-from shared import audiences, events, jsonfile, people_store
-from shared.events import ContactsChanged
-from shared.identity import Engine
-from shared.ids import new_id
+from shared import changes, jsonfile, people_store
 from shared.records import contact_record
 from shared.topics import CONTACT_CHANGES
 
@@ -69,51 +65,17 @@ async def upsert(request: Request, workspace: CurrentWorkspace) -> dict[str, Any
         if len(types) + len(new_attributes) > 250:
             raise invalid("a workspace has at most 250 custom attributes")
         kind = "leads" if role == "lead" else "users"
+        topic = CONTACT_CHANGES.name(app.state.settings)
         async with conn.transaction():
-            await people_store.lock_workspace(conn, workspace.id)
-            if new_attributes:
-                await conn.execute(
-                    "INSERT INTO attributes (workspace_id, name, type)"
-                    " SELECT $1, n, t FROM unnest($2::text[], $3::text[]) AS x(n, t)"
-                    " ON CONFLICT DO NOTHING",
-                    workspace.id,
-                    list(new_attributes),
-                    list(new_attributes.values()),
-                )
-            index = await people_store.load_index(
-                conn,
-                workspace.id,
-                [record["user_id"]] if "user_id" in record else [],
-                [record["email"]] if "email" in record else [],
+            written = await changes.write_records(
+                conn, workspace.id, [record], kind, topic, new_attributes=new_attributes
             )
-            spelling = await people_store.tag_spelling(conn, workspace.id, record.get("tags") or [])
-            now = datetime.now(UTC)
-            engine = Engine(index, now=now, new_id=lambda: new_id("c_"), canonical_tag=spelling)
-            outcome = engine.apply(record, kind)  # type: ignore[arg-type]
-            if outcome.result == "failed" or outcome.contact is None:
-                raise ApiError(409, "conflict", "; ".join(outcome.errors), list(outcome.errors))
-            if spelling.fresh:
-                await people_store.save_tags(conn, workspace.id, spelling.fresh.values())
-            await people_store.write_contacts(conn, workspace.id, engine.changed.values())
-            verdict = await audiences.judge(conn, workspace.id, engine, now)
-            outbox_id = await people_store.next_outbox_id(conn)
-            value = events.encode(
-                ContactsChanged(
-                    workspace_id=workspace.id,
-                    contact_ids=list(engine.changed),
-                    committed_at=now,
-                    outbox_id=outbox_id,
-                    evaluated=verdict.evaluated,
-                    matched=verdict.matched,
-                )
-            )
-            topic = CONTACT_CHANGES.name(app.state.settings)
-            await people_store.add_outbox(conn, outbox_id, topic, workspace.id.encode(), value)
+            outcome = written.outcomes[0]
+            if outcome is None or outcome.result == "failed" or outcome.contact is None:
+                errors = list(outcome.errors) if outcome is not None else []
+                raise ApiError(409, "conflict", "; ".join(errors), errors)
         contact = await repo.get_contact(conn, workspace.id, outcome.contact.id)
-    try:
-        await app.state.producer.send_and_wait(topic, value, key=workspace.id.encode())
-    except Exception:
-        pass
+    await changes.publish(app.state.producer, written.change)
     return {"contact": public_contact(contact), "created": outcome.result == "created"}
 
 

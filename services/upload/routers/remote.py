@@ -21,7 +21,8 @@ from services.upload.errors import ApiError, invalid
 from services.upload.queueing import request_import
 from services.upload.routers.imports import public_import, tag_problems
 from shared import outbound
-from shared.crypto import SecretUnavailable, encrypt_json
+from shared.crypto import encrypt_json
+from shared.errors import SecretUnavailable
 from shared.ids import new_id
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])

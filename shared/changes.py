@@ -1,0 +1,243 @@
+"""People changed: the one write path of every writer of people, and its announcement.
+
+Every writer of people comes through here — the merger (an import chunk), ``POST /api/users``,
+the events API (people who got events), and the writers to come (the compatible APIs, conflict
+resolution, merge, undo). In the writer's transaction, in this order:
+
+1. :func:`lock` — the workspace lock: writes to one workspace are applied one batch at a time;
+2. :func:`ensure_attributes` — new custom attributes registered (the first type wins);
+3. :func:`prepare` — the contacts the records can touch read into an index, the records applied
+   one by one by the identity engine (``shared.identity``), tag spellings settled;
+4. :func:`write` — the new and changed contacts and the new tags written (set-based);
+5. :func:`announce` — the live auto messages' audiences judged on every state the batch went
+   through (``shared.audiences``), the ``contacts.changed`` event built with its outbox id;
+6. :func:`stage` — its outbox row written, in the same transaction;
+
+and after the commit, :func:`publish` — a publish that fails is logged and left to the
+messenger's sweeper, which processes outbox rows nobody handled. :func:`write_records` is steps
+1–6 for a writer that has its records at hand; the merger calls the steps itself, because it
+prepares chunk *n + 1* while chunk *n* writes (services/merger/pipeline.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from shared import audiences, events, people_store
+from shared.events import ContactsChanged
+from shared.identity import Contact, Engine, Index, Kind, Outcome
+from shared.ids import new_id
+from shared.logs import get_logger
+from shared.people_store import TagSpelling, lock_workspace
+
+log = get_logger(__name__)
+
+lock = lock_workspace
+ensure_attributes = people_store.ensure_attributes
+
+
+class Unappliable(Exception):
+    """The engine raised on one record (a bug its data trips): the caller fails that record
+    alone and prepares the batch again without it (``skip``)."""
+
+    def __init__(self, row: Any) -> None:
+        super().__init__(row)
+        self.row = row
+
+
+@dataclass
+class Prepared:
+    """A batch of records applied in memory, not written yet."""
+
+    engine: Engine
+    spelling: TagSpelling
+    now: datetime
+    outcomes: list[Outcome | None] = field(default_factory=list)  # per record; None: skipped
+    created: int = 0
+    updated: int = 0
+
+    @property
+    def failed(self) -> list[tuple[int, Outcome | None]]:
+        """``(index in the batch, outcome)`` of each record that did not apply."""
+        return [(i, o) for i, o in enumerate(self.outcomes) if o is None or o.result == "failed"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """A ``contacts.changed`` event ready to be staged in the outbox and published."""
+
+    outbox_id: int
+    topic: str
+    key: bytes
+    value: bytes
+
+
+async def prepare(
+    conn: asyncpg.Connection,
+    workspace_id: str,
+    records: Sequence[Mapping[str, Any]],
+    kind: Kind,
+    tag: str | None = None,
+    *,
+    carried: Iterable[Contact] = (),
+    carried_tags: Mapping[str, str] | None = None,
+    skip: Callable[[int], bool] = lambda i: False,
+    pause: Callable[[], Awaitable[None]] | None = None,
+    pause_every: int = 250,
+) -> Prepared:
+    """Apply ``records`` in memory over the contacts they can touch: those read from the
+    database, with ``carried`` contacts (a batch still committing, as it will be) in place of
+    their stored state. Records for which ``skip(index)`` is true are not applied. ``pause`` is
+    awaited every ``pause_every`` records (to let a commit in flight go on). Raises
+    :class:`Unappliable` with the record's index when the engine raises on it."""
+    user_ids = [r["user_id"] for r in records if r.get("user_id") is not None]
+    emails = [r["email"] for r in records if r.get("email") is not None]
+    contacts = await people_store.load_contacts(conn, workspace_id, user_ids, emails)
+    tag_names = [t for r in records for t in r.get("tags") or ()]
+    if tag:
+        tag_names.append(tag)
+    known = await people_store.load_tags(conn, workspace_id, tag_names)
+    carried = list(carried)
+    if carried:
+        replaced = {c.id for c in carried}
+        contacts = [c for c in contacts if c.id not in replaced]
+        contacts.extend(carried)
+    if carried_tags:
+        known.update(carried_tags)
+    spelling = TagSpelling(known)
+    now = datetime.now(UTC)
+    engine = Engine(Index(contacts), now=now, new_id=lambda: new_id("c_"), canonical_tag=spelling)
+    prepared = Prepared(engine, spelling, now)
+    outcomes = prepared.outcomes
+    for i, record in enumerate(records):
+        if pause is not None and i % pause_every == 0:
+            await pause()
+        if skip(i):
+            outcomes.append(None)
+            continue
+        try:
+            outcome = engine.apply(record, kind, tag)
+        except Exception as exc:
+            raise Unappliable(i) from exc
+        outcomes.append(outcome)
+        if outcome.result == "created":
+            prepared.created += 1
+        elif outcome.result == "updated":
+            prepared.updated += 1
+    return prepared
+
+
+async def write(
+    conn: asyncpg.Connection,
+    workspace_id: str,
+    rows: people_store.Rows,
+    fresh_tags: Iterable[str] = (),
+) -> int:
+    """Write the rows :func:`people_store.contact_rows` took and the batch's new tags; returns
+    the workspace's new ``people_version``."""
+    fresh = list(fresh_tags)
+    if fresh:
+        await people_store.save_tags(conn, workspace_id, fresh)
+    return await people_store.write_rows(conn, workspace_id, rows)
+
+
+async def announce(
+    conn: asyncpg.Connection,
+    workspace_id: str,
+    topic: str,
+    *,
+    engine: Engine | None = None,
+    contact_ids: Sequence[str] = (),
+    now: datetime | None = None,
+    import_id: str | None = None,
+) -> Change | None:
+    """The ``contacts.changed`` event of a batch (None when nobody changed), with its outbox id
+    reserved. With ``engine`` (people written) the live audiences are judged on the states the
+    batch went through; with ``contact_ids`` alone (people who got events) the messenger
+    judges them on the database."""
+    ids = list(engine.changed) if engine is not None else list(dict.fromkeys(contact_ids))
+    if not ids:
+        return None
+    committed_at = now or (engine.now if engine is not None else datetime.now(UTC))
+    verdict = (
+        await audiences.judge(conn, workspace_id, engine, committed_at)
+        if engine is not None
+        else audiences.Verdict()
+    )
+    outbox_id = await people_store.next_outbox_id(conn)
+    change = ContactsChanged(
+        workspace_id=workspace_id,
+        import_id=import_id,
+        contact_ids=ids,
+        committed_at=committed_at,
+        outbox_id=outbox_id,
+        evaluated=verdict.evaluated,
+        matched=verdict.matched,
+    )
+    value = events.encode(change, correlation_id=import_id)
+    return Change(outbox_id, topic, workspace_id.encode(), value)
+
+
+async def stage(conn: asyncpg.Connection, change: Change | None) -> None:
+    """Write the change's outbox row (in the writer's transaction)."""
+    if change is not None:
+        await people_store.add_outbox(
+            conn, change.outbox_id, change.topic, change.key, change.value
+        )
+
+
+async def publish(producer: AIOKafkaProducer, change: Change | None) -> None:
+    """After commit: send the event. A failure is logged, not raised: the outbox row stays,
+    and the messenger's sweeper processes it (at most ~15 s later)."""
+    if change is None:
+        return
+    try:
+        await producer.send_and_wait(change.topic, change.value, key=change.key)
+    except Exception as exc:
+        log.warning("contacts-changed not published now", extra={"error": repr(exc)})
+
+
+@dataclass
+class Written:
+    """What :func:`write_records` did: one outcome per record, and the change to publish."""
+
+    outcomes: list[Outcome | None]
+    change: Change | None
+
+
+async def write_records(
+    conn: asyncpg.Connection,
+    workspace_id: str,
+    records: Sequence[Mapping[str, Any]],
+    kind: Kind,
+    topic: str,
+    *,
+    tag: str | None = None,
+    new_attributes: Mapping[str, str] | None = None,
+    trigger_messages: bool = True,
+    import_id: str | None = None,
+) -> Written:
+    """Steps 1–6 of the module docstring for records at hand, in the caller's transaction; the
+    caller commits, then :func:`publish` es ``written.change``."""
+    await lock(conn, workspace_id)
+    if new_attributes:
+        await ensure_attributes(conn, workspace_id, new_attributes)
+    prepared = await prepare(conn, workspace_id, records, kind, tag)
+    engine = prepared.engine
+    await write(
+        conn,
+        workspace_id,
+        people_store.contact_rows(workspace_id, engine.changed.values()),
+        prepared.spelling.fresh.values(),
+    )
+    change = None
+    if trigger_messages:
+        change = await announce(conn, workspace_id, topic, engine=engine, import_id=import_id)
+        await stage(conn, change)
+    return Written(prepared.outcomes, change)

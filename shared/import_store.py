@@ -1,0 +1,76 @@
+"""Requesting an import and failing one: one function each, for every service.
+
+**Requesting** (:func:`request`) sends ``import.requested`` to the parser. The import is already
+``queued`` in the database when it is called, and that is what counts: if Kafka cannot take the
+request now, it is logged and nothing else happens — the parser's stalled-import sweep asks for
+every import queued or processing without progress for a minute (:func:`claim_stalled`), so the
+import starts once Kafka is back. The caller answers as if it had been sent (the import is
+durably queued); nobody un-queues or fails an import because the broker was away for a moment.
+
+**Failing** (:func:`fail`) ends an import that is not finished yet with a message the user reads,
+and drops its connector credentials (a remote pull that cannot go on must not keep them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from shared import events
+from shared.events import ImportRequested
+from shared.logs import get_logger
+from shared.settings import Settings
+from shared.topics import IMPORT_REQUESTS
+
+log = get_logger(__name__)
+FINISHED = ("completed", "failed", "cancelled")
+
+
+async def request(
+    producer: AIOKafkaProducer, settings: Settings, workspace_id: str, import_id: str
+) -> bool:
+    """Ask the parser to process the (queued) import; False when Kafka could not take it now
+    (the stalled-import sweep asks again)."""
+    try:
+        await producer.send_and_wait(
+            IMPORT_REQUESTS.name(settings),
+            events.encode(
+                ImportRequested(import_id=import_id, workspace_id=workspace_id), import_id
+            ),
+            key=import_id.encode(),
+        )
+        return True
+    except Exception as exc:
+        log.warning(
+            "the import request did not reach Kafka; the stalled-import sweep sends it again",
+            extra={"import_id": import_id, "error": repr(exc)},
+        )
+        return False
+
+
+async def fail(conn: asyncpg.Connection | asyncpg.Pool, import_id: str, message: str) -> None:
+    """End an unfinished import as ``failed`` with ``message``; its credentials are dropped."""
+    await conn.execute(
+        "UPDATE imports SET status = 'failed', error = $2, finished_at = now(), secret = NULL"
+        " WHERE id = $1 AND status <> ALL($3::text[])",
+        import_id,
+        message,
+        list(FINISHED),
+    )
+
+
+async def claim_stalled(conn: asyncpg.Connection, stalled_s: float, limit: int = 10) -> list[Any]:
+    """Imports queued or processing with no progress for ``stalled_s`` seconds (a request lost
+    between the database and Kafka, a crash): bump their heartbeat and return them."""
+    rows: list[Any] = await conn.fetch(
+        "UPDATE imports SET heartbeat_at = now() WHERE id IN ("
+        " SELECT id FROM imports WHERE status IN ('queued', 'processing')"
+        " AND coalesce(heartbeat_at, created_at) < now() - make_interval(secs => $1)"
+        " ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        " RETURNING id, workspace_id",
+        stalled_s,
+        limit,
+    )
+    return rows
