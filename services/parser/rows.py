@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import values
-from shared.csvfile import split_tags
 from shared.errors import InvalidValue
 
 Field = Callable[[str, dict[str, Any]], None]  # (raw cell, record) -> set record key or raise
@@ -137,7 +136,7 @@ class RowValidator:
             self.last_name_at = None
         tags_column = options.mapping.get("tags")
         if tags_column is not None and tags_column in position:
-            split = cached(split_tags)
+            split = cached(values.split_tags)
 
             def set_tags(raw: str, record: dict[str, Any]) -> None:
                 names = split(raw)

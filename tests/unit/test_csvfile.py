@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from services.upload.column_mapping import suggested_mapping
 from shared import csvfile
 from shared.csvfile import (
     Detected,
@@ -22,9 +23,9 @@ from shared.csvfile import (
     iter_records,
     open_text,
     read_header_and_preview,
-    split_tags,
-    suggested_mapping,
 )
+from shared.csvfile import reader as csv_reader
+from shared.values import split_tags
 
 UTF8 = Detected("utf-8", ",")
 
@@ -423,7 +424,7 @@ def test_a_quote_that_never_closes(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     path = write(tmp_path, 'email,notes\na@x,"never closed\nb@x,B\n')
     assert rows(path, UTF8) == [Record(1, ["a@x", "never closed\nb@x,B\n"], None)]
     # a cell that grows beyond FIELD_LIMIT stops the import with a clear message
-    monkeypatch.setattr(csvfile, "FIELD_LIMIT", 1000)
+    monkeypatch.setattr(csv_reader, "FIELD_LIMIT", 1000)
     path = write(tmp_path, 'email,notes\na@x,ok\nb@x,"never closed\n' + "c@x,C\n" * 500, "b.csv")
     records = iter_records(path, UTF8)
     assert next(records) == Record(1, ["a@x", "ok"], None)
@@ -432,8 +433,8 @@ def test_a_quote_that_never_closes(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_a_line_longer_than_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(csvfile, "LINE_LIMIT", 100_000)
-    monkeypatch.setattr(csvfile, "_TEXT_CHUNK", 1000)
+    monkeypatch.setattr(csv_reader, "LINE_LIMIT", 100_000)
+    monkeypatch.setattr(csv_reader, "_TEXT_CHUNK", 1000)
     path = write(tmp_path, "email,notes\na@x,ok\nb@x," + "z" * 200_000 + "\nc@x,C\n")
     with pytest.raises(FileProblem, match="row 2 has a line longer than 100000 characters"):
         rows(path, UTF8)
@@ -485,7 +486,7 @@ def test_same_records_as_the_csv_module(
         text = text.rstrip("\r\n")
     path = write(tmp_path, text, "diff.csv")
     ncols, expected = reference(text, delimiter)
-    monkeypatch.setattr(csvfile, "_TEXT_CHUNK", chunk)
+    monkeypatch.setattr(csv_reader, "_TEXT_CHUNK", chunk)
     got = list(iter_records(path, Detected("utf-8", delimiter)))
     assert [r.cells for r in got] == expected
     assert [r.row for r in got] == list(range(1, len(expected) + 1))

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.upload import jsonimports, storage
+from services.upload import column_mapping, jsonimports, storage
 from services.upload import repository as repo
 from services.upload.auth import CurrentWorkspace
 from services.upload.errors import ApiError, invalid, not_found
@@ -132,7 +132,7 @@ async def _describe_upload(
             # A Mixpanel export is mapped by the SPEC's rules, not by columns.
             suggested_mapping={}
             if source == "mixpanel_file"
-            else csvfile.suggested_mapping(columns, source),
+            else column_mapping.suggested_mapping(columns, source),
         )
     return public_import(row)
 

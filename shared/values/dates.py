@@ -1,0 +1,140 @@
+"""Dates and date-times (SPEC §2.2): DD/MM/YYYY (or MDY), ISO 8601, Unix seconds."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from shared.errors import InvalidValue
+from shared.values.text import _show
+
+_ISO_RE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,9})?)?"
+    r"([Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"
+)
+_SLASH_RE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+_SLASH_TIME_RE = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}(?:[Tt]|\s)+\S")
+_UNIX_RE = re.compile(r"([+-]?)([0-9]+)(?:\.([0-9]*))?")
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MS_ABOVE: Final = 10**11
+_DAYS_IN_MONTH: Final = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_SLASH_FORM: Final = {"DMY": "DD/MM/YYYY", "MDY": "MM/DD/YYYY"}
+
+
+def _not_a_date(value: object, date_order: str) -> str:
+    form = _SLASH_FORM.get(date_order, "DD/MM/YYYY")
+    return (
+        f"{_show(value)} is not a date: use {form}, "
+        "ISO 8601 (2015-12-31 or 2015-12-31T23:59:00Z) or Unix seconds"
+    )
+
+
+def _calendar_date(year: int, month: int, day: int) -> datetime | None:
+    if not 1 <= month <= 12 or year < 1 or day < 1:
+        return None
+    leap = month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if day > _DAYS_IN_MONTH[month] + leap:
+        return None
+    return datetime(year, month, day, tzinfo=UTC)
+
+
+def _from_unix(negative: bool, whole: int, fraction: str) -> datetime | None:
+    # Exact integer arithmetic: '1420070400.123' must not pick up float rounding.
+    if whole > _MS_ABOVE or (whole == _MS_ABOVE and fraction.strip("0")):
+        micros = whole * 1000 + int((fraction + "000")[:3])
+    else:
+        micros = whole * 1_000_000 + int((fraction + "000000")[:6])
+    try:
+        return _EPOCH + timedelta(microseconds=-micros if negative else micros)
+    except OverflowError:
+        return None
+
+
+def _parse_date_text(text: str, date_order: str, numbers: bool) -> datetime | str:
+    """The datetime that stripped `text` denotes, or the user-facing message of why not."""
+    m = _ISO_RE.fullmatch(text)
+    if m is not None:
+        if "t" in text or "z" in text:  # fromisoformat wants 'T' and 'Z'
+            text = text.upper()
+        try:
+            if m[1] is None:  # no offset means UTC; appending is faster than dt.replace()
+                return datetime.fromisoformat(text + ("+00:00" if len(text) > 10 else "T00:00Z"))
+            return datetime.fromisoformat(text).astimezone(UTC)
+        except (ValueError, OverflowError):
+            if len(text) == 10:
+                return f"{_show(text)} is not a real calendar date: check the day and month"
+            return f"{_show(text)} is not a real date and time: check the date, time and offset"
+    m = _SLASH_RE.fullmatch(text)
+    if m is not None:
+        a, b, year = int(m[1]), int(m[2]), int(m[3])
+        if date_order == "DMY":
+            dt_or_none, other, other_order = _calendar_date(year, b, a), (a, b), "MDY"
+        elif date_order == "MDY":
+            dt_or_none, other, other_order = _calendar_date(year, a, b), (b, a), "DMY"
+        else:
+            return f"date_order must be 'DMY' or 'MDY', not {_show(date_order)}"
+        if dt_or_none is not None:
+            return dt_or_none
+        form = _SLASH_FORM[date_order]
+        if _calendar_date(year, *other) is not None:
+            return (
+                f"{_show(text)} is not a valid {form} date (looks like "
+                f"{_SLASH_FORM[other_order]}: set date_order to {other_order})"
+            )
+        return f"{_show(text)} is not a real calendar date ({form})"
+    if numbers:
+        m = _UNIX_RE.fullmatch(text)
+        if m is not None:
+            unix = _from_unix(m[1] == "-", int(m[2]), m[3] or "") if len(m[2]) <= 20 else None
+            return unix if unix is not None else f"{_show(text)} is out of range for Unix time"
+    if _SLASH_TIME_RE.match(text) is not None:
+        form = _SLASH_FORM.get(date_order, "DD/MM/YYYY")
+        return (
+            f"{_show(text)} has a time after the date, but {form} takes a date only: "
+            "drop the time or write ISO 8601 (2015-12-31T23:59:00Z)"
+        )
+    return _not_a_date(text, date_order)
+
+
+def parse_datetime(raw: str | int | float, date_order: str = "DMY") -> datetime:
+    """Return the aware UTC datetime that `raw` denotes (SPEC §2.2).
+
+    Accepted: `DD/MM/YYYY` (`MM/DD/YYYY` when date_order is "MDY"; day and month may have one
+    digit; a date only, midnight UTC); ISO 8601 `YYYY-MM-DD` or `YYYY-MM-DD[T ]HH:MM[:SS[.f]]`
+    with optional `Z`, `±HH`, `±HH:MM` or `±HHMM` (no offset means UTC; digits beyond
+    microseconds are truncated); Unix time in seconds as an int, a float or a decimal string,
+    taken as milliseconds when its magnitude is above 10**11. Note that a plain number such as
+    `20151231` is Unix seconds, not a basic-format ISO date. Raises InvalidValue otherwise,
+    listing the accepted forms, or with a hint when the day and month look swapped.
+    """
+    if isinstance(raw, str):
+        result = _parse_date_text(raw.strip(), date_order, True)
+        if isinstance(result, datetime):
+            return result
+        raise InvalidValue(result)
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise InvalidValue(_not_a_date(raw, date_order))
+    dt: datetime | None = None
+    if isinstance(raw, int):
+        dt = _from_unix(raw < 0, abs(raw), "")
+    elif math.isfinite(raw):
+        try:
+            if abs(raw) > _MS_ABOVE:
+                dt = _EPOCH + timedelta(milliseconds=raw)
+            else:
+                dt = _EPOCH + timedelta(seconds=raw)
+        except OverflowError:
+            dt = None
+    if dt is None:
+        raise InvalidValue(f"{_show(raw)} is out of range for Unix time")
+    return dt
+
+
+def format_datetime(dt: datetime) -> str:
+    """ISO 8601 in UTC, e.g. '2015-01-01T00:00:00+00:00'; a naive `dt` is taken to be UTC."""
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC).isoformat()
+    return dt.astimezone(UTC).isoformat()

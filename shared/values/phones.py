@@ -1,0 +1,129 @@
+"""Phone numbers in E.164 (SPEC §2.2), with a fast path for numbers already written so."""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Final
+
+import phonenumbers
+from phonenumbers import PhoneMetadata, PhoneNumber, PhoneNumberFormat, ValidationResult
+
+from shared.errors import InvalidValue
+from shared.values.text import _show
+
+_INTL_PREFIX_RE = re.compile(r"[\s(\[]*(?:[+＋]|(00))")
+_PHONE_PUNCT: Final = str.maketrans("", "", " -.()\u00a0")
+_E164_SHAPE_RE = re.compile(r"\+[1-9][0-9]{2,16}")
+_MATCH_ALL: Final = re.compile("")
+
+
+@functools.cache  # one entry per country calling code: at most ~250
+def _national_prefix(country_code: int) -> re.Pattern[str] | None:
+    region = phonenumbers.region_code_for_country_code(country_code)
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    if metadata is None:
+        return _MATCH_ALL  # never expected; sends every number to the full parser
+    prefix = metadata.national_prefix_for_parsing
+    return re.compile(prefix) if prefix else None
+
+
+def _fast_number(compact: str) -> PhoneNumber | None:
+    """What phonenumbers.parse(compact, None) returns for '+<digits>', or None when unsure.
+
+    Mirrors the library's steps for this shape (pinned phonenumbers 9.0.x): country code = the
+    1-3 digit prefix known to the library; a national number that could start with a national
+    prefix (e.g. '+44 0 20…') is left to the full parser, which may strip it. Equivalence with
+    the full parser is a property test in tests/unit/test_values.py.
+    """
+    digits = compact[1:]
+    for size in (1, 2, 3):
+        code = int(digits[:size])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return None
+    national = digits[size:]
+    if not 2 <= len(national) <= 17:
+        return None
+    prefix = _national_prefix(code)
+    if prefix is not None and prefix.match(national) is not None:
+        return None
+    number = PhoneNumber(country_code=code, national_number=int(national))
+    if len(national) > 1 and national[0] == "0":  # the library's "Italian leading zero" rule
+        number.italian_leading_zero = True
+        zeros = len(national) - len(national.lstrip("0"))
+        zeros = min(zeros, len(national) - 1)
+        if zeros != 1:
+            number.number_of_leading_zeros = zeros
+    return number
+
+
+_PARSE_ERRORS: Final = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "has no known country calling code",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "is too short for a phone number",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "is too short for a phone number",
+    phonenumbers.NumberParseException.TOO_LONG: "is too long for a phone number",
+}
+_LENGTH_ERRORS: Final = {
+    ValidationResult.INVALID_COUNTRY_CODE: "has no known country calling code",
+    ValidationResult.TOO_SHORT: "is too short for a phone number in +{}",
+    ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "is a local number: add its area code after +{}",
+    ValidationResult.TOO_LONG: "is too long for a phone number in +{}",
+    ValidationResult.INVALID_LENGTH: "has the wrong number of digits for a phone number in +{}",
+}
+
+
+def _e164(number: PhoneNumber, shown: str, e164: str | None = None) -> str:
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason == ValidationResult.IS_POSSIBLE:
+        return e164 or phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    problem = _LENGTH_ERRORS.get(reason, "is not a possible phone number in +{}")
+    raise InvalidValue(f"{shown} {problem.format(number.country_code)}")
+
+
+def _parse_full(text: str, region: str | None, shown: str) -> str:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as e:
+        problem = _PARSE_ERRORS.get(e.error_type, "is not a phone number")
+        raise InvalidValue(f"{shown} {problem}") from None
+    return _e164(number, shown)
+
+
+def parse_phone(raw: str, default_country: str | None = None) -> str:
+    """Return the number in E.164 ('+442079460958').
+
+    A number written with its country calling code ('+44…', or the international prefix '00' as
+    in '0044…' or '001…') is parsed as such; otherwise it is a national number of
+    `default_country` (ISO 3166 alpha-2, any case). It must be a possible number for its country
+    (right length; local-only numbers without an area code are refused). Extensions are dropped.
+    Raises InvalidValue, e.g. "'020 7946 0958' has no country calling code: …".
+    """
+    text = raw.strip()
+    shown = _show(text)
+    m = _INTL_PREFIX_RE.match(text)
+    if m is not None:
+        if m.start(1) >= 0:  # '00' is the international prefix: the country code follows
+            text = f"{text[: m.start(1)]}+{text[m.end(1) :]}"
+        compact = text.translate(_PHONE_PUNCT)
+        if _E164_SHAPE_RE.fullmatch(compact) is not None:
+            number = _fast_number(compact)
+            if number is not None:
+                return _e164(number, shown, compact)
+        return _parse_full(text, None, shown)
+    if not text:
+        raise InvalidValue("the phone number is blank")
+    if not any(c.isdigit() for c in text):
+        raise InvalidValue(f"{shown} is not a phone number")
+    if not default_country:
+        raise InvalidValue(
+            f"{shown} has no country calling code: write it as +44… (or 0044…) with its "
+            "own country code, or set default_country"
+        )
+    region = default_country.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidValue(
+            f"default_country {_show(default_country)} is not an ISO 3166 alpha-2 code such as GB"
+        )
+    return _parse_full(text, region, shown)
