@@ -26,6 +26,11 @@ from shared.topics import IMPORT_REQUESTS
 
 log = get_logger(__name__)
 FINISHED = ("completed", "failed", "cancelled")
+# Where an import's records come from (SPEC §3): uploaded files, vendors pulled by the parser,
+# and those whose records are JSON (one JSON record a row in the error report).
+FILE_SOURCES = ("csv", "mailchimp_csv", "mixpanel_file")
+REMOTE_SOURCES = ("mailchimp", "mixpanel")
+JSON_SOURCES = ("api", "mixpanel_file", *REMOTE_SOURCES)
 
 
 async def request(

@@ -73,6 +73,15 @@ class JsonRecord:
         return dumps(self.value).decode()
 
 
+NDJSON_TYPES = ("ndjson", "jsonl", "json-lines", "jsonlines")
+
+
+def is_ndjson(content_type: str) -> bool:
+    """Whether a ``Content-Type`` names NDJSON (``application/x-ndjson`` and its aliases)."""
+    declared = content_type.split(";", 1)[0].strip().lower()
+    return any(name in declared for name in NDJSON_TYPES)
+
+
 def detect_format(path: str | Path) -> Format:
     """``json`` when the file starts with ``[``, ``ndjson`` when it starts with ``{``.
 

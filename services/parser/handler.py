@@ -36,7 +36,7 @@ from shared.topics import ROW_CHUNKS
 from shared.worker import TRANSIENT_ERRORS, fatal
 
 log = get_logger(__name__)
-REMOTE_SOURCES = ("mailchimp", "mixpanel")
+REMOTE_SOURCES = import_store.REMOTE_SOURCES
 STALLED_S = 60.0  # an import this long without progress is requested again
 PULL_FAILED = "the pull stopped because of an error on our side (logged); start a new import"
 

@@ -28,6 +28,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
+from services.upload import repository as repo
 from services.upload.errors import ApiError
 from shared.settings import Settings
 
@@ -60,9 +61,7 @@ def bearer(authorization: str, what: str = "workspace token") -> str:
 
 
 async def find_workspace(pool: asyncpg.Pool, token: str) -> Workspace | None:
-    row = await pool.fetchrow(
-        "SELECT id, name, webhook_secret FROM workspaces WHERE token_hash = $1", hash_token(token)
-    )
+    row = await repo.workspace_by_token(pool, hash_token(token))
     return Workspace(row["id"], row["name"], row["webhook_secret"]) if row else None
 
 

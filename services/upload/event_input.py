@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from shared import values
-from shared.errors import InvalidValue
+import orjson
+
+from shared import jsonfile, values
+from shared.errors import FileProblem, InvalidValue
 
 MAX_METADATA = 10
 MAX_KEY = 190
@@ -210,3 +212,51 @@ def resolve(
             continue
         rows.append((contact, event))
     return rows, outcome
+
+
+def body_items(raw: bytes, content_type: str) -> list[tuple[Any, str | None]]:
+    """The records of a JSON array or NDJSON body: ``(value, None)`` or ``(None, error)``."""
+    text = raw.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if jsonfile.is_ndjson(content_type) or text.startswith(b"{"):
+        out: list[tuple[Any, str | None]] = []
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            try:
+                out.append((jsonfile.loads(line), None))
+            except orjson.JSONDecodeError as exc:
+                out.append((None, f"not valid JSON: {exc}"))
+        return out
+    try:
+        value = jsonfile.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise FileProblem(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(value, list):
+        raise FileProblem("send a JSON array of events (or NDJSON, one event a line)")
+    return [(v, None) for v in value]
+
+
+def validate(items: list[tuple[Any, str | None]]) -> tuple[list[tuple[int, EventIn]], list[Any]]:
+    valid: list[tuple[int, EventIn]] = []
+    failures: list[dict[str, Any]] = []
+    for index, (value, problem) in enumerate(items):
+        if problem is not None:
+            failures.append({"index": index, "errors": [problem]})
+            continue
+        event, errors = parse_event(value)
+        if event is None:
+            failures.append({"index": index, "errors": errors})
+        else:
+            valid.append((index, event))
+    return valid, failures
+
+
+def public(event: EventIn) -> dict[str, Any]:
+    """An event as the API answers it: its name, time, the identifier it was named by, and
+    its metadata."""
+    return {
+        "event_name": event.name,
+        "created_at": event.created_at,
+        event.by: event.shown,
+        "metadata": event.metadata,
+    }

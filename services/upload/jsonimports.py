@@ -15,8 +15,6 @@ from shared import jsonfile, values
 from shared.errors import FileProblem
 from shared.jsonfile import Format, detect_format, iter_records, read_texts
 
-JSON_SOURCES = ("api", "mixpanel_file", "mailchimp", "mixpanel")  # one JSON record a row
-REMOTE_SOURCES = ("mailchimp", "mixpanel")
 SAMPLE = 1000  # profiles read to list a Mixpanel export's properties
 PREVIEW = 10
 MAX_COLUMNS = 300

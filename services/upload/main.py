@@ -22,8 +22,10 @@ from services.upload.routers import (
     audiences,
     bulk,
     events,
+    import_errors,
     imports,
     messages,
+    meta,
     people,
     remote,
     workspaces,
@@ -69,7 +71,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.outbound = outbound.Policy.from_settings(settings)
     errors.install(app)
     app.add_middleware(Guard)
-    for router in (workspaces, imports, remote, bulk, people, events, messages, audiences):
+    for router in (
+        workspaces,
+        imports,
+        import_errors,
+        remote,
+        bulk,
+        people,
+        events,
+        messages,
+        audiences,
+        meta,
+    ):
         app.include_router(router.router)
 
     @app.get("/healthz", include_in_schema=False)

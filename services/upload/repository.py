@@ -28,6 +28,12 @@ MESSAGE_COLUMNS = (
 # -- workspaces ---------------------------------------------------------------------------
 
 
+async def workspace_by_token(pool: asyncpg.Pool, token_hash: str) -> asyncpg.Record | None:
+    return await pool.fetchrow(
+        "SELECT id, name, webhook_secret FROM workspaces WHERE token_hash = $1", token_hash
+    )
+
+
 async def create_workspace(
     conn: asyncpg.Connection, id_: str, name: str, token_hash: str, webhook_secret: str
 ) -> None:
@@ -107,6 +113,11 @@ async def queue_import(
     return result.endswith(" 1")
 
 
+async def set_columns(conn: asyncpg.Connection, import_id: str, columns: list[str]) -> None:
+    """The columns of a file read again with another encoding or delimiter."""
+    await conn.execute("UPDATE imports SET columns = $2 WHERE id = $1", import_id, columns)
+
+
 async def error_rows(
     pool: asyncpg.Pool, import_id: str, after_row: int, limit: int
 ) -> list[asyncpg.Record]:
@@ -143,9 +154,10 @@ async def find_contacts(
     text: str | None,
     before_id: str | None,
     limit: int,
-    audience: tuple[str, list[Any]] | None = None,
+    audience: tuple[Any, FilterContext] | None = None,
 ) -> list[asyncpg.Record]:
-    """People of the workspace, newest first, filtered by every given condition."""
+    """People of the workspace, newest first, filtered by every given condition (``audience``:
+    a filter and its context, compiled here)."""
     where = ["workspace_id = $1"]
     params: list[Any] = [workspace_id]
 
@@ -171,7 +183,8 @@ async def find_contacts(
     if before_id is not None:
         add("id < ?", before_id)
     if audience is not None:
-        sql, extra = audience
+        filter_, ctx = audience
+        sql, extra = to_sql(filter_, ctx, alias="c", first_param=len(params) + 1)
         where.append(f"({sql})")
         params.extend(extra)
     params.append(limit)
@@ -201,10 +214,6 @@ async def inbox(
 
 
 # -- messages, tags, segments -------------------------------------------------------------
-
-
-def audience_sql(filter_: Any, ctx: FilterContext, first_param: int) -> tuple[str, list[Any]]:
-    return to_sql(filter_, ctx, alias="c", first_param=first_param)
 
 
 async def count_matching(

@@ -1,19 +1,24 @@
-"""Request and response shapes shared by the routers: text fields checked as the rules say.
+"""The API's shapes: what requests may hold and what answers look like (pydantic models).
 
-A text field that will be stored refuses what PostgreSQL cannot hold (NUL, lone surrogates);
-a name shown on one line refuses control characters and text-direction overrides as well
-(``shared.values``). Each refusal is a 422 naming the field.
+Request text fields that will be stored refuse what PostgreSQL cannot hold (NUL, lone
+surrogates); a name shown on one line refuses control characters and text-direction overrides
+too (``shared.values``), each refusal a 422 naming the field. Every route declares its answer
+(``response_model=``), so the OpenAPI document — and schemathesis — know the responses; the
+``from_row`` constructors are the presenters of database rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from shared import values
 from shared.errors import InvalidValue
+
+T = TypeVar("T")
 
 
 def _checked(check: Callable[[str, str], str], what: str) -> Callable[[str | None], str | None]:
@@ -38,6 +43,12 @@ def _one_line(value: str, what: str) -> str:
     return values.check_label(value, what)
 
 
+def _utc(value: datetime) -> str:
+    """ISO 8601 with ``Z``, also for a value the driver gave without a zone (year 1)."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 Name = Annotated[
     str, Field(min_length=1, max_length=200), AfterValidator(_checked(values.check_label, "name"))
 ]
@@ -47,3 +58,269 @@ Subject = Annotated[
 Body = Annotated[
     str, Field(max_length=100_000), AfterValidator(_checked(values.check_text, "the body"))
 ]
+When = Annotated[datetime, PlainSerializer(_utc, return_type=str)]
+
+
+class Page(BaseModel, Generic[T]):
+    """Every list: ``data``, and ``next_cursor`` (null on the last page)."""
+
+    data: list[T]
+    next_cursor: str | None
+
+
+# -- imports --------------------------------------------------------------------------------
+
+
+class Counts(BaseModel):
+    rows: int
+    created: int
+    updated: int
+    failed: int
+
+
+class ImportPublic(BaseModel):
+    id: str
+    source: str
+    kind: str
+    status: str
+    tag: str | None
+    counts: Counts
+    progress: float = Field(description="0–1; 1 when completed")
+    trigger_messages: bool
+    created_at: When
+    started_at: When | None
+    finished_at: When | None
+    error: str | None
+    file_name: str | None
+    file_size: int | None
+    columns: list[str] | None
+    preview: list[list[str]] | None
+    detected: dict[str, Any] | None
+    suggested_mapping: dict[str, str] | None
+    rows_per_second: float | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> ImportPublic:
+        done = row["created"] + row["updated"] + row["failed"]
+        total = row["rows_total"]
+        if row["status"] == "completed":
+            progress = 1.0
+        elif total:
+            progress = min(0.999, done / total)
+        elif row["rows_estimate"]:
+            progress = min(0.99, done / max(row["rows_estimate"], 1))
+        else:
+            progress = 0.0
+        speed = None
+        if row["started_at"] is not None and done:
+            end = row["finished_at"] or datetime.now(row["started_at"].tzinfo)
+            speed = round(done / max((end - row["started_at"]).total_seconds(), 0.001), 1)
+        return cls(
+            id=row["id"],
+            source=row["source"],
+            kind=row["kind"],
+            status=row["status"],
+            tag=row["tag"],
+            counts=Counts(
+                rows=total if total is not None else max(row["rows_parsed"], done),
+                created=row["created"],
+                updated=row["updated"],
+                failed=row["failed"],
+            ),
+            progress=round(progress, 4),
+            trigger_messages=row["trigger_messages"],
+            created_at=row["created_at"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            error=row["error"],
+            file_name=row["file_name"],
+            file_size=row["file_size"],
+            columns=row["columns"],
+            preview=row["preview"],
+            detected=row["detected"],
+            suggested_mapping=row["suggested_mapping"],
+            rows_per_second=speed,
+        )
+
+
+class ErrorRow(BaseModel):
+    row: int = Field(description="the record's number from 1, the header not counted")
+    errors: list[str]
+    values: dict[str, Any]
+
+
+# -- people ---------------------------------------------------------------------------------
+
+
+class ContactPublic(BaseModel):
+    id: str
+    role: str
+    user_id: str | None
+    email: str | None
+    name: str | None
+    phone: str | None
+    signed_up_at: When | None
+    last_seen_at: When | None
+    last_seen_ip: str | None
+    created_at: When
+    updated_at: When
+    tags: list[str]
+    custom_attributes: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> ContactPublic:
+        return cls(
+            id=row["id"],
+            role=row["role"],
+            user_id=row["user_id"],
+            email=row["email"],
+            name=row["name"],
+            phone=row["phone"],
+            signed_up_at=row["signed_up_at"],
+            last_seen_at=row["last_seen_at"],
+            last_seen_ip=row["last_seen_ip"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            tags=list(row["tags"]),
+            custom_attributes=row["custom"],
+        )
+
+
+class Upserted(BaseModel):
+    contact: ContactPublic
+    created: bool
+
+
+class InboxItem(BaseModel):
+    message_id: str
+    message_name: str
+    subject: str | None
+    body: str | None
+    delivered_at: When | None
+    created_at: When
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> InboxItem:
+        return cls(
+            message_id=row["message_id"],
+            message_name=row["name"],
+            subject=row["subject"],
+            body=row["body"],
+            delivered_at=row["delivered_at"],
+            created_at=row["created_at"],
+        )
+
+
+# -- messages -------------------------------------------------------------------------------
+
+
+class MessagePublic(BaseModel):
+    id: str
+    name: str
+    type: str
+    channel: str
+    subject: str | None
+    body: str | None
+    webhook_url: str | None
+    audience: dict[str, Any]
+    state: str
+    activated_at: When | None
+    created_at: When
+    updated_at: When
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> MessagePublic:
+        return cls(**{name: row[name] for name in cls.model_fields})
+
+
+class DeliveryPublic(BaseModel):
+    contact_id: str
+    email: str | None
+    user_id: str | None
+    status: str
+    reason: str | None
+    created_at: When
+    delivered_at: When | None
+    attempts: int
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> DeliveryPublic:
+        return cls(**{name: row[name] for name in cls.model_fields})
+
+
+# -- tags, attributes, segments, counts, events, workspaces ---------------------------------
+
+
+class TagPublic(BaseModel):
+    name: str
+    created_at: When
+
+
+class AttributePublic(BaseModel):
+    name: str
+    type: str
+
+
+class SegmentPublic(BaseModel):
+    id: str
+    name: str
+    filter: dict[str, Any]
+    created_at: When
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> SegmentPublic:
+        return cls(**{name: row[name] for name in cls.model_fields})
+
+
+class AudienceCount(BaseModel):
+    count: int
+
+
+class EventPublic(BaseModel):
+    model_config = ConfigDict(extra="allow")  # the identifier it was named by: id/user_id/email
+
+    event_name: str
+    created_at: When
+    metadata: dict[str, Any]
+
+
+class EventStored(BaseModel):
+    status: str = Field(description="stored | duplicate")
+    event: EventPublic
+
+
+class EventCounts(BaseModel):
+    received: int
+    stored: int
+    duplicates: int
+    failed: int
+
+
+class EventFailure(BaseModel):
+    index: int
+    errors: list[str]
+
+
+class EventsStored(BaseModel):
+    counts: EventCounts
+    failures: list[EventFailure]
+
+
+class WorkspaceCreated(BaseModel):
+    id: str
+    name: str
+    token: str
+    webhook_secret: str
+
+
+class Meta(BaseModel):
+    """What the web UI (and any client) needs to know of the product's rules."""
+
+    fields: list[dict[str, Any]]
+    mapping_extras: list[dict[str, Any]]
+    operators: dict[str, list[str]]
+    encodings: list[str]
+    delimiters: list[str]
+    attribute_name: dict[str, Any]
+    max_attributes: int
+    sources: list[str]

@@ -184,3 +184,28 @@ async def receive_file(request: Request, storage_dir: Path, limit: int) -> Uploa
     if not seen_file:
         raise ApiError(422, "invalid", "no file in the request: send it in a part named 'file'")
     return upload
+
+
+async def receive_body(request: Request, storage_dir: Path, limit: int) -> Upload:
+    """Stream the whole request body to a new file (a bulk body). 413 past ``limit`` bytes;
+    the partial file is removed on any failure."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    storage_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - one cheap call
+    upload = Upload(key=new_key(), path=Path())
+    upload.path = path_for(storage_dir, upload.key)
+    try:
+        with open(upload.path, "wb") as out:  # noqa: ASYNC230 - local disk, a block at a time
+            async for block in request.stream():
+                upload.size += len(block)
+                if upload.size > limit:
+                    raise too_large(limit)
+                out.write(block)
+    except ClientDisconnect:
+        upload.path.unlink(missing_ok=True)
+        raise ApiError(400, "incomplete", "the body was cut off; send it again") from None
+    except BaseException:
+        upload.path.unlink(missing_ok=True)
+        raise
+    return upload

@@ -10,17 +10,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-import phonenumbers
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
 from services.upload import repository as repo
-from services.upload import storage
-from services.upload.auth import CurrentWorkspace
+from services.upload import rules, storage, validation
+from services.upload.deps import CurrentWorkspace, Outbound, Pool, Producer, Settings
 from services.upload.errors import ApiError, invalid
-from services.upload.queueing import request_import
-from services.upload.routers.imports import public_import, tag_problems
-from shared import outbound
+from services.upload.schemas import ImportPublic
+from shared import import_store
 from shared.crypto import encrypt_json
 from shared.errors import SecretUnavailable
 from shared.ids import new_id
@@ -61,81 +59,69 @@ class MixpanelRequest(RemoteOptions):
     region: Literal["us", "eu", "in"] = "us"
 
 
-async def _base_url(request: Request, raw: str | None) -> str | None:
-    """``scheme://host[:port][/prefix]`` without a trailing slash, at an address Usher may
-    reach (SPEC §8); 422 for anything else."""
-    if raw is None or not raw.strip():
-        return None
-    policy: outbound.Policy = request.app.state.outbound
-    try:
-        url = await policy.check_url(raw, "base_url", credentials=False)
-    except outbound.Refused as exc:
-        raise invalid(str(exc)) from None
-    if url.query or url.fragment:
-        raise invalid("base_url is an origin only: no credentials, query or fragment")
-    return raw.strip().rstrip("/")
-
-
-async def _common(request: Request, body: RemoteOptions) -> dict[str, Any]:
-    problems: list[str] = []
-    country = body.default_country.strip().upper() if body.default_country else None
-    if country is not None and country not in phonenumbers.SUPPORTED_REGIONS:
-        problems.append(f"default_country: {country!r} is not an ISO 3166 alpha-2 country code")
-    problems.extend(tag_problems(body.tag))
+async def _options(policy: Outbound, body: RemoteOptions) -> dict[str, Any]:
+    problems = rules.common_problems(body.tag, body.default_country)
     if problems:
         raise invalid(f"the import cannot start: {'; '.join(problems)}", problems)
-    tag = body.tag.strip() if body.tag and body.tag.strip() else None
+    common = rules.CommonOptions.of(body.tag, body.default_country)
     return {
         "kind": body.kind,
-        "tag": tag,
+        "tag": common.tag,
         "trigger_messages": body.trigger_messages,
         "date_order": body.date_order,
-        "default_country": country,
-        "base_url": await _base_url(request, body.base_url),
+        "default_country": common.default_country,
+        "base_url": await validation.base_url(policy, body.base_url),
         "format": "ndjson",  # the snapshot of pulled records
     }
 
 
-async def _create(
-    request: Request,
-    workspace_id: str,
-    source: str,
-    display: str,
-    options: dict[str, Any],
-    secret: dict[str, str],
-) -> dict[str, Any]:
-    app = request.app
-    try:
-        sealed = encrypt_json(app.state.settings, secret)
-    except SecretUnavailable as exc:
-        raise ApiError(503, "unavailable", str(exc)) from None
-    import_id = new_id("imp_")
-    async with app.state.pool.acquire() as conn:
-        await repo.insert_import(
-            conn,
-            id=import_id,
-            workspace_id=workspace_id,
-            source=source,
-            kind=options["kind"],
-            status="queued",
-            tag=options["tag"],
-            trigger_messages=options["trigger_messages"],
-            file_key=storage.new_key(),  # where the parser keeps what it pulled
-            file_name=display,
-            options=options,
-            secret=sealed,
-        )
-    await request_import(app, workspace_id, import_id)
-    row = await repo.get_import(app.state.pool, workspace_id, import_id)
-    return public_import(row)
+class _Creator:
+    """Creates a remote import (queued, credentials sealed) and requests it."""
+
+    def __init__(
+        self, pool: Pool, producer: Producer, settings: Settings, workspace_id: str
+    ) -> None:
+        self.pool, self.producer, self.settings = pool, producer, settings
+        self.workspace_id = workspace_id
+
+    async def create(
+        self, source: str, display: str, options: dict[str, Any], secret: dict[str, str]
+    ) -> ImportPublic:
+        try:
+            sealed = encrypt_json(self.settings, secret)
+        except SecretUnavailable as exc:
+            raise ApiError(503, "unavailable", str(exc)) from None
+        import_id = new_id("imp_")
+        async with self.pool.acquire() as conn:
+            await repo.insert_import(
+                conn,
+                id=import_id,
+                workspace_id=self.workspace_id,
+                source=source,
+                kind=options["kind"],
+                status="queued",
+                tag=options["tag"],
+                trigger_messages=options["trigger_messages"],
+                file_key=storage.new_key(),  # where the parser keeps what it pulled
+                file_name=display,
+                options=options,
+                secret=sealed,
+            )
+        await import_store.request(self.producer, self.settings, self.workspace_id, import_id)
+        return ImportPublic.from_row(await repo.get_import(self.pool, self.workspace_id, import_id))
 
 
-@router.post("/mailchimp", status_code=202)
+@router.post("/mailchimp", status_code=202, response_model=ImportPublic)
 async def mailchimp(
-    body: MailchimpRequest, request: Request, workspace: CurrentWorkspace
-) -> dict[str, Any]:
+    body: MailchimpRequest,
+    workspace: CurrentWorkspace,
+    pool: Pool,
+    producer: Producer,
+    settings: Settings,
+    policy: Outbound,
+) -> ImportPublic:
     """Import the members of a MailChimp audience (``list_id``), by default the subscribed ones."""
-    options = await _common(request, body)
+    options = await _options(policy, body)
     api_key = body.api_key.get_secret_value().strip()
     if options["base_url"] is None and not _DATA_CENTER.search(api_key):
         raise invalid(
@@ -143,32 +129,28 @@ async def mailchimp(
             " copy the whole key from Account › Extras › API keys"
         )
     options.update(list_id=body.list_id, status=body.status, page_size=MAILCHIMP_PAGE_SIZE)
-    return await _create(
-        request,
-        workspace.id,
-        "mailchimp",
-        f"MailChimp audience {body.list_id}",
-        options,
-        {"api_key": api_key},
+    return await _Creator(pool, producer, settings, workspace.id).create(
+        "mailchimp", f"MailChimp audience {body.list_id}", options, {"api_key": api_key}
     )
 
 
-@router.post("/mixpanel", status_code=202)
+@router.post("/mixpanel", status_code=202, response_model=ImportPublic)
 async def mixpanel(
-    body: MixpanelRequest, request: Request, workspace: CurrentWorkspace
-) -> dict[str, Any]:
+    body: MixpanelRequest,
+    workspace: CurrentWorkspace,
+    pool: Pool,
+    producer: Producer,
+    settings: Settings,
+    policy: Outbound,
+) -> ImportPublic:
     """Import the people profiles of a Mixpanel project through a service account."""
-    options = await _common(request, body)
+    options = await _options(policy, body)
     project_id = str(body.project_id).strip()
     options.update(project_id=project_id, region=body.region)
-    return await _create(
-        request,
-        workspace.id,
-        "mixpanel",
-        f"Mixpanel project {project_id}",
-        options,
-        {
-            "username": body.service_account_username,
-            "secret": body.service_account_secret.get_secret_value(),
-        },
+    secret = {
+        "username": body.service_account_username,
+        "secret": body.service_account_secret.get_secret_value(),
+    }
+    return await _Creator(pool, producer, settings, workspace.id).create(
+        "mixpanel", f"Mixpanel project {project_id}", options, secret
     )

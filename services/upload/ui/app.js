@@ -5,6 +5,7 @@ import { api, session } from "./api.js";
 import { append, clear, errorBox, field, h } from "./dom.js";
 import { importHistory, importProgress } from "./imports.js";
 import { messageForm, messageList, messagePage } from "./messages.js";
+import { loadMeta } from "./meta.js";
 import { people, person } from "./people.js";
 import { importWizard } from "./wizard.js";
 
@@ -23,6 +24,7 @@ const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 let leaving = [];
 let signInNotice = null;
+let metaLoaded = false;
 
 export function navigate(path) {
   if (location.hash === `#${path}`) render();
@@ -136,6 +138,15 @@ async function render() {
     return;
   }
   renderNav(path);
+  if (!metaLoaded) {
+    try {
+      await loadMeta();
+      metaLoaded = true;
+    } catch (error) {
+      root.append(errorBox(error, "Usher could not be reached"));
+      return;
+    }
+  }
   const route = routes.find(([pattern]) => pattern.test(path));
   if (!route) {
     root.append(

@@ -3,54 +3,34 @@
 
 import { readPreview } from "./csv.js";
 import { append, clear, field, h, select, uid } from "./dom.js";
+import { extra, mappableFields, mappingLabels, meta, reservedNames } from "./meta.js";
 
-export const ENCODINGS = [
-  ["utf-8", "UTF-8"],
-  ["utf-8-sig", "UTF-8 with byte-order mark"],
-  ["utf-16", "UTF-16"],
-  ["cp1252", "Windows-1252 (Western European)"],
-];
-export const DELIMITERS = [
-  [",", "Comma ( , )"],
-  [";", "Semicolon ( ; )"],
-  ["\t", "Tab"],
-  ["|", "Pipe ( | )"],
-];
+// How encodings and delimiters are shown; which exist comes from the server (meta.js).
+const ENCODING_LABELS = {
+  "utf-8": "UTF-8",
+  "utf-8-sig": "UTF-8 with byte-order mark",
+  "utf-16": "UTF-16",
+  cp1252: "Windows-1252 (Western European)",
+};
+const DELIMITER_LABELS = { ",": "Comma ( , )", ";": "Semicolon ( ; )", "\t": "Tab", "|": "Pipe ( | )" };
+const encodings = () => meta.encodings.map((e) => [e, ENCODING_LABELS[e] || e]);
+const delimiters = () => meta.delimiters.map((d) => [d, DELIMITER_LABELS[d] || d]);
 
-export const FIELDS = [
-  ["email", "Email"],
-  ["user_id", "User ID"],
-  ["name", "Name"],
-  ["signed_up_at", "Sign-up date"],
-  ["phone", "Phone"],
-  ["last_seen_at", "Last seen"],
-  ["last_seen_ip", "IP address"],
-];
-const EXTRA_FIELDS = [
-  ["name_last", "Last name"],
-  ["tags", "Tags"],
-];
-export const FIELD_LABELS = Object.fromEntries([...FIELDS, ...EXTRA_FIELDS]);
-
-const STANDARD = new Set(
-  "id role user_id email name phone signed_up_at last_seen_at last_seen_ip created_at updated_at tags custom_attributes".split(
-    " ",
-  ),
-);
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Every problem with `name` as a custom attribute name; `others` are the import's other names. */
 export function attributeProblems(name, others) {
-  if (!name) return ["Give the attribute a name (1 to 190 characters)."];
+  const max = meta.attribute_name.max_length;
+  if (!name) return [`Give the attribute a name (1 to ${max} characters).`];
   const problems = [];
   const length = [...name].length;
-  if (length > 190) problems.push(`The name is ${length} characters long: at most 190 are allowed.`);
-  for (const ch of [".", "$"]) {
+  if (length > max) problems.push(`The name is ${length} characters long: at most ${max} are allowed.`);
+  for (const ch of meta.attribute_name.forbidden) {
     if (name.includes(ch)) problems.push(`The name contains “${ch}”, which is not allowed: use “_” or “-”.`);
   }
   if (CONTROL.test(name)) problems.push("The name contains a control character such as a tab or line break.");
   if (name.trim() !== name) problems.push("The name starts or ends with a space: remove it.");
-  if (STANDARD.has(name.trim().toLowerCase())) {
+  if (reservedNames().has(name.trim().toLowerCase())) {
     problems.push(`“${name.trim()}” is a standard field: map the column to that field or rename it.`);
   }
   if (others.some((other) => other.toLowerCase() === name.toLowerCase())) {
@@ -60,8 +40,8 @@ export function attributeProblems(name, others) {
 }
 
 function suggestName(column) {
-  const name = column.replace(/[.$]/g, "_").replace(CONTROL, "").trim().slice(0, 190);
-  return STANDARD.has(name.toLowerCase()) ? `${name} (custom)` : name;
+  const name = column.replace(/[.$]/g, "_").replace(CONTROL, "").trim().slice(0, meta.attribute_name.max_length);
+  return reservedNames().has(name.toLowerCase()) ? `${name} (custom)` : name;
 }
 
 /** Columns chosen for standard fields, and the rest (candidates for custom attributes). */
@@ -101,8 +81,8 @@ function remapAfterRead(draft) {
 export function previewStep(draft, { container, next, back }) {
   const status = h("p", { class: "hint", "aria-live": "polite" });
   const tableSlot = h("div");
-  const encoding = select(ENCODINGS, draft.encoding);
-  const delimiter = select(DELIMITERS, draft.delimiter);
+  const encoding = select(encodings(), draft.encoding);
+  const delimiter = select(delimiters(), draft.delimiter);
   const detected = draft.upload.detected || {};
   const label = (list, value) => (list.find(([v]) => v === value) || [value, value])[1];
 
@@ -142,7 +122,7 @@ export function previewStep(draft, { container, next, back }) {
       draft.columns = read.columns;
       draft.preview = read.preview;
       remapAfterRead(draft);
-      status.textContent = `Read again as ${label(ENCODINGS, draft.encoding)}, ${label(DELIMITERS, draft.delimiter).toLowerCase()}: ${draft.columns.length} columns.`;
+      status.textContent = `Read again as ${label(encodings(), draft.encoding)}, ${label(delimiters(), draft.delimiter).toLowerCase()}: ${draft.columns.length} columns.`;
     } catch (error) {
       status.textContent = `The file could not be read again: ${error.message}`;
     }
@@ -165,9 +145,9 @@ export function previewStep(draft, { container, next, back }) {
           "p",
           { class: "detected" },
           "Detected: ",
-          h("strong", { "data-testid": "detected-encoding" }, label(ENCODINGS, detected.encoding)),
+          h("strong", { "data-testid": "detected-encoding" }, label(encodings(), detected.encoding)),
           ", ",
-          h("strong", { "data-testid": "detected-delimiter" }, label(DELIMITERS, detected.delimiter)),
+          h("strong", { "data-testid": "detected-delimiter" }, label(delimiters(), detected.delimiter)),
           ". Change them if the columns below look wrong.",
         ),
         h("div", { class: "row" }, field("Encoding", encoding).wrap, field("Delimiter", delimiter).wrap),
@@ -193,9 +173,9 @@ export function mappingStep(draft, { container, next, back }) {
     return value ? `Example: ${value}` : "";
   };
   const fieldErrors = {};
-  const fields = [...FIELDS];
-  if (draft.mapping.name_last || draft.source === "mailchimp_csv") fields.splice(3, 0, EXTRA_FIELDS[0]);
-  fields.push(EXTRA_FIELDS[1]);
+  const fields = mappableFields();
+  if (draft.mapping.name_last || draft.source === "mailchimp_csv") fields.splice(3, 0, extra("name_last"));
+  fields.push(["tags", mappingLabels().tags]);
 
   const attributeSlot = h("div");
   const summary = h("div", { "aria-live": "polite" });

@@ -4,23 +4,13 @@
 
 import { api } from "./api.js";
 import { clear, h, select, uid } from "./dom.js";
+import { filterFields } from "./meta.js";
 
-const FIELDS = [
-  ["tag", "Tag", "tag"],
-  ["email", "Email", "text"],
-  ["name", "Name", "text"],
-  ["user_id", "User ID", "text"],
-  ["role", "Role (user or lead)", "text"],
-  ["phone", "Phone", "text"],
-  ["last_seen_ip", "Last seen IP", "text"],
-  ["signed_up_at", "Sign-up date", "date"],
-  ["last_seen_at", "Last seen", "date"],
-  ["created_at", "Created in Usher", "date"],
-  ["custom", "Custom attribute…", "custom"],
-  ["event", "Event count…", "number"],
-];
-const FIELD_KIND = Object.fromEntries(FIELDS.map(([v, , k]) => [v, k]));
-const FIELD_LABEL = Object.fromEntries(FIELDS.map(([v, t]) => [v, t]));
+// The fields a rule can test: a tag, the standard fields the server lists (meta.js), a custom
+// attribute or an event count.
+const fields = () => [["tag", "Tag", "tag"], ...filterFields(), ["custom", "Custom attribute…", "custom"], ["event", "Event count…", "number"]];
+const fieldKind = (name) => fields().find(([v]) => v === name)?.[2];
+const fieldLabel = (name) => fields().find(([v]) => v === name)?.[1];
 
 const OPS = {
   tag: [
@@ -72,7 +62,7 @@ const VALUE_TYPES = [
 ];
 
 function kindOf(row) {
-  const kind = FIELD_KIND[row.field];
+  const kind = fieldKind(row.field);
   return kind === "custom" ? row.valueType : kind;
 }
 
@@ -158,7 +148,7 @@ export function describe(filter) {
       ? `times “${field.slice(6)}” happened`
       : field === "tag"
         ? "Tag"
-        : FIELD_LABEL[field] || field;
+        : fieldLabel(field) || field;
   const op = field === "tag" ? { eq: "has the tag", ne: "does not have the tag" }[filter.op] || filter.op : OP_LABEL[filter.op] || filter.op;
   return "value" in filter ? `${name} ${op} ${valueText(filter.value)}` : `${name} ${op}`;
 }
@@ -219,7 +209,7 @@ export function ruleBuilder() {
         });
         parts.push(h("div", { class: "field join" }, h("label", { for: ids.join }, `Join rule ${n}`), join));
       }
-      const fieldSelect = select(FIELDS.map(([v, t]) => [v, t]), row.field);
+      const fieldSelect = select(fields().map(([v, t]) => [v, t]), row.field);
       fieldSelect.id = ids.field;
       fieldSelect.addEventListener("change", () => {
         row.field = fieldSelect.value;

@@ -3,7 +3,8 @@
 
 import { api, isUnavailable, unavailable, uploadFile } from "./api.js";
 import { append, clear, errorBox, field, h, select, uid } from "./dom.js";
-import { FIELD_LABELS, initMapping, mappingStep, previewStep, startColumns } from "./mapping.js";
+import { initMapping, mappingStep, previewStep, startColumns } from "./mapping.js";
+import { mappingLabels } from "./meta.js";
 import { channelName } from "./messages.js";
 import { REMOTE_NAMES, remoteForm, startRemote } from "./remote.js";
 
@@ -320,10 +321,9 @@ export function importWizard(ctx) {
               h(
                 "ul",
                 {},
-                Object.keys(FIELD_LABELS)
-                  .filter((key) => mapping[key])
-                  .map((key) => [key, mapping[key]])
-                  .map(([key, column]) => h("li", {}, `${FIELD_LABELS[key] || key} ← ${column}`)),
+                Object.entries(mappingLabels())
+                  .filter(([key]) => mapping[key])
+                  .map(([key, text]) => h("li", {}, `${text} ← ${mapping[key]}`)),
                 Object.entries(custom).map(([column, name]) => h("li", {}, `Custom attribute “${name}” ← ${column}`)),
               ),
             ),

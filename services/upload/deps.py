@@ -1,0 +1,57 @@
+"""What routes depend on, as ``Annotated`` dependencies: the database pool, the Kafka producer,
+the settings, the outbound policy, the signed-in workspace and a page of a list.
+
+The lifespan (services/upload/main.py) opens the pool and the producer and keeps them on the
+app; routes never reach into ``request.app.state`` themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from fastapi import Depends, Request
+
+from services.upload.auth import AdminOnly, CurrentWorkspace, Workspace
+from services.upload.pagination import Paging, pages
+from shared import outbound
+from shared.settings import Settings as _Settings
+
+
+def _pool(request: Request) -> asyncpg.Pool:
+    return request.app.state.pool
+
+
+def _producer(request: Request) -> AIOKafkaProducer:
+    return request.app.state.producer
+
+
+def _settings(request: Request) -> _Settings:
+    return request.app.state.settings
+
+
+def _outbound(request: Request) -> outbound.Policy:
+    return request.app.state.outbound
+
+
+Pool = Annotated[asyncpg.Pool, Depends(_pool)]
+Producer = Annotated[AIOKafkaProducer, Depends(_producer)]
+Settings = Annotated[_Settings, Depends(_settings)]
+Outbound = Annotated[outbound.Policy, Depends(_outbound)]
+PageById = Annotated[Paging, Depends(pages("text"))]  # lists keyed by an id (or a name)
+PageByTime = Annotated[Paging, Depends(pages("pair"))]  # lists keyed by (timestamp, id)
+PageByRow = Annotated[Paging, Depends(pages("int"))]  # lists keyed by a row number
+
+__all__ = [
+    "AdminOnly",
+    "CurrentWorkspace",
+    "Outbound",
+    "PageById",
+    "PageByRow",
+    "PageByTime",
+    "Pool",
+    "Producer",
+    "Settings",
+    "Workspace",
+]
