@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import random
 import sys
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -37,8 +36,9 @@ import asyncpg
 import faust
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from tenacity import RetryCallState, retry_if_exception, retry_if_exception_type
 
-from shared import db
+from shared import db, retry
 from shared.errors import PoisonMessage, UndecodableMessage
 from shared.events import Envelope, decode
 from shared.kafka import make_producer, send_dead_letter
@@ -49,7 +49,6 @@ from shared.topics import MAX_MESSAGE_BYTES, Topic
 log = get_logger(__name__)
 
 MAX_CONSECUTIVE_POISON = 100
-MAX_TRANSIENT_ATTEMPTS = 30
 MAX_SLOW_ATTEMPTS = 3  # statement timeouts of one message before it counts as poison
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -161,6 +160,7 @@ class Consumer:
         self.on_poison = on_poison
         self.on_start = on_start
         self.poison = PoisonBudget(MAX_CONSECUTIVE_POISON)
+        self.sleep: retry.Sleep = asyncio.sleep  # the back-off's clock (tests inject theirs)
         self._producer: AIOKafkaProducer | None = None
         self.started = False
         channel = app.topic(self.topic_name, key_type=bytes, value_type=bytes)
@@ -204,67 +204,79 @@ class Consumer:
             return None
         with import_context(envelope.correlation_id):
             slow = 0
-            for attempt in range(1, MAX_TRANSIENT_ATTEMPTS + 1):
-                try:
-                    tail = await self.handler(envelope)
-                    self.poison.fine()
-                    return tail
-                except PoisonMessage as exc:
-                    await self._poison(envelope, key, value, str(exc))
-                    return None
-                except PERMANENT_DB_ERRORS as exc:
-                    await self._poison(envelope, key, value, f"the database refused it: {exc}")
-                    return None
-                except SLOW_ERRORS as exc:
+
+            def again(exc: BaseException) -> bool:
+                nonlocal slow
+                if isinstance(exc, SLOW_ERRORS):
                     slow += 1
-                    if slow >= MAX_SLOW_ATTEMPTS:
-                        reason = f"it kept running past the statement timeout: {exc}"
-                        await self._poison(envelope, key, value, reason)
-                        return None
-                    await asyncio.sleep(0.5 * slow)
-                except TRANSIENT_ERRORS as exc:
-                    delay = min(30.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0)
-                    log.warning(
-                        "transient failure, retrying",
-                        extra={"error": repr(exc), "attempt": attempt, "delay_s": round(delay, 2)},
-                    )
-                    await asyncio.sleep(delay)
-                except Exception as exc:
-                    log.exception("unexpected failure handling %s", envelope.type)
-                    reason = f"it could not be processed ({type(exc).__name__}; see the log)"
-                    await self._poison(envelope, key, value, reason)
-                    return None
-            fatal(f"stopping: {self.topic_name} kept failing after {MAX_TRANSIENT_ATTEMPTS} tries")
+                    return slow < MAX_SLOW_ATTEMPTS
+                return isinstance(exc, TRANSIENT_ERRORS)
+
+            retrying = retry.WORKER.retrying(
+                retry_if_exception(again), sleep=self.sleep, before_sleep=_log_retry
+            )
+            try:
+                tail: Tail | None = await retrying(self.handler, envelope)
+            except PoisonMessage as exc:
+                await self._poison(envelope, key, value, str(exc))
+                return None
+            except PERMANENT_DB_ERRORS as exc:
+                await self._poison(envelope, key, value, f"the database refused it: {exc}")
+                return None
+            except SLOW_ERRORS as exc:
+                reason = f"it kept running past the statement timeout: {exc}"
+                await self._poison(envelope, key, value, reason)
+                return None
+            except TRANSIENT_ERRORS:
+                fatal(
+                    f"stopping: {self.topic_name} kept failing after {retry.WORKER.attempts} tries"
+                )
+            except Exception as exc:
+                log.exception("unexpected failure handling %s", envelope.type)
+                reason = f"it could not be processed ({type(exc).__name__}; see the log)"
+                await self._poison(envelope, key, value, reason)
+                return None
+            self.poison.fine()
+            return tail
 
     async def _poison(
         self, envelope: Envelope | None, key: bytes | None, value: bytes | None, reason: str
     ) -> None:
-        for attempt in range(1, MAX_TRANSIENT_ATTEMPTS + 1):
+        retrying = retry.WORKER.retrying(
+            retry_if_exception_type(TRANSIENT_ERRORS), sleep=self.sleep, before_sleep=_log_retry
+        )
+        try:
+            await retrying(
+                send_dead_letter,
+                self.producer,
+                self.settings,
+                source_topic=self.topic_name,
+                key=key,
+                value=value,
+                reason=reason,
+            )
+        except TRANSIENT_ERRORS:
+            fatal("stopping: cannot reach the dead-letter topic")
+        if self.on_poison is not None:
             try:
-                await send_dead_letter(
-                    self.producer,
-                    self.settings,
-                    source_topic=self.topic_name,
-                    key=key,
-                    value=value,
-                    reason=reason,
-                )
-                if self.on_poison is not None:
-                    await self.on_poison(envelope, reason)
-                break
-            except TRANSIENT_ERRORS as exc:
-                log.warning("dead-lettering failed, retrying", extra={"error": repr(exc)})
-                await asyncio.sleep(min(30.0, 0.2 * 2**attempt))
+                await retry.WORKER.retrying(
+                    retry_if_exception_type(TRANSIENT_ERRORS), sleep=self.sleep
+                )(self.on_poison, envelope, reason)
             except Exception:  # recording it where a user sees it failed: it is parked anyway
                 log.exception("the poison hook failed")
-                break
-        else:
-            fatal("stopping: cannot reach the dead-letter topic")
         if self.poison.spoilt(_workspace(envelope) if envelope is not None else None):
             fatal(
                 f"stopping: {self.poison.limit} poison messages in a row on {self.topic_name},"
                 " from several workspaces; this looks like a bad deploy, not bad data"
             )
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    log.warning(
+        "transient failure, retrying",
+        extra={"error": repr(error), "attempt": state.attempt_number},
+    )
 
 
 def _workspace(envelope: Envelope) -> str | None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import random
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -25,21 +24,29 @@ from email.message import EmailMessage
 import aiosmtplib
 import httpx
 import orjson
+from tenacity import retry_if_result
 
+from shared import retry
 from shared.errors import Refused
+from shared.retry import Sleep
 from shared.settings import Settings
 
 SIGNATURE_HEADER = "X-Usher-Signature"
 TIMESTAMP_HEADER = "X-Usher-Timestamp"
-EMAIL_ATTEMPTS = 3
 SMTP_TIMEOUT_S = 10.0
+
+
+AGAIN = "again"  # an attempt that may succeed when made again (shared.retry decides)
 
 
 @dataclass(frozen=True)
 class Result:
-    status: str  # 'delivered' | 'failed'
+    status: str  # 'delivered' | 'failed' (| AGAIN between attempts)
     reason: str | None
     attempts: int
+
+
+_again = retry_if_result(lambda result: result.status == AGAIN)
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,7 @@ def header_text(text: str) -> str:
     return " ".join(text.split()) if ("\n" in text or "\r" in text) else text
 
 
-async def send_email(settings: Settings, out: Outgoing) -> Result:
+async def send_email(settings: Settings, out: Outgoing, *, sleep: Sleep = asyncio.sleep) -> Result:
     if not out.email:
         return Result("failed", "the person has no email address", 0)
     msg = EmailMessage()
@@ -84,8 +91,11 @@ async def send_email(settings: Settings, out: Outgoing) -> Result:
     except (ValueError, TypeError) as exc:
         return Result("failed", f"the email could not be written: {exc}", 0)
     where = f"{settings.smtp_host}:{settings.smtp_port}"
-    last = ""
-    for attempt in range(1, EMAIL_ATTEMPTS + 1):
+    attempts = 0
+
+    async def once() -> Result:
+        nonlocal attempts
+        attempts += 1
         try:
             await aiosmtplib.send(
                 msg,
@@ -96,24 +106,29 @@ async def send_email(settings: Settings, out: Outgoing) -> Result:
                 start_tls=settings.smtp_tls,
                 timeout=SMTP_TIMEOUT_S,
             )
-            return Result("delivered", None, attempt)
+            return Result("delivered", None, attempts)
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
                 return Result(
-                    "failed", f"the mail server refused it: {exc.code} {exc.message}", attempt
+                    "failed", f"the mail server refused it: {exc.code} {exc.message}", attempts
                 )
-            last = f"the mail server answered {exc.code} {exc.message}"
+            return Result(AGAIN, f"the mail server answered {exc.code} {exc.message}", attempts)
         except (TimeoutError, aiosmtplib.SMTPTimeoutError):
-            last = f"the mail server at {where} did not answer in time"
+            return Result(AGAIN, f"the mail server at {where} did not answer in time", attempts)
         except (aiosmtplib.SMTPException, OSError) as exc:
-            last = f"the mail server at {where} could not be reached ({type(exc).__name__})"
-        if attempt < EMAIL_ATTEMPTS:
-            await asyncio.sleep(min(10.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0))
-    return Result("failed", f"gave up after {EMAIL_ATTEMPTS} attempts: {last}", EMAIL_ATTEMPTS)
+            reason = f"the mail server at {where} could not be reached ({type(exc).__name__})"
+            return Result(AGAIN, reason, attempts)
+
+    return _settled(await retry.EMAIL.retrying(_again, sleep=sleep)(once))
 
 
 async def send_webhook(
-    client: httpx.AsyncClient, settings: Settings, out: Outgoing, contact: dict[str, object]
+    client: httpx.AsyncClient,
+    settings: Settings,
+    out: Outgoing,
+    contact: dict[str, object],
+    *,
+    sleep: Sleep = asyncio.sleep,
 ) -> Result:
     """POST the delivery; ``client`` is a guarded one (shared.outbound.client)."""
     if not out.webhook_url:
@@ -128,8 +143,11 @@ async def send_webhook(
             "body": out.body,
         }
     )
-    reason = ""
-    for attempt in range(1, settings.webhook_attempts + 1):
+    attempts = 0
+
+    async def once() -> Result:
+        nonlocal attempts
+        attempts += 1
         timestamp = int(time.time())
         headers = {
             "Content-Type": "application/json",
@@ -139,24 +157,34 @@ async def send_webhook(
         }
         try:
             response = await client.post(
-                out.webhook_url, content=body, headers=headers, timeout=settings.webhook_timeout_s
+                out.webhook_url or "",
+                content=body,
+                headers=headers,
+                timeout=settings.webhook_timeout_s,
             )
             await response.aclose()
-            if response.status_code < 300:
-                return Result("delivered", None, attempt)
-            reason = f"the receiver answered HTTP {response.status_code}"
-            if response.status_code < 500 and response.status_code not in (408, 429):
-                return Result("failed", reason, attempt)
         except Refused as exc:
-            return Result("failed", f"webhook_url: {exc}", attempt)
+            return Result("failed", f"webhook_url: {exc}", attempts)
         except httpx.TimeoutException:
             reason = f"the receiver did not answer within {settings.webhook_timeout_s:g} s"
+            return Result(AGAIN, reason, attempts)
         except httpx.HTTPError:
-            reason = "the receiver could not be reached"
-        if attempt < settings.webhook_attempts:
-            await asyncio.sleep(min(30.0, 0.25 * 2**attempt) * random.uniform(0.5, 1.0))
+            return Result(AGAIN, "the receiver could not be reached", attempts)
+        if response.status_code < 300:
+            return Result("delivered", None, attempts)
+        reason = f"the receiver answered HTTP {response.status_code}"
+        if response.status_code < 500 and response.status_code not in (408, 429):
+            return Result("failed", reason, attempts)
+        return Result(AGAIN, reason, attempts)
+
+    policy = retry.WEBHOOK.times(settings.webhook_attempts)
+    return _settled(await policy.retrying(_again, sleep=sleep)(once))
+
+
+def _settled(result: Result) -> Result:
+    """A result still to be retried when the attempts ran out becomes a failure."""
+    if result.status != AGAIN:
+        return result
     return Result(
-        "failed",
-        f"gave up after {settings.webhook_attempts} attempts: {reason}",
-        settings.webhook_attempts,
+        "failed", f"gave up after {result.attempts} attempts: {result.reason}", result.attempts
     )

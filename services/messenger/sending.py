@@ -26,10 +26,12 @@ from typing import Any
 
 import asyncpg
 import httpx
+from tenacity import RetryCallState, retry_if_exception_type
 
 from services.messenger import channels
 from services.messenger import repository as repo
 from services.messenger.templates import render
+from shared import retry
 from shared.logs import get_logger
 from shared.settings import Settings
 from shared.worker import TRANSIENT_ERRORS
@@ -48,6 +50,7 @@ class Sender:
         self.draining: dict[str, asyncio.Task[None]] = {}
         self.woken: set[str] = set()  # workspaces that got new sends while being drained
         self.recording: set[str] = set()  # sends made whose outcome waits for the database
+        self.sleep: retry.Sleep = asyncio.sleep  # the back-off's clock (tests inject theirs)
 
     def wake(self, workspace_id: str) -> None:
         """The workspace has sends to make: start draining it (or go on once more)."""
@@ -124,28 +127,28 @@ class Sender:
         process does not send the row again should it claim it back (:attr:`recording`); only
         another messenger process could, once the claim ran out (the same idempotency key)."""
         self.recording.add(out.key)
-        delay = 0.5
+        retrying = retry.RECORD.retrying(
+            retry_if_exception_type(TRANSIENT_ERRORS), sleep=self.sleep, before_sleep=_not_yet
+        )
         try:
-            while True:
-                try:
-                    async with self.pool.acquire() as conn:
-                        await repo.finish_delivery(
-                            conn,
-                            out.message_id,
-                            out.contact_id,
-                            result.status,
-                            result.reason,
-                            row["attempts"] + result.attempts,
-                            out.subject,
-                            out.body,
-                        )
-                    return
-                except TRANSIENT_ERRORS as exc:
-                    log.warning("a send's outcome is not recorded yet", extra={"error": repr(exc)})
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
+            await retrying(self._finish, row, out, result)
         finally:
             self.recording.discard(out.key)
+
+    async def _finish(
+        self, row: Mapping[str, Any], out: channels.Outgoing, result: channels.Result
+    ) -> None:
+        async with self.pool.acquire() as conn:
+            await repo.finish_delivery(
+                conn,
+                out.message_id,
+                out.contact_id,
+                result.status,
+                result.reason,
+                row["attempts"] + result.attempts,
+                out.subject,
+                out.body,
+            )
 
     async def _attempt(self, row: Mapping[str, Any], out: channels.Outgoing) -> channels.Result:
         """The send itself, bounded in time; any failure becomes a failed result."""
@@ -153,9 +156,11 @@ class Sender:
         try:
             async with asyncio.timeout(deadline):
                 if row["channel"] == "email":
-                    return await channels.send_email(self.settings, out)
+                    return await channels.send_email(self.settings, out, sleep=self.sleep)
                 contact = {"id": row["contact_id"], "email": row["email"]}
-                return await channels.send_webhook(self.http, self.settings, out, contact)
+                return await channels.send_webhook(
+                    self.http, self.settings, out, contact, sleep=self.sleep
+                )
         except TimeoutError:
             return channels.Result("failed", f"the send took longer than {deadline:g} s", 1)
         except Exception:
@@ -181,3 +186,8 @@ class Sender:
             webhook_url=row["webhook_url"],
             webhook_secret=row["webhook_secret"],
         )
+
+
+def _not_yet(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    log.warning("a send's outcome is not recorded yet", extra={"error": repr(error)})

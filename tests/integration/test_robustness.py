@@ -58,7 +58,9 @@ def slow_receiver(monkeypatch) -> dict[str, int]:
     """Stands in for the webhook channel: each send takes 0.3 s; counts sends per delivery."""
     sent: dict[str, int] = {}
 
-    async def send(client: Any, settings: Any, out: channels.Outgoing, contact: Any) -> Any:
+    async def send(
+        client: Any, settings: Any, out: channels.Outgoing, contact: Any, **_: Any
+    ) -> Any:
         sent[out.key] = sent.get(out.key, 0) + 1
         await asyncio.sleep(0.3)
         return channels.Result("delivered", None, 1)

@@ -160,3 +160,30 @@ def test_records_that_json_cannot_hold_are_still_written_to_the_snapshot() -> No
     assert jsonfile.dumps({"s": "\ud800"}) == b'{"s": "\\ud800"}'
     assert jsonfile.loads(b'{"n": 100000000000000000000000000000}') == {"n": 10**29}
     assert jsonfile.loads(b'{"n": 18446744073709551615}') == {"n": 2**64 - 1}
+
+
+async def test_mailchimp_pages_through_a_429_in_milliseconds() -> None:
+    """Paging and back-off without a network: a MockTransport vendor, a recorded clock."""
+    members = [{"email_address": f"m{i}@x.io"} for i in range(2500)]
+    asked: list[int] = []
+    limited = {"once": True}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params["offset"])
+        asked.append(offset)
+        if offset == 1000 and limited.pop("once", False):
+            return httpx.Response(429, headers={"Retry-After": "2"}, json={"title": "slow down"})
+        page = members[offset : offset + int(request.url.params["count"])]
+        return httpx.Response(200, json={"members": page, "total_items": len(members)})
+
+    class Ctx(_Ctx):
+        options = {"list_id": "L1", "page_size": 1000, "status": "subscribed"}
+
+    ctx = Ctx()
+    source = _source()
+    source.transport = httpx.MockTransport(handler)
+    async with source.client(ctx, {"api_key": "k-secret-us6"}) as client:  # type: ignore[arg-type]
+        pages = [p async for p in source.pages(ctx, client, 0)]  # type: ignore[arg-type]
+    assert [len(p.items) for p in pages] == [1000, 1000, 500] and pages[-1].last
+    assert ctx.waits == [2.0]  # the vendor's Retry-After, not a real sleep
+    assert sorted(asked) == [0, 1000, 1000, 2000]

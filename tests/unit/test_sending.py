@@ -124,3 +124,37 @@ def test_a_record_that_cannot_be_encoded_fails_alone() -> None:
     assert [r["_row"] for r in safe.rows] == [1]
     assert sorted(e["row"] for e in safe.errors) == [2, 3, 4]
     assert all(e["errors"] == [UNSTORABLE] for e in safe.errors)
+
+
+async def test_a_webhook_is_retried_with_the_webhook_backoff() -> None:
+    answers = [503, 429, 200]
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(answers.pop(0))
+
+    out = channels.Outgoing("msg_1", "c_1", "ws_1", None, "s", "b", "https://h.example/x", "k")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        result = await channels.send_webhook(client, Settings(), out, {"id": "c_1"}, sleep=sleep)
+    assert (result.status, result.attempts) == ("delivered", 3)
+    assert len(waits) == 2 and 0.25 <= waits[0] <= 0.5 and 0.5 <= waits[1] <= 1.0
+
+
+async def test_a_webhook_that_keeps_failing_gives_up_after_its_attempts() -> None:
+    async def sleep(seconds: float) -> None:
+        return None
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(502)
+
+    out = channels.Outgoing("msg_1", "c_1", "ws_1", None, "s", "b", "https://h.example/x", "k")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        result = await channels.send_webhook(
+            client, Settings(webhook_attempts=3), out, {}, sleep=sleep
+        )
+    assert result == channels.Result(
+        "failed", "gave up after 3 attempts: the receiver answered HTTP 502", 3
+    )

@@ -22,6 +22,12 @@ def _consumer(handler: Any) -> tuple[Consumer, list[str]]:
     consumer.topic_name = "usher.test"
     consumer.poison = PoisonBudget(MAX_CONSECUTIVE_POISON)
     consumer.handler = handler
+    consumer.waits = []  # type: ignore[attr-defined]
+
+    async def sleep(seconds: float) -> None:  # the back-off's clock: recorded, not slept
+        consumer.waits.append(seconds)  # type: ignore[attr-defined]
+
+    consumer.sleep = sleep
     parked: list[str] = []
 
     async def poison(envelope: Any, key: Any, value: Any, reason: str) -> None:
@@ -66,7 +72,7 @@ async def test_poison_and_database_refusals_are_parked_with_their_reason() -> No
         assert len(parked) == 1 and reason in parked[0]
 
 
-async def test_a_statement_timeout_is_retried_then_parked(monkeypatch) -> None:
+async def test_a_statement_timeout_is_retried_then_parked() -> None:
     calls = 0
 
     async def slow(envelope: Any) -> None:
@@ -74,13 +80,28 @@ async def test_a_statement_timeout_is_retried_then_parked(monkeypatch) -> None:
         calls += 1
         raise asyncpg.QueryCanceledError("canceling statement due to statement timeout")
 
-    async def no_sleep(_: float) -> None:
-        return None
-
-    monkeypatch.setattr("shared.worker.asyncio.sleep", no_sleep)
     consumer, parked = _consumer(slow)
     await consumer.process(b"k", _message())
     assert calls == 3 and "statement timeout" in parked[0]
+    assert len(consumer.waits) == 2  # type: ignore[attr-defined]
+
+
+async def test_transient_faults_are_retried_with_the_worker_backoff() -> None:
+    """Retried with jittered exponential back-off (shared.retry.WORKER), then it goes on."""
+    calls = 0
+
+    async def flaky(envelope: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls < 5:
+            raise ConnectionResetError("the database went away")
+
+    consumer, parked = _consumer(flaky)
+    assert await consumer.process(b"k", _message()) is None
+    waits = consumer.waits  # type: ignore[attr-defined]
+    assert calls == 5 and parked == [] and len(waits) == 4
+    for n, wait in enumerate(waits, 1):  # 0.4 s doubling, each in the upper half of its step
+        assert 0.2 * 2 ** (n - 1) <= wait <= 0.4 * 2 ** (n - 1)
 
 
 def test_one_workspace_alone_never_spends_the_budget() -> None:

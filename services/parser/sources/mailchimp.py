@@ -75,6 +75,7 @@ class MailchimpSource(RemoteSource):
             origin(api_key, ctx.options.get("base_url")),
             httpx.BasicAuth("usher", api_key),
             MAX_CONNECTIONS,
+            self.transport,
         )
 
     def vendor_message(self, response: httpx.Response) -> str | None:

@@ -54,6 +54,7 @@ class MixpanelSource(RemoteSource):
             str(base).rstrip("/"),
             httpx.BasicAuth(str(secret["username"]), str(secret["secret"])),
             MAX_CONNECTIONS,
+            self.transport,
         )
 
     def vendor_message(self, response: httpx.Response) -> str | None:

@@ -24,9 +24,8 @@ from __future__ import annotations
 import email.utils
 import logging
 import os
-import random
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -35,14 +34,15 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+from tenacity import RetryCallState, retry_if_exception
 
 from services.parser import repository as repo
 from services.parser.contacts import JsonValidator
 from services.parser.sources import ImportContext, SourceFailed
 from services.parser.sources.jsonfile import Convert, json_chunk
-from shared import jsonfile, outbound
+from shared import jsonfile, outbound, retry
 from shared.crypto import decrypt_json
-from shared.errors import SecretUnavailable
+from shared.errors import Refused, SecretUnavailable
 from shared.jsonfile import JsonRecord
 from shared.logs import get_logger
 
@@ -53,24 +53,30 @@ logging.getLogger("httpcore").setLevel(logging.WARNING)
 MAX_RATE_LIMITED = 30  # 429 answers in a row for one request before the import fails
 MAX_FAILURES = 8  # 5xx answers or network errors in a row for one request
 MAX_UNREACHABLE = 3  # refused connections in a row (about 7 s) before the import fails
-MAX_BACKOFF_S = 60.0
 MAX_RETRY_AFTER_S = 3600.0
 MAX_VENDOR_TEXT = 300
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 
 def vendor_client(
-    ctx: ImportContext, base_url: str, auth: httpx.Auth, max_connections: int
+    ctx: ImportContext,
+    base_url: str,
+    auth: httpx.Auth,
+    max_connections: int,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
-    """A guarded HTTP client for one vendor API: its origin, credentials and connection limit."""
-    return outbound.client(
-        outbound.Policy.from_settings(ctx.settings),
-        base_url=base_url,
-        auth=auth,
-        limits=httpx.Limits(max_connections=max_connections),
-        timeout=TIMEOUT,
-        headers={"Accept": "application/json"},
-    )
+    """A guarded HTTP client for one vendor API: its origin, credentials and connection limit.
+    ``transport`` replaces the guarded one (tests: ``httpx.MockTransport``)."""
+    options: dict[str, Any] = {
+        "base_url": base_url,
+        "auth": auth,
+        "timeout": TIMEOUT,
+        "headers": {"Accept": "application/json"},
+    }
+    if transport is not None:
+        return httpx.AsyncClient(transport=transport, **options)
+    policy = outbound.Policy.from_settings(ctx.settings)
+    return outbound.client(policy, limits=httpx.Limits(max_connections=max_connections), **options)
 
 
 def one_line(text: str) -> str:
@@ -163,6 +169,7 @@ class RemoteSource:
 
     vendor = "the vendor"
     convert: Convert
+    transport: httpx.AsyncBaseTransport | None = None  # tests: httpx.MockTransport
 
     async def run(self, ctx: ImportContext) -> None:
         secret = self.credentials(ctx)
@@ -290,77 +297,132 @@ class RemoteSource:
         refuse: bool = True,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Send one request until it gets a final answer (see the module docstring).
+        """Send one request until it gets a final answer (see the module docstring), with the
+        vendor back-off of shared.retry: the waits go through :meth:`wait` (the import's
+        heartbeat, and the cap on all waiting of a pull).
 
         Returns a 2xx answer (or any 4xx answer when ``refuse`` is False); raises SourceFailed
         for a 4xx answer, or when the vendor keeps failing.
         """
-        limited = failures = unreachable = 0
         host = client.base_url.host or httpx.URL(url).host
-        while True:
-            wait: float | None = None
-            try:
-                response = await client.request(method, url, **kwargs)
-            except outbound.Refused as exc:
-                raise SourceFailed(f"base_url: {exc}") from None
-            except httpx.ConnectError:
-                # Nothing answers at that address (a wrong base_url, no route): a few quick
-                # tries, then fail the import instead of holding the queue for minutes.
-                unreachable += 1
-                if unreachable > MAX_UNREACHABLE:
-                    raise SourceFailed(
-                        self.scrub(
-                            f"{self.vendor} could not be reached at {host};"
-                            " check base_url and the network"
-                        )
-                    ) from None
-                await self.wait(ctx, 0.5 * 2**unreachable, f"{self.vendor} could not be reached")
-                continue
-            except httpx.TimeoutException:
-                failures += 1
-                problem = f"{self.vendor} did not answer in time"
-            except httpx.DecodingError:
-                raise SourceFailed(
-                    f"{self.vendor} answered with a body that could not be decoded"
-                    " (it is not what its Content-Encoding header says)"
-                ) from None
-            except httpx.TransportError:
-                failures += 1
-                problem = f"{self.vendor} could not be reached"
-            except Exception as exc:  # a broken answer, an invalid URL: never a stuck parser
-                log.warning("a vendor request failed", extra={"error": repr(exc)})
-                raise SourceFailed(
-                    f"{self.vendor} could not be asked at {host}: the request failed"
-                    f" ({type(exc).__name__}); check base_url"
-                ) from None
-            else:
-                status = response.status_code
-                if status < 400:
-                    return response
-                if status == 429:
-                    limited += 1
-                    wait = retry_after(response)
-                    problem = f"{self.vendor} kept answering 429 (too many requests)"
-                elif status >= 500:
-                    failures += 1
-                    wait = retry_after(response)
-                    problem = f"{self.vendor} kept failing ({status})"
-                    message = self.explanation(response)
-                    if message:
-                        problem += f": {message}"
-                elif refuse:
-                    raise self.refusal(response)
-                else:
-                    return response
-            if limited > MAX_RATE_LIMITED or failures > MAX_FAILURES:
-                raise SourceFailed(
-                    self.scrub(f"{problem}; gave up after {limited + failures} tries")
-                )
-            attempt = limited + failures
-            if wait is None:
-                wait = min(MAX_BACKOFF_S, 2.0 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+        counts: Counter[str] = Counter()
+
+        def again(exc: BaseException) -> bool:
+            if isinstance(exc, _Again):
+                counts[exc.kind] += 1
+                return True
+            return False
+
+        def stop(state: RetryCallState) -> bool:
+            return any(counts[kind] > limit for kind, limit in _LIMITS.items())
+
+        def wait(state: RetryCallState) -> float:
+            exc = _outcome(state)
+            if exc.wait is not None:
+                return exc.wait
+            if exc.kind == "unreachable":
+                return retry.VENDOR_UNREACHABLE.wait_s(counts["unreachable"])
+            return retry.VENDOR.wait_s(counts["limited"] + counts["failing"])
+
+        async def sleep(seconds: float) -> None:
+            problem = self.scrub(last[0].problem) if last else self.vendor
             log.warning(
                 "vendor asked to wait, retrying the same request",
-                extra={"vendor": self.vendor, "problem": self.scrub(problem), "wait_s": wait},
+                extra={"vendor": self.vendor, "problem": problem, "wait_s": seconds},
             )
-            await self.wait(ctx, wait, problem)
+            await self.wait(ctx, seconds, problem)
+
+        last: list[_Again] = []
+
+        async def once() -> httpx.Response:
+            try:
+                return await self._once(client, method, url, host, refuse, kwargs)
+            except _Again as exc:
+                last[:] = [exc]
+                raise
+
+        retrying = retry.VENDOR.retrying(
+            retry_if_exception(again), stop=stop, wait=wait, sleep=sleep
+        )
+        try:
+            response: httpx.Response = await retrying(once)
+            return response
+        except _Again as exc:
+            if exc.kind == "unreachable":
+                raise SourceFailed(
+                    self.scrub(
+                        f"{self.vendor} could not be reached at {host};"
+                        " check base_url and the network"
+                    )
+                ) from None
+            tries = counts["limited"] + counts["failing"]
+            raise SourceFailed(self.scrub(f"{exc.problem}; gave up after {tries} tries")) from None
+
+    async def _once(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        host: str,
+        refuse: bool,
+        kwargs: dict[str, Any],
+    ) -> httpx.Response:
+        """One request: its answer, or _Again (worth asking again), or SourceFailed."""
+        try:
+            response = await client.request(method, url, **kwargs)
+        except Refused as exc:
+            raise SourceFailed(f"base_url: {exc}") from None
+        except httpx.ConnectError:
+            # Nothing answers at that address (a wrong base_url, no route): a few quick
+            # tries, then fail the import instead of holding the queue for minutes.
+            raise _Again("unreachable", f"{self.vendor} could not be reached") from None
+        except httpx.TimeoutException:
+            raise _Again("failing", f"{self.vendor} did not answer in time") from None
+        except httpx.DecodingError:
+            raise SourceFailed(
+                f"{self.vendor} answered with a body that could not be decoded"
+                " (it is not what its Content-Encoding header says)"
+            ) from None
+        except httpx.TransportError:
+            raise _Again("failing", f"{self.vendor} could not be reached") from None
+        except Exception as exc:  # a broken answer, an invalid URL: never a stuck parser
+            log.warning("a vendor request failed", extra={"error": repr(exc)})
+            raise SourceFailed(
+                f"{self.vendor} could not be asked at {host}: the request failed"
+                f" ({type(exc).__name__}); check base_url"
+            ) from None
+        status = response.status_code
+        if status < 400:
+            return response
+        if status == 429:
+            problem = f"{self.vendor} kept answering 429 (too many requests)"
+            raise _Again("limited", problem, retry_after(response))
+        if status >= 500:
+            problem = f"{self.vendor} kept failing ({status})"
+            message = self.explanation(response)
+            if message:
+                problem += f": {message}"
+            raise _Again("failing", problem, retry_after(response))
+        if refuse:
+            raise self.refusal(response)
+        return response
+
+
+class _Again(Exception):
+    """A vendor answer worth asking again: of ``kind`` limited (429), failing (5xx, network)
+    or unreachable (nothing listens), with the wait the vendor asked for, if any."""
+
+    def __init__(self, kind: str, problem: str, wait: float | None = None) -> None:
+        super().__init__(problem)
+        self.kind, self.problem, self.wait = kind, problem, wait
+
+
+# How many answers of each kind in a row one request takes before its import fails.
+_LIMITS = {"limited": MAX_RATE_LIMITED, "failing": MAX_FAILURES, "unreachable": MAX_UNREACHABLE}
+
+
+def _outcome(state: RetryCallState) -> _Again:
+    assert state.outcome is not None
+    exc = state.outcome.exception()
+    assert isinstance(exc, _Again)
+    return exc
