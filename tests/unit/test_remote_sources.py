@@ -176,10 +176,8 @@ async def test_mailchimp_pages_through_a_429_in_milliseconds() -> None:
         page = members[offset : offset + int(request.url.params["count"])]
         return httpx.Response(200, json={"members": page, "total_items": len(members)})
 
-    class Ctx(_Ctx):
-        options = {"list_id": "L1", "page_size": 1000, "status": "subscribed"}
-
-    ctx = Ctx()
+    ctx = _Ctx()
+    ctx.options = {"list_id": "L1", "page_size": 1000, "status": "subscribed"}  # type: ignore[attr-defined]
     source = _source()
     source.transport = httpx.MockTransport(handler)
     async with source.client(ctx, {"api_key": "k-secret-us6"}) as client:  # type: ignore[arg-type]
