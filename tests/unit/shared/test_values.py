@@ -29,6 +29,7 @@ from shared.values import (
     parse_ip,
     parse_phone,
     parse_tag,
+    split_tags,
     storable,
 )
 
@@ -833,3 +834,24 @@ def test_string_attributes_keep_line_breaks() -> None:
 def test_integers_beyond_64_bits_are_errors_not_floats(value: int | str) -> None:
     with pytest.raises(InvalidValue, match="outside the 64-bit range"):
         coerce(value, "integer", "n")
+
+
+# ---------------------------------------------------------------- tag cells
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("", []),
+        ("   ", []),
+        ("VIP", ["VIP"]),
+        ("VIP, Gold ,, beta", ["VIP", "Gold", "beta"]),
+        ('"Customer","VIP, Gold"', ["Customer", "VIP, Gold"]),
+        ('"Customer", "VIP, Gold", "customer"', ["Customer", "VIP, Gold"]),
+        ('"Say ""hi""",plain', ['Say "hi"', "plain"]),
+        ("vip,VIP,Vip,gold", ["vip", "gold"]),
+        ("a\nb\r\nc", ["a", "b", "c"]),
+    ],
+)
+def test_split_tags(cell: str, expected: list[str]) -> None:
+    assert split_tags(cell) == expected

@@ -1,4 +1,4 @@
-"""Sends and chunks that one person's data cannot break (messenger channels, parser sender)."""
+"""Sends that one person's data or one receiver cannot break (messenger channels, sender)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ from typing import Any
 import httpx
 
 from services.messenger import channels, sending
-from services.parser.sending import UNSTORABLE, quarantine
 from shared.errors import Refused
-from shared.events import RowChunk
 from shared.outbound import NOT_ALLOWED
 from shared.settings import Settings
 
@@ -105,25 +103,6 @@ async def test_an_unexpected_failure_of_a_send_is_a_failed_delivery(monkeypatch)
     sender = sending.Sender(Settings(), None, None)  # type: ignore[arg-type]
     result = await sender._attempt(_row(), sender.outgoing(_row()))
     assert result.status == "failed" and "on our side" in (result.reason or "")
-
-
-def test_a_record_that_cannot_be_encoded_fails_alone() -> None:
-    chunk = RowChunk(
-        import_id="imp_1",
-        workspace_id="ws_1",
-        seq=0,
-        kind="users",
-        rows=[
-            {"_row": 1, "email": "a@x.io"},
-            {"_row": 2, "email": "b@x.io", "custom": {"n": 10**40}},
-            {"_row": 3, "email": "c@x.io", "name": "\ud800"},
-        ],
-        errors=[{"row": 4, "errors": ["bad"], "cells": ["\udcff"]}],
-    )
-    safe = quarantine(chunk)
-    assert [r["_row"] for r in safe.rows] == [1]
-    assert sorted(e["row"] for e in safe.errors) == [2, 3, 4]
-    assert all(e["errors"] == [UNSTORABLE] for e in safe.errors)
 
 
 async def test_a_webhook_is_retried_with_the_webhook_backoff() -> None:

@@ -22,7 +22,7 @@ try:
 except ImportError:  # PyYAML is not a declared dependency of the project
     yaml = None
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 POM = ROOT / "infra" / "kafka" / "pom.xml"
 
