@@ -5,7 +5,7 @@ export PYTHONPATH := $(CURDIR)
 ROWS ?= 1000000
 RUNS ?= 3
 
-.PHONY: provision run test lint typecheck unit integration e2e browser bench bench-scale chaos clean
+.PHONY: provision run test slow lint typecheck unit api integration e2e browser bench bench-scale chaos clean
 
 provision:
 	@./scripts/provision.sh
@@ -27,8 +27,15 @@ test: provision
 	.venv/bin/mypy shared
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
+# The slow runs `make test` leaves out: 100,000-record imports and the short chaos run.
+slow: provision
+	$(PY) -m pytest -q -p no:cacheprovider -m slow tests
+
 unit: provision
 	$(PY) -m pytest -q tests/unit
+
+api: provision
+	$(PY) -m pytest -q tests/api
 
 integration: provision
 	$(PY) -m pytest -q tests/integration
@@ -43,7 +50,7 @@ bench-scale: provision
 	$(PY) -m bench.scale $(if $(SCALE_ROWS),--rows $(SCALE_ROWS))
 
 chaos: provision
-	$(PY) -m tests.chaos.run --rows 200000 --kafka-nodes 3 $(if $(SEED),--seed $(SEED))
+	$(PY) -m bench.chaos.run --rows 200000 --kafka-nodes 3 $(if $(SEED),--seed $(SEED))
 	USHER_FUZZ_EXAMPLES=300 USHER_FUZZ_RANDOM=1 $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_fuzz.py
 
 clean:

@@ -28,12 +28,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench.data import Expected, generate, seed_rows
 from infra.postgres_server import psql_path
 from infra.stack import Stack
 from shared import db
+from tests.support.api import Api
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = ROOT / ".usher" / "bench"
@@ -291,49 +290,33 @@ def run_usher(
     sampler: RssSampler | None = None
     try:
         stack.wait_http()
-        http = httpx.Client(base_url=stack.base_url, timeout=600)
-        created = http.post(
-            "/api/workspaces", json={"name": "bench"}, headers={"Authorization": f"Bearer {ADMIN}"}
-        ).json()
-        auth = {"Authorization": f"Bearer {created['token']}"}
-        asyncio.run(_seed(stack.dsn, created["id"], with_workspace=False))
-        message = http.post(
-            "/api/messages",
-            headers=auth,
-            json={
-                "name": "Enterprise welcome",
-                "type": "auto",
-                "channel": "in_app",
-                "subject": "Welcome {{name}}",
-                "body": "Your plan: {{custom.plan}}",
-                "audience": {"field": "custom.plan", "op": "eq", "value": "enterprise"},
-                "state": "live",
-            },
-        ).json()
+        api = Api.new_workspace(stack.base_url, "bench", admin=ADMIN, timeout_s=600)
+        asyncio.run(_seed(stack.dsn, api.workspace_id, with_workspace=False))
+        message = api.new_message(
+            name="Enterprise welcome",
+            type="auto",
+            channel="in_app",
+            subject="Welcome {{name}}",
+            body="Your plan: {{custom.plan}}",
+            audience={"field": "custom.plan", "op": "eq", "value": "enterprise"},
+            state="live",
+        )
         time.sleep(2)  # let the activation of the new message finish (nobody matches yet)
         sampler = RssSampler(stack)
         size_mb = path.stat().st_size / 1e6
         t0 = time.monotonic()
-        with path.open("rb") as fh:
-            response = http.post("/api/imports", headers=auth, files={"file": ("bench.csv", fh)})
-        assert response.status_code == 201, response.text
+        import_id = api.upload(path, "bench.csv")["id"]
         upload_s = time.monotonic() - t0
-        import_id = response.json()["id"]
         t1 = time.monotonic()
-        started = http.post(
-            f"/api/imports/{import_id}/start",
-            headers=auth,
-            json={"kind": "users", "mapping": MAPPING, "custom_attributes": CUSTOM, "tag": "bench"},
-        )
-        assert started.status_code == 202, started.text
-        parse_s = 0.0
-        while True:
-            state = http.get(f"/api/imports/{import_id}", headers=auth).json()
-            if not parse_s and state["counts"]["rows"] >= expected.rows:
-                parse_s = time.monotonic() - t1
-            if state["status"] in ("completed", "failed"):
-                break
-            time.sleep(0.1)
+        api.start(import_id, kind="users", mapping=MAPPING, custom_attributes=CUSTOM, tag="bench")
+        parsed: list[float] = []
+
+        def seen(state: dict[str, Any]) -> None:
+            if not parsed and state["counts"]["rows"] >= expected.rows:
+                parsed.append(time.monotonic() - t1)
+
+        state = api.wait(import_id, timeout_s=3600, poll_s=0.1, seen=seen)
+        parse_s = parsed[0] if parsed else 0.0
         merge_s = time.monotonic() - t1
         assert state["status"] == "completed", state
         deliveries, _first, last, p50, p99 = _deliveries(stack, message["id"], expected)
@@ -358,7 +341,7 @@ def run_usher(
             rss_mb=rss,
             cpu_s=cpu,
             counts=state["counts"],
-            usher_people=asyncio.run(_count_people(stack.dsn, created["id"])),
+            usher_people=asyncio.run(_count_people(stack.dsn, api.workspace_id)),
         )
     finally:
         if sampler is not None:

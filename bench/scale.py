@@ -16,8 +16,8 @@ import asyncio
 import json
 import time
 import uuid
+from pathlib import Path
 
-import httpx
 from aiokafka.partitioner import DefaultPartitioner
 
 from bench.data import generate
@@ -32,13 +32,14 @@ from bench.run import (
     bench_stack,
 )
 from infra.stack import Stack
+from tests.support.api import DONE, Api
 
 
 def _partition(key: str, partitions: int) -> int:
     return int(DefaultPartitioner()(key.encode(), list(range(partitions)), list(range(partitions))))
 
 
-def run(stack: Stack, path: object, rows: int, imports: int, processes: int) -> dict[str, object]:
+def run(stack: Stack, path: Path, rows: int, imports: int, processes: int) -> dict[str, object]:
     admin = stack.postgres.dsn("postgres")
     stack.database_url = asyncio.run(_fresh_database(admin, f"bench_scale_{processes}"))
     stack.topic_prefix = f"scale{processes}-{uuid.uuid4().hex[:6]}."
@@ -50,47 +51,38 @@ def run(stack: Stack, path: object, rows: int, imports: int, processes: int) -> 
         stack.start_service(name)
     try:
         stack.wait_http()
-        http = httpx.Client(base_url=stack.base_url, timeout=600)
-        work = []
+        work: list[tuple[Api, str]] = []
         partitions = stack.partitions
         for n in range(imports):
             # Spread the imports: each workspace's chunks and each import's request on a
             # partition of its own (with as many partitions as processes, one per process).
             while True:
-                created = http.post(
-                    "/api/workspaces",
-                    json={"name": f"scale {n}"},
-                    headers={"Authorization": f"Bearer {ADMIN}"},
-                ).json()
-                taken = {_partition(w, partitions) for w, _a, _i in work}
-                if _partition(created["id"], partitions) not in taken or len(taken) >= partitions:
+                api = Api.new_workspace(stack.base_url, f"scale {n}", admin=ADMIN, timeout_s=600)
+                taken = {_partition(a.workspace_id, partitions) for a, _i in work}
+                if (
+                    _partition(api.workspace_id, partitions) not in taken
+                    or len(taken) >= partitions
+                ):
                     break
-            auth = {"Authorization": f"Bearer {created['token']}"}
-            asyncio.run(_seed(stack.dsn, created["id"], with_workspace=False, id_prefix=f"s{n}_"))
+            asyncio.run(
+                _seed(stack.dsn, api.workspace_id, with_workspace=False, id_prefix=f"s{n}_")
+            )
             while True:
-                with open(path, "rb") as fh:  # type: ignore[call-overload]
-                    upload = http.post("/api/imports", headers=auth, files={"file": ("s.csv", fh)})
-                assert upload.status_code == 201, upload.text
-                taken = {_partition(i, partitions) for _w, _a, i in work}
-                import_id = upload.json()["id"]
+                import_id = api.upload(path, "s.csv")["id"]
+                taken = {_partition(i, partitions) for _a, i in work}
                 if _partition(import_id, partitions) not in taken or len(taken) >= partitions:
                     break
-            work.append((created["id"], auth, import_id))
+            work.append((api, import_id))
         time.sleep(5)  # every worker process has joined its group and holds partitions
         t0 = time.monotonic()
-        for _workspace, auth, import_id in work:
-            started = http.post(
-                f"/api/imports/{import_id}/start",
-                headers=auth,
-                json={"kind": "users", "mapping": MAPPING, "custom_attributes": CUSTOM},
-            )
-            assert started.status_code == 202, started.text
-        pending = {import_id for _w, _a, import_id in work}
+        for api, import_id in work:
+            api.start(import_id, kind="users", mapping=MAPPING, custom_attributes=CUSTOM)
+        pending = {import_id for _a, import_id in work}
         while pending:
-            for _workspace, auth, import_id in work:
+            for api, import_id in work:
                 if import_id in pending:
-                    state = http.get(f"/api/imports/{import_id}", headers=auth).json()
-                    if state["status"] in ("completed", "failed"):
+                    state = api.status(import_id)
+                    if state["status"] in DONE:
                         assert state["status"] == "completed", state
                         assert state["counts"]["rows"] == rows, state
                         pending.discard(import_id)
@@ -103,8 +95,8 @@ def run(stack: Stack, path: object, rows: int, imports: int, processes: int) -> 
         "processes": processes,
         "seconds": round(seconds, 2),
         "rows_per_s": round(rows * imports / seconds),
-        "request_partitions": [_partition(i, partitions) for _w, _a, i in work],
-        "chunk_partitions": [_partition(w, partitions) for w, _a, _i in work],
+        "request_partitions": [_partition(i, partitions) for _a, i in work],
+        "chunk_partitions": [_partition(a.workspace_id, partitions) for a, _i in work],
     }
 
 

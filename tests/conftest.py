@@ -12,27 +12,14 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
-import asyncpg
 import pytest
 
 from infra.stack import Stack
 from shared import db, kafka
 from shared.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[1]
-# Two test sessions can run side by side with different offsets (ports and data folder).
-# Every port is below Linux's ephemeral range (32768+), where an outgoing connection could hold it.
-OFFSET = int(os.environ.get("USHER_TEST_PORT_OFFSET", "0"))
-TEST_HOME = ROOT / ".usher" / (f"test-{OFFSET}" if OFFSET else "test")
-MAX_UPLOAD = 48 * 1024 * 1024  # small enough to send one byte more in a test
-SMTP_PORT = 12525 + OFFSET
-WEBHOOK_PORT = 12580 + OFFSET
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-# The tests' own webhook receivers and vendor fakes listen here: the one loopback address the
-# services may reach (USHER_ALLOWED_PRIVATE_HOSTS); every other stays refused, as in production.
-FAKES_HOST = "127.0.0.2"
+from tests.support.api import ADMIN
+from tests.support.env import FAKES_HOST, IN_CI, MAX_UPLOAD, OFFSET, SMTP_PORT, TEST_HOME
 
 
 def _unavailable(reason: str) -> None:
@@ -83,7 +70,7 @@ def stack() -> Iterator[Stack]:
         topic_prefix="usher-test.",
         partitions=4,
         extra_env={
-            "USHER_ADMIN_TOKEN": "test-admin-token",
+            "USHER_ADMIN_TOKEN": ADMIN,
             "USHER_RATE_LIMIT_PER_MINUTE": "0",
             "USHER_LOG_LEVEL": "INFO",
             "USHER_CHUNK_ROWS": "100",
@@ -148,28 +135,3 @@ async def pg_pool(stack: Stack) -> AsyncIterator[object]:
     pool = await db.create_pool(stack.dsn, 4)
     yield pool
     await pool.close()
-
-
-async def new_workspace(pool: asyncpg.Pool) -> str:
-    """A workspace made straight in the database (for tests below the HTTP API); its id."""
-    workspace_id = f"ws_{uuid.uuid4().hex}"
-    await pool.execute(
-        "INSERT INTO workspaces (id, name, token_hash, webhook_secret) VALUES ($1, 'w', $2, 's')",
-        workspace_id,
-        uuid.uuid4().hex,
-    )
-    return workspace_id
-
-
-def query(stack: Stack, sql: str, *args: object) -> list[object]:
-    """Run one query against the stack's database from a synchronous test."""
-    import asyncio
-
-    async def run() -> list[object]:
-        conn = await db.connect(stack.dsn)
-        try:
-            return list(await conn.fetch(sql, *args))
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import IN_CI
-from tests.e2e.api import Api
+from tests.support.api import Api
+from tests.support.env import IN_CI
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Ui
-from tests.conftest import IN_CI
-from tests.e2e.api import Api
+from tests.support.api import Api
+from tests.support.env import IN_CI
 
 try:
     from playwright.sync_api import expect

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SMTP_PORT
+from tests.support.env import SMTP_PORT
 
 
 @pytest.fixture

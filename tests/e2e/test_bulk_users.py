@@ -5,21 +5,15 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import orjson
+import pytest
 
-from tests.e2e.api import Api
-from tests.e2e.vendors import mixpanel_profile
-
-
-def post_body(api: Api, path: str, body: bytes, content_type: str, **params) -> httpx.Response:
-    """POST a raw body with its content type (the Api helper sends JSON or forms)."""
-    headers = {**api._headers(), "Content-Type": content_type}
-    return api.http.post(path, content=body, headers=headers, params=params)
+from tests.support.api import Api
+from tests.support.vendors import mixpanel_profile
 
 
 def _bulk(api: Api, body: bytes, content_type: str = "application/json", **params) -> dict:
-    response = post_body(api, "/api/users/bulk", body, content_type, **params)
+    response = api.post_raw("/api/users/bulk", body, content_type, **params)
     assert response.status_code == 202, response.text
     return response.json()
 
@@ -94,7 +88,7 @@ def test_bulk_rejects_bad_bodies(services) -> None:
         (b"", "application/json", 422, "empty"),
         (b"[1]", "application/x-ndjson", 422, "NDJSON"),
     ]:
-        response = post_body(api, "/api/users/bulk", body, content_type)
+        response = api.post_raw("/api/users/bulk", body, content_type)
         assert response.status_code == status, (body, response.text)
         assert words in response.json()["error"]["message"], response.text
     assert api.ok("GET", "/api/imports")["data"] == []
@@ -133,6 +127,7 @@ def test_mixpanel_file_upload(services) -> None:
     assert not_export.status_code == 422 and "Mixpanel people export" in not_export.text
 
 
+@pytest.mark.slow
 def test_bulk_100k_contacts(services) -> None:
     api = Api.new_workspace(services.base_url, "Bulk 100k")
     contacts = [

@@ -15,15 +15,17 @@ import random
 
 import pytest
 
+from bench.chaos.data import SEED_TAG, TAG, Model, Picker, import_record, seed_records
+from bench.chaos.run import run
+from bench.chaos.session import HOME, Options
 from infra.kafka_broker import LIBS
-from tests.chaos.data import SEED_TAG, TAG, Model, Picker, import_record, seed_records
-from tests.chaos.run import HOME, Options, run
-from tests.conftest import IN_CI, OFFSET
-from tests.reference import Reference
+from tests.support.env import IN_CI, OFFSET
+from tests.support.reference import Reference
 
 SEED = int(os.environ.get("USHER_CHAOS_SEED", "8"))
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_import_survives_kills_and_restarts() -> None:
     if not LIBS.exists() and not IN_CI:
@@ -53,7 +55,7 @@ def test_import_survives_kills_and_restarts() -> None:
 
 
 def test_expected_outcome_is_the_reference_model() -> None:
-    """The chaos run's indexed model agrees with ``tests/reference.py`` record by record."""
+    """The chaos run's indexed model agrees with ``tests/support/reference.py`` record by record."""
     rng = random.Random(SEED)
     model, reference = Model(), Reference()
     columns = ("email", "user_id", "name")

@@ -7,8 +7,8 @@ import zipfile
 
 import pytest
 
-from tests.conftest import MAX_UPLOAD
-from tests.e2e.api import Api
+from tests.support.api import Api
+from tests.support.env import MAX_UPLOAD
 
 MAPPING = {"email": "email", "name": "name"}
 
@@ -82,6 +82,7 @@ def test_duplicate_headers_get_suffixes(api: Api) -> None:
     assert api.all_users(email="d@example.com")[0]["name"] == "Second"
 
 
+@pytest.mark.slow
 def test_hundred_thousand_rows(api: Api) -> None:
     lines = ["email,user_id,name,signed_up"]
     lines += [f"big{i}@example.com,big{i},Big {i},{1 + i % 28:02d}/03/2015" for i in range(100_000)]

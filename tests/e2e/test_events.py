@@ -7,9 +7,8 @@ import time
 
 import orjson
 
-from tests.conftest import query
-from tests.e2e.api import Api
-from tests.e2e.test_bulk_users import post_body
+from tests.support.api import Api
+from tests.support.db import query
 
 
 def _person(api: Api, **body) -> dict:
@@ -126,8 +125,7 @@ def test_events_trigger_live_messages(services) -> None:
     api.ok("POST", "/api/events", 202, json=purchase | {"created_at": "2024-01-01"})
     time.sleep(1.5)
     assert deliveries() == 0  # one purchase: not yet in the audience
-    response = post_body(
-        api,
+    response = api.post_raw(
         "/api/events/bulk",
         b'{"event_name": "Purchased", "created_at": "2024-01-02", "user_id": "b1"}\n',
         "application/x-ndjson",
@@ -141,7 +139,7 @@ def test_events_trigger_live_messages(services) -> None:
 def test_bulk_events_100k(services) -> None:
     api = Api.new_workspace(services.base_url, "Events 100k")
     people = [{"user_id": f"p{i}", "email": f"p{i}@example.com"} for i in range(1000)]
-    response = post_body(api, "/api/users/bulk", orjson.dumps(people), "application/json")
+    response = api.post_raw("/api/users/bulk", orjson.dumps(people), "application/json")
     assert api.wait(response.json()["id"])["counts"]["created"] == 1000
     names = ["viewed page", "Added.To.Cart", "purchased", "logged in"]
     events: list[dict] = [
@@ -168,7 +166,7 @@ def test_bulk_events_100k(services) -> None:
     ]
     body = orjson.dumps(events)
     started = time.monotonic()
-    response = post_body(api, "/api/events/bulk", body, "application/json")
+    response = api.post_raw("/api/events/bulk", body, "application/json")
     elapsed = time.monotonic() - started
     assert response.status_code == 202, response.text
     result = response.json()
@@ -186,7 +184,7 @@ def test_bulk_events_100k(services) -> None:
     assert "no person with user_id 'nobody'" in result["failures"][0]["errors"][0]
     assert "flat" in result["failures"][5]["errors"][0]
     stored = query(
-        services,
+        services.dsn,
         "SELECT count(*) FROM events e JOIN contacts c ON c.id = e.contact_id"
         " WHERE c.workspace_id = $1",
         api.workspace["id"],
@@ -194,5 +192,5 @@ def test_bulk_events_100k(services) -> None:
     assert stored == 99_991
     # The same body again: everything is a duplicate, nothing is stored twice.
     small = orjson.dumps(events[:1000])
-    again = post_body(api, "/api/events/bulk", small, "application/json").json()
+    again = api.post_raw("/api/events/bulk", small, "application/json").json()
     assert again["counts"] == {"received": 1000, "stored": 0, "duplicates": 1000, "failed": 0}

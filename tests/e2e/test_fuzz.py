@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from infra.stack import Stack
-from tests.e2e.api import Api
-from tests.e2e.vendors import FakeMailchimp, mailchimp_member
+from tests.support.api import Api
+from tests.support.vendors import FakeMailchimp, mailchimp_member
 
 EXAMPLES = int(os.environ.get("USHER_FUZZ_EXAMPLES", "15"))
 FUZZ = settings(

@@ -17,9 +17,10 @@ from typing import Any, ClassVar
 import pytest
 
 from infra.stack import Stack
-from tests.conftest import FAKES_HOST, OFFSET, query
-from tests.e2e.api import Api
-from tests.e2e.vendors import FakeMailchimp, Fault, mailchimp_member
+from tests.support.api import Api
+from tests.support.db import query
+from tests.support.env import FAKES_HOST, OFFSET
+from tests.support.vendors import FakeMailchimp, Fault, mailchimp_member
 
 MC_KEY = "0123456789abcdef0123456789abcdef-us6"
 
@@ -214,7 +215,7 @@ def test_a_line_break_in_a_name_never_breaks_an_email(steady, smtp_server) -> No
     assert refused.status_code == 422 and "one line" in refused.text
     contact = api.ok("POST", "/api/users", json={"email": "lf@a.example", "name": "Ann"})
     query(
-        steady,
+        steady.dsn,
         "UPDATE contacts SET name = $1 WHERE id = $2",
         "Ann\nSmith",
         contact["contact"]["id"],

@@ -10,8 +10,8 @@ import io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.e2e.api import Api
-from tests.reference import Reference
+from tests.support.api import Api
+from tests.support.reference import Reference
 
 EMAILS = ["ann@x.io", "ANN@x.io", "bob@x.io", "cat@x.io", "dan@x.io", ""]
 USER_IDS = ["", "", "u1", "u2", "u3", "u4", "null"]

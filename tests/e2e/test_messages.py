@@ -11,8 +11,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
-from tests.conftest import FAKES_HOST, WEBHOOK_PORT, query
-from tests.e2e.api import Api
+from tests.support.api import Api
+from tests.support.db import query
+from tests.support.env import FAKES_HOST, WEBHOOK_PORT
 
 
 def people_csv(n: int, start: int = 0) -> bytes:
@@ -25,7 +26,7 @@ def people_csv(n: int, start: int = 0) -> bytes:
 def deliveries(services, message_id: str) -> tuple[int, int]:
     """(deliveries, distinct people) of a message."""
     row = query(
-        services,
+        services.dsn,
         "SELECT count(*) AS n, count(DISTINCT contact_id) AS people FROM deliveries"
         " WHERE message_id = $1",
         message_id,

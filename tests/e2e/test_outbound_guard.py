@@ -18,8 +18,9 @@ import httpx
 import pytest
 
 from infra.stack import Stack
-from tests.conftest import FAKES_HOST, OFFSET, query
-from tests.e2e.api import ADMIN, Api
+from tests.support.api import ADMIN, Api
+from tests.support.db import query
+from tests.support.env import FAKES_HOST, OFFSET
 
 SPELLINGS = [
     "127.0.0.1",
@@ -173,11 +174,13 @@ def test_an_address_refused_at_send_says_not_allowed_and_nothing_else(services) 
         },
     )
     internal = f"http://localhost:{services.http_port}/api/workspaces"
-    query(services, "UPDATE messages SET webhook_url = $1 WHERE id = $2", internal, message["id"])
+    query(
+        services.dsn, "UPDATE messages SET webhook_url = $1 WHERE id = $2", internal, message["id"]
+    )
     going_live = api.request("PATCH", f"/api/messages/{message['id']}", json={"state": "live"})
     assert going_live.status_code == 422 and "not allowed" in going_live.text
     query(
-        services,
+        services.dsn,
         "UPDATE messages SET state = 'live', activated_at = now() WHERE id = $1",
         message["id"],
     )

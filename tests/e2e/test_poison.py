@@ -7,7 +7,7 @@ import signal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from tests.e2e.api import Api
+from tests.support.api import Api
 
 
 async def _produce(bootstrap: str, topic: str, values: list[bytes]) -> None:

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from tests.conftest import query
-from tests.e2e.api import Api
-from tests.e2e.vendors import (
+from tests.support.api import Api
+from tests.support.db import query
+from tests.support.vendors import (
     FakeMailchimp,
     FakeMixpanel,
     Fault,
@@ -140,7 +140,9 @@ def test_mailchimp_bad_key_fails_with_mailchimp_message(services, mailchimp) -> 
     missing = api.wait(_mailchimp(api, mailchimp, list_id="nope")["id"])
     assert missing["status"] == "failed"
     assert "The requested resource could not be found." in missing["error"]
-    assert query(services, "SELECT secret FROM imports WHERE id = $1", created["id"])[0][0] is None
+    assert (
+        query(services.dsn, "SELECT secret FROM imports WHERE id = $1", created["id"])[0][0] is None
+    )
 
 
 def test_remote_requests_are_validated_without_echoing_secrets(services) -> None:
@@ -217,9 +219,9 @@ def test_mixpanel_bad_secret_fails_with_mixpanel_message(services, mixpanel) -> 
 
 
 def _applied(services, import_id: str) -> int:
-    return query(services, "SELECT count(*) FROM import_chunks WHERE import_id = $1", import_id)[0][
-        0
-    ]
+    return query(
+        services.dsn, "SELECT count(*) FROM import_chunks WHERE import_id = $1", import_id
+    )[0][0]
 
 
 def test_mixpanel_import_resumes_after_a_parser_kill(services, mixpanel) -> None:
@@ -243,7 +245,7 @@ def test_mixpanel_import_resumes_after_a_parser_kill(services, mixpanel) -> None
     pages = [r["page"] for r in mixpanel.requests if r["session_id"]]
     assert pages.count(1) == 1  # not pulled again: its chunk was applied before the kill
     chunks = query(
-        services,
+        services.dsn,
         "SELECT seq, rows FROM import_chunks WHERE import_id = $1 ORDER BY seq",
         created["id"],
     )

@@ -9,10 +9,10 @@ from pathlib import Path
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from tests.conftest import query
-from tests.e2e.api import Api
-from tests.e2e.vendors import FakeMailchimp, FakeMixpanel, mailchimp_member, mixpanel_profile
-from tests.topics import read_from_start
+from tests.support.api import Api
+from tests.support.db import query
+from tests.support.topics import read_from_start
+from tests.support.vendors import FakeMailchimp, FakeMixpanel, mailchimp_member, mixpanel_profile
 
 MC_KEY = "5f1e0c9a7b3d42e8a6c1f0b9d8e7a6c5-us21"
 MP_USER = "scan-test.9z8y7x.mp-service-account"
@@ -106,11 +106,11 @@ def test_credentials_never_leak(services) -> None:
         assert needle not in history
     # The database: credentials are dropped once the pull is over; nothing else holds them.
     for table in ("imports", "import_errors", "outbox"):
-        rows = query(services, f"SELECT t::text FROM {table} t")
+        rows = query(services.dsn, f"SELECT t::text FROM {table} t")
         for needle in needles[::2]:
             assert not any(needle.decode() in r[0] for r in rows), table
     secrets = query(
-        services,
+        services.dsn,
         "SELECT secret FROM imports WHERE id = ANY($1::text[])",
         [i["id"] for i in imports],
     )

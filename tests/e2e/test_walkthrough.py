@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.api import Api
+from tests.support.api import Api
 
 CSV = (
     b"Email Address,User ID,Full name,Plan,Signed up\n"

@@ -12,7 +12,7 @@ from shared import audiences, people_store
 from shared.events import ContactsChanged
 from shared.identity import Engine, Index
 from shared.ids import new_id
-from tests.conftest import new_workspace
+from tests.support.db import new_message, new_workspace
 
 
 async def _workspace(pool) -> str:
@@ -24,20 +24,6 @@ async def _workspace(pool) -> str:
     return workspace_id
 
 
-async def _message(pool, workspace_id: str, audience: object, state: str = "live") -> str:
-    message_id = new_id("m_")
-    await pool.execute(
-        "INSERT INTO messages (id, workspace_id, name, type, channel, subject, body, audience,"
-        " state) VALUES ($1, $2, 'm', 'auto', 'in_app', 'Hi {{name}}', 'Plan {{custom.plan}}',"
-        " $3, $4)",
-        message_id,
-        workspace_id,
-        audience,
-        state,
-    )
-    return message_id
-
-
 ENTERPRISE = {"field": "custom.plan", "op": "eq", "value": "enterprise"}
 
 
@@ -45,10 +31,10 @@ async def test_the_verdict_holds_first_matching_states_and_skips_broken_audience
     pg_pool,
 ) -> None:
     workspace_id = await _workspace(pg_pool)
-    enterprise = await _message(pg_pool, workspace_id, ENTERPRISE)
-    broken = await _message(pg_pool, workspace_id, {"field": "custom.plan", "op": "wat"})
-    signed_up = await _message(pg_pool, workspace_id, {"field": "event:signup", "op": "exists"})
-    await _message(pg_pool, workspace_id, ENTERPRISE, state="paused")
+    enterprise = await new_message(pg_pool, workspace_id, ENTERPRISE)
+    broken = await new_message(pg_pool, workspace_id, {"field": "custom.plan", "op": "wat"})
+    signed_up = await new_message(pg_pool, workspace_id, {"field": "event:signup", "op": "exists"})
+    await new_message(pg_pool, workspace_id, ENTERPRISE, state="paused")
     now = datetime.now(UTC)
     engine = Engine(Index(), now=now, new_id=lambda: new_id("c_"))
     # a: enterprise, then basic in the same transaction (matched in between); b: never.
@@ -72,7 +58,7 @@ async def test_the_messenger_uses_a_verdict_only_for_the_version_it_was_made_for
     pg_pool, unique_settings
 ) -> None:
     workspace_id = await _workspace(pg_pool)
-    message_id = await _message(pg_pool, workspace_id, ENTERPRISE)
+    message_id = await new_message(pg_pool, workspace_id, ENTERPRISE)
     now = datetime.now(UTC)
     engine = Engine(Index(), now=now, new_id=lambda: new_id("c_"))
     engine.apply({"user_id": "a", "name": "A", "custom": {"plan": "enterprise"}}, "users")

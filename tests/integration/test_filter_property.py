@@ -20,23 +20,14 @@ from hypothesis import strategies as st
 
 from shared.filters import CASE_COLLATION, FilterContext, fold, matches, to_sql, validate
 from shared.values import normalize_event_name
+from tests.support.filters import ATTRIBUTE_TYPES, MIDNIGHT_2015, NOW, US, VIPS
 
 pytestmark = pytest.mark.infra
 
-NOW = datetime(2024, 6, 15, 12, 0, tzinfo=UTC)
-MIDNIGHT_2015 = datetime(2015, 1, 1, tzinfo=UTC)
-US = timedelta(microseconds=1)
-
 CTX = FilterContext(
-    attribute_types={
-        "plan": "string",
-        "seats": "integer",
-        "score": "float",
-        "vip": "boolean",
-        "renewal": "date",
-    },
+    attribute_types=ATTRIBUTE_TYPES,
     segments={
-        "vips": {"field": "tag", "op": "eq", "value": "vip"},
+        "vips": VIPS,
         "pro": {
             "or": [
                 {"field": "custom.plan", "op": "eq", "value": "pro"},

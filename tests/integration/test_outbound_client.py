@@ -11,7 +11,7 @@ from aiohttp import web
 from shared import outbound
 from shared.errors import Refused
 from shared.outbound import Policy, parse_networks
-from tests.conftest import FAKES_HOST
+from tests.support.env import FAKES_HOST
 
 
 @pytest.fixture

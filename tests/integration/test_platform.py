@@ -14,7 +14,7 @@ from shared.errors import PoisonMessage
 from shared.events import ImportParsed, RowChunk
 from shared.settings import Settings
 from shared.topics import ALL_TOPICS
-from tests.conftest import new_workspace
+from tests.support.db import new_workspace
 
 
 async def test_topics_are_created_once_with_one_partition_count(unique_settings: Settings) -> None:

@@ -15,18 +15,14 @@ from shared import db, kafka
 from shared.events import RowChunk
 from shared.ids import new_id
 from shared.settings import Settings
-from tests.conftest import new_workspace
+from tests.support.db import new_message, new_workspace
 
 
 async def _pending(pool, workspace_id: str, n: int, channel: str = "webhook") -> str:
-    message_id = new_id("msg_")
-    await pool.execute(
-        "INSERT INTO messages (id, workspace_id, name, type, channel, subject, body, webhook_url,"
-        " audience, state) VALUES ($1, $2, 'm', 'auto', $3, 's', 'b',"
-        " 'http://127.0.0.2:9/hook', '{\"and\": []}', 'live')",
-        message_id,
-        workspace_id,
-        channel,
+    hook = "http://127.0.0.2:9/hook"
+    audience = {"and": []}
+    message_id = await new_message(
+        pool, workspace_id, audience, channel=channel, subject="s", body="b", webhook_url=hook
     )
     for i in range(n):
         contact_id = new_id("c_")

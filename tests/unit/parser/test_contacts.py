@@ -13,7 +13,7 @@ from services.parser.contacts import (
     mixpanel_attribute_name,
     mixpanel_contact,
 )
-from tests.e2e.vendors import mailchimp_member, mixpanel_profile
+from tests.support.vendors import mailchimp_member, mixpanel_profile
 
 
 def test_mailchimp_member_maps_per_spec() -> None:

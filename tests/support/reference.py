@@ -56,7 +56,13 @@ class Reference:
     def _create(
         self, role: str, user_id: str | None, email: str, record: dict[str, Any], tag: str | None
     ) -> str:
-        contact = {"role": role, "user_id": user_id, "email": email, "name": None, "tags": set()}
+        contact: dict[str, Any] = {
+            "role": role,
+            "user_id": user_id,
+            "email": email,
+            "name": None,
+            "tags": set(),
+        }
         self.contacts.append(contact)
         self._update(contact, record, email, tag)
         return "created"

@@ -1,2 +1,2 @@
 """``make chaos``: a large import under SIGKILLs and infrastructure restarts, checked against a
-reference computed from the input (``python -m tests.chaos.run --rows 200000``)."""
+reference computed from the input (``python -m bench.chaos.run --rows 200000``)."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.conftest import FAKES_HOST
+from tests.support.env import FAKES_HOST
 
 MAILCHIMP_ERRORS = "https://mailchimp.com/developer/marketing/docs/errors/"
 

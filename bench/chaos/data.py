@@ -23,7 +23,7 @@ seed person who is gold): about 1 % of the in-app audience each, since every web
 a slow round trip to the harness's receivers. Each channel's audience is computed the same way,
 on every state after every record.
 
-The outcome comes from :class:`Model`, the identity rules of ``tests/reference.py`` applied record
+The outcome comes from :class:`Model`, the identity rules of ``tests/support/reference.py`` applied record
 by record, with indexes so that 200,000 records take a second (the reference scans a list).
 """
 

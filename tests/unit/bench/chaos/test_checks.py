@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
+from bench.chaos.checks import classify, stored
+from bench.chaos.data import AUDIENCES, CHANNELS, GOLD, Person
+from bench.chaos.session import chunk_partition
 from shared.filters import FilterContext, matches
-from tests.chaos.checks import classify, stored
-from tests.chaos.data import AUDIENCES, CHANNELS, GOLD, Person
-from tests.chaos.run import chunk_partition
 
 EXPECTED = {"m:a", "m:b", "m:c"}
 

@@ -1,0 +1,71 @@
+"""Another workspace's ids answer 404, through a running upload service (the in-process checks
+of tokens, limits, validation and fuzzing are the API tier's: tests/api/)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.support.api import Api
+
+ID_PARAM = re.compile(r"\{[^}]+\}")
+
+
+def _routes(services) -> list[tuple[str, str]]:
+    schema = httpx.get(f"{services.base_url}/openapi.json").json()
+    return [
+        (method.upper(), path)
+        for path, item in schema["paths"].items()
+        for method in item
+        if path.startswith("/api")
+    ]
+
+
+def test_other_workspaces_ids_answer_404(services) -> None:
+    owner = Api.new_workspace(services.base_url, "owner")
+    other = Api.new_workspace(services.base_url, "other")
+    done = owner.import_csv(
+        b"email,user_id\nmine@example.com,shared-id\n",
+        mapping={"email": "email", "user_id": "user_id"},
+    )
+    person = owner.all_users()[0]
+    message = owner.ok(
+        "POST",
+        "/api/messages",
+        201,
+        json={"name": "m", "audience": {"field": "role", "op": "eq", "value": "user"}},
+    )
+    segment = owner.ok(
+        "POST",
+        "/api/segments",
+        201,
+        json={"name": "s", "filter": {"field": "role", "op": "eq", "value": "user"}},
+    )
+    ids = {
+        "import_id": done["id"],
+        "contact_id": person["id"],
+        "message_id": message["id"],
+        "segment_id": segment["id"],
+        "id": person["id"],
+    }
+    checked = 0
+    for method, path in _routes(services):
+        names = ID_PARAM.findall(path)
+        if not names:
+            continue
+        url = path
+        for name in names:
+            url = url.replace(name, ids.get(name.strip("{}"), person["id"]))
+        body = {"mapping": {"email": "email"}} if path.endswith("/start") else {}
+        response = other.request(method, url, json=body)
+        assert response.status_code == 404, (method, path, response.status_code, response.text)
+        checked += 1
+    assert checked >= 8
+    # The same email and user_id in another workspace is another person.
+    other.import_csv(
+        b"email,user_id\nmine@example.com,shared-id\n",
+        mapping={"email": "email", "user_id": "user_id"},
+    )
+    assert owner.all_users()[0]["id"] == person["id"]
+    assert other.all_users()[0]["id"] != person["id"]
