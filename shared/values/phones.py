@@ -34,7 +34,7 @@ def _fast_number(compact: str) -> PhoneNumber | None:
     Mirrors the library's steps for this shape (pinned phonenumbers 9.0.x): country code = the
     1-3 digit prefix known to the library; a national number that could start with a national
     prefix (e.g. '+44 0 20…') is left to the full parser, which may strip it. Equivalence with
-    the full parser is a property test in tests/unit/test_values.py.
+    the full parser is a property test in tests/unit/shared/values/test_phones.py.
     """
     digits = compact[1:]
     for size in (1, 2, 3):

@@ -1,0 +1,1 @@
+"""Tests of shared.filters, one module per module of the package."""

@@ -1,0 +1,1 @@
+"""Tests of shared.values, one module per module of the package."""
