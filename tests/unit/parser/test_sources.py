@@ -185,3 +185,68 @@ async def test_mailchimp_pages_through_a_429_in_milliseconds() -> None:
     assert [len(p.items) for p in pages] == [1000, 1000, 500] and pages[-1].last
     assert ctx.waits == [2.0]  # the vendor's Retry-After, not a real sleep
     assert sorted(asked) == [0, 1000, 1000, 2000]
+
+
+class _Conn:
+    async def execute(self, *args: object) -> None:
+        pass
+
+
+class _Pool:
+    """Where the pull saves its session (nothing to keep in this test)."""
+
+    def acquire(self) -> _Pool:
+        return self
+
+    async def __aenter__(self) -> _Conn:
+        return _Conn()
+
+    async def __aexit__(self, *exc: object) -> None:
+        pass
+
+
+class _OutOfBudget(Exception):
+    pass
+
+
+class _BudgetCtx(_Ctx):
+    """A Mixpanel pull's context; a wait for the hourly budget stops the test."""
+
+    def __init__(self, workspace_id: str) -> None:
+        super().__init__()
+        self.workspace_id = workspace_id
+        self.import_id = f"imp_{workspace_id}"
+        self.options = {"project_id": "42", "region": "us"}
+        self.row = {"source_state": None}
+        self.pool = _Pool()
+
+    async def wait(self, seconds: float) -> None:
+        raise _OutOfBudget(seconds)
+
+
+async def test_the_mixpanel_budget_is_each_workspaces_own(monkeypatch) -> None:
+    """M6: the hourly query budget is counted per workspace and service account, so another
+    workspace naming the same project (even with the same account) cannot spend it."""
+    from services.parser.sources import mixpanel
+    from services.parser.sources.remote import HourlyLimit
+
+    monkeypatch.setattr(mixpanel, "QUERY_LIMIT", HourlyLimit(1))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"results": [{"$distinct_id": "1"}], "page_size": 1000})
+
+    secret = {"username": "svc.user", "secret": "s3cret-value"}
+
+    async def pull(workspace_id: str) -> int:
+        source = mixpanel.MixpanelSource()
+        source.secrets = list(secret.values())
+        source.waited = 0.0
+        source.transport = httpx.MockTransport(handler)
+        ctx = _BudgetCtx(workspace_id)
+        async with source.client(ctx, secret) as client:  # type: ignore[arg-type]
+            return len([p async for p in source.pages(ctx, client, 0)])  # type: ignore[arg-type]
+
+    assert await pull("ws_a") == 1
+    assert await pull("ws_b") == 1  # its own budget, untouched by ws_a's query
+    with pytest.raises(_OutOfBudget):
+        await pull("ws_a")  # ws_a's one query of the hour is spent
