@@ -33,6 +33,7 @@ from infra.postgres_server import psql_path
 from infra.stack import Stack
 from shared import db
 from tests.support.api import Api
+from tests.support.db import fresh_database
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = ROOT / ".usher" / "bench"
@@ -179,18 +180,6 @@ class RssSampler:
         return {k: round(v, 1) for k, v in self.peak.items()}
 
 
-async def _fresh_database(admin_dsn: str, name: str) -> str:
-    conn = await db.connect(admin_dsn)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # our own name
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    dsn = admin_dsn.rsplit("/", 1)[0] + "/" + name
-    await db.migrate(dsn)
-    return dsn
-
-
 async def _seed(dsn: str, workspace_id: str, with_workspace: bool, id_prefix: str = "s_") -> None:
     """The same 500,000 people (and attribute schema) in a fresh database."""
     conn = await db.connect(dsn)
@@ -247,7 +236,7 @@ async def _count_people(dsn: str, workspace_id: str) -> int:
 
 def run_baseline(stack: Stack, path: Path, run: int) -> tuple[float, int]:
     admin = stack.postgres.dsn("postgres")
-    dsn = asyncio.run(_fresh_database(admin, f"bench_b_{run}"))
+    dsn = asyncio.run(fresh_database(admin, f"bench_b_{run}"))
     workspace_id = "ws_bench_b"
     asyncio.run(_seed(dsn, workspace_id, with_workspace=True))
     sql = BASELINE_SQL.format(path=path, ws=workspace_id)
@@ -283,7 +272,7 @@ def run_usher(
     stack: Stack, path: Path, run: int, expected: Expected, pg_stats: bool = False
 ) -> RunResult:
     admin = stack.postgres.dsn("postgres")
-    stack.database_url = asyncio.run(_fresh_database(admin, f"bench_u_{run}"))
+    stack.database_url = asyncio.run(fresh_database(admin, f"bench_u_{run}"))
     stack.topic_prefix = f"bench{run}-{uuid.uuid4().hex[:6]}."
     asyncio.run(_ensure_topics(stack))
     stack.start_services()

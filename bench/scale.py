@@ -27,12 +27,12 @@ from bench.run import (
     DATA,
     MAPPING,
     _ensure_topics,
-    _fresh_database,
     _seed,
     bench_stack,
 )
 from infra.stack import Stack
 from tests.support.api import DONE, Api
+from tests.support.db import fresh_database
 
 
 def _partition(key: str, partitions: int) -> int:
@@ -41,7 +41,7 @@ def _partition(key: str, partitions: int) -> int:
 
 def run(stack: Stack, path: Path, rows: int, imports: int, processes: int) -> dict[str, object]:
     admin = stack.postgres.dsn("postgres")
-    stack.database_url = asyncio.run(_fresh_database(admin, f"bench_scale_{processes}"))
+    stack.database_url = asyncio.run(fresh_database(admin, f"bench_scale_{processes}"))
     stack.topic_prefix = f"scale{processes}-{uuid.uuid4().hex[:6]}."
     asyncio.run(_ensure_topics(stack))
     names = ["upload", "messenger"]

@@ -19,6 +19,7 @@ from infra.stack import Stack
 from shared import db, kafka
 from shared.settings import Settings
 from tests.support.api import ADMIN
+from tests.support.db import fresh_database
 from tests.support.env import FAKES_HOST, IN_CI, MAX_UPLOAD, OFFSET, SMTP_PORT, TEST_HOME
 
 
@@ -135,3 +136,20 @@ async def pg_pool(stack: Stack) -> AsyncIterator[object]:
     pool = await db.create_pool(stack.dsn, 4)
     yield pool
     await pool.close()
+
+
+@pytest.fixture
+async def own_pool(stack: Stack) -> AsyncIterator[object]:
+    """A pool on a database of its own that no running service reads: for tests whose rows the
+    session's services would otherwise act on too (the messenger's sweeper claims any pending
+    send it finds)."""
+    name = f"own_{uuid.uuid4().hex[:12]}"
+    dsn = await fresh_database(stack.dsn, name)
+    pool = await db.create_pool(dsn, 4)
+    yield pool
+    await pool.close()
+    conn = await db.connect(stack.dsn)
+    try:
+        await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()

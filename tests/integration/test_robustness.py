@@ -65,19 +65,19 @@ def slow_receiver(monkeypatch) -> dict[str, int]:
     return sent
 
 
-async def test_racing_senders_make_each_send_once(pg_pool, slow_receiver) -> None:
+async def test_racing_senders_make_each_send_once(own_pool, slow_receiver) -> None:
     """Two messengers (or the change consumer and the sweeper) drain the same workspace at
     once while a slow receiver answers: every delivery is sent exactly once (probe H5)."""
-    workspace_id = await new_workspace(pg_pool)
-    message_id = await _pending(pg_pool, workspace_id, 12)
+    workspace_id = await new_workspace(own_pool)
+    message_id = await _pending(own_pool, workspace_id, 12)
     settings = Settings(sends_per_workspace=3)
-    senders = [sending.Sender(settings, pg_pool, None) for _ in range(2)]  # type: ignore[arg-type]
+    senders = [sending.Sender(settings, own_pool, None) for _ in range(2)]  # type: ignore[arg-type]
     for sender in senders:
         sender.wake(workspace_id)
         await sender.sweep()  # the sweeper wakes it again: it joins, not restarts
     await _drained(*senders)
     assert len(slow_receiver) == 12 and set(slow_receiver.values()) == {1}
-    rows = await pg_pool.fetch(
+    rows = await own_pool.fetch(
         "SELECT status, attempts, claimed_until FROM deliveries WHERE message_id = $1", message_id
     )
     assert {(r["status"], r["attempts"], r["claimed_until"]) for r in rows} == {
@@ -85,13 +85,13 @@ async def test_racing_senders_make_each_send_once(pg_pool, slow_receiver) -> Non
     }
 
 
-async def test_a_claim_holds_until_it_runs_out(pg_pool, slow_receiver) -> None:
+async def test_a_claim_holds_until_it_runs_out(own_pool, slow_receiver) -> None:
     """A claimed send belongs to its sender until the claim's lease ends (its sender died)."""
     from services.messenger import repository as repo
 
-    workspace_id = await new_workspace(pg_pool)
-    await _pending(pg_pool, workspace_id, 2)
-    async with pg_pool.acquire() as conn:
+    workspace_id = await new_workspace(own_pool)
+    await _pending(own_pool, workspace_id, 2)
+    async with own_pool.acquire() as conn:
         first = await repo.claim(conn, workspace_id, 10, 3600)
         assert len(first) == 2
         assert await repo.claim(conn, workspace_id, 10, 3600) == []  # held
@@ -105,22 +105,22 @@ async def test_a_claim_holds_until_it_runs_out(pg_pool, slow_receiver) -> None:
         assert len(await repo.claim(conn, workspace_id, 10, 3600)) == 2  # ran out: taken again
 
 
-async def test_pausing_a_message_stops_the_sends_not_made(pg_pool, slow_receiver) -> None:
+async def test_pausing_a_message_stops_the_sends_not_made(own_pool, slow_receiver) -> None:
     """Paused mid-blast: nothing more goes out; going live again sends the rest (probe M7)."""
-    workspace_id = await new_workspace(pg_pool)
-    message_id = await _pending(pg_pool, workspace_id, 20)
-    sender = sending.Sender(Settings(sends_per_workspace=2), pg_pool, None)  # type: ignore[arg-type]
+    workspace_id = await new_workspace(own_pool)
+    message_id = await _pending(own_pool, workspace_id, 20)
+    sender = sending.Sender(Settings(sends_per_workspace=2), own_pool, None)  # type: ignore[arg-type]
     sender.wake(workspace_id)
     await asyncio.sleep(0.5)  # about 2 rounds of 2 sends
-    await pg_pool.execute("UPDATE messages SET state = 'paused' WHERE id = $1", message_id)
+    await own_pool.execute("UPDATE messages SET state = 'paused' WHERE id = $1", message_id)
     await _drained(sender)
     made = len(slow_receiver)
     assert 2 <= made <= 6, made
-    pending = await pg_pool.fetchval(
+    pending = await own_pool.fetchval(
         "SELECT count(*) FROM deliveries WHERE message_id = $1 AND status = 'pending'", message_id
     )
     assert pending == 20 - made
-    await pg_pool.execute("UPDATE messages SET state = 'live' WHERE id = $1", message_id)
+    await own_pool.execute("UPDATE messages SET state = 'live' WHERE id = $1", message_id)
     await sender.sweep()
     await _drained(sender)
     assert len(slow_receiver) == 20 and set(slow_receiver.values()) == {1}

@@ -13,6 +13,20 @@ from shared import db
 from shared.ids import new_id
 
 
+async def fresh_database(admin_dsn: str, name: str) -> str:
+    """A new, migrated database ``name`` on the server of ``admin_dsn`` (dropped first if it
+    exists); its DSN."""
+    conn = await db.connect(admin_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # our own name
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    dsn = admin_dsn.rsplit("/", 1)[0] + "/" + name
+    await db.migrate(dsn)
+    return dsn
+
+
 async def new_workspace(pool: asyncpg.Pool) -> str:
     """A workspace made straight in the database; its id."""
     workspace_id = f"ws_{uuid.uuid4().hex}"
