@@ -180,12 +180,15 @@ def test_a_message_to_everyone_must_be_meant(ui: Ui, workspace: Api) -> None:
     ui.nav("Messages")
     page.get_by_role("link", name="New message").click()
     page.get_by_label("Name (required)").fill("Everyone")
+    everyone = page.get_by_label("Send to everyone in the workspace when there are no rules")
+    expect(everyone).to_be_hidden()  # offered only when there are no rules
     page.get_by_role("button", name="Remove rule 1").click()
     expect(page.get_by_text("No rules: the message is for everyone.")).to_be_visible()
+    expect(everyone).to_be_visible()
     page.get_by_role("button", name="Save as paused").click()
     expect(page.get_by_role("alert")).to_contain_text("Send to everyone in the workspace")
     assert workspace.ok("GET", "/api/messages")["data"] == []
-    page.get_by_label("Send to everyone in the workspace when there are no rules").check()
+    everyone.check()
     ui.shot("01-everyone-ticked")
     page.get_by_role("button", name="Save as paused").click()
     expect(page.get_by_role("heading", name="Everyone", level=1)).to_be_visible()

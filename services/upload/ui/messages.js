@@ -116,7 +116,6 @@ export function messageForm(ctx) {
       h("p", { class: "hint", id: `${id}-hint` }, hint),
     );
   });
-  const audience = ruleBuilder();
   const result = h("div", { "aria-live": "polite" });
   const everyoneId = uid("everyone");
   const everyone = h("input", { type: "checkbox", id: everyoneId, onchange: () => clear(result) });
@@ -126,6 +125,8 @@ export function messageForm(ctx) {
     everyone,
     h("label", { for: everyoneId }, "Send to everyone in the workspace when there are no rules"),
   );
+  // Only a message without rules is for everyone: the choice is offered then, and only then.
+  const audience = ruleBuilder({ onRows: (n) => (everyoneField.hidden = n > 0) });
 
   const submit = async (state, button) => {
     clear(result);

@@ -153,7 +153,8 @@ export function describe(filter) {
   return "value" in filter ? `${name} ${op} ${valueText(filter.value)}` : `${name} ${op}`;
 }
 
-export function ruleBuilder() {
+/** The audience editor; ``onRows(n)`` is told how many rules there are after each change. */
+export function ruleBuilder({ onRows = () => {} } = {}) {
   const rows = [newRow()];
   const list = h("div", { class: "rules" });
   const count = h("output", { class: "live-count", "aria-live": "polite", id: "audience-count" });
@@ -296,6 +297,7 @@ export function ruleBuilder() {
       }
     });
     if (!rows.length) list.append(h("p", { class: "hint" }, "No rules: the message is for everyone."));
+    onRows(rows.length);
   };
 
   const addButton = h(
