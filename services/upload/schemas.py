@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
@@ -59,6 +59,14 @@ Body = Annotated[
     str, Field(max_length=100_000), AfterValidator(_checked(values.check_text, "the body"))
 ]
 When = Annotated[datetime, PlainSerializer(_utc, return_type=str)]
+
+
+class FromRow(BaseModel):
+    """An answer whose fields are columns of one database row, by the same names."""
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        return cls(**{name: row[name] for name in cls.model_fields})
 
 
 class Page(BaseModel, Generic[T]):
@@ -214,7 +222,7 @@ class InboxItem(BaseModel):
 # -- messages -------------------------------------------------------------------------------
 
 
-class MessagePublic(BaseModel):
+class MessagePublic(FromRow):
     id: str
     name: str
     type: str
@@ -228,12 +236,8 @@ class MessagePublic(BaseModel):
     created_at: When
     updated_at: When
 
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> MessagePublic:
-        return cls(**{name: row[name] for name in cls.model_fields})
 
-
-class DeliveryPublic(BaseModel):
+class DeliveryPublic(FromRow):
     contact_id: str
     email: str | None
     user_id: str | None
@@ -242,10 +246,6 @@ class DeliveryPublic(BaseModel):
     created_at: When
     delivered_at: When | None
     attempts: int
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> DeliveryPublic:
-        return cls(**{name: row[name] for name in cls.model_fields})
 
 
 # -- tags, attributes, segments, counts, events, workspaces ---------------------------------
@@ -261,15 +261,11 @@ class AttributePublic(BaseModel):
     type: str
 
 
-class SegmentPublic(BaseModel):
+class SegmentPublic(FromRow):
     id: str
     name: str
     filter: dict[str, Any]
     created_at: When
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> SegmentPublic:
-        return cls(**{name: row[name] for name in cls.model_fields})
 
 
 class AudienceCount(BaseModel):

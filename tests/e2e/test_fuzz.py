@@ -19,6 +19,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -99,10 +100,18 @@ contact = st.tuples(
 ).map(lambda parts: {**parts[1], **parts[0]})
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 def _json(value: Any) -> bytes:
     """JSON text for any value, lone surrogates escaped (as a client in another language
     could send them); NaN and infinities as Python writes them (not JSON: the body is bad)."""
     return json.dumps(value, ensure_ascii=True, default=str).encode()
+
+
+def _send(api: Api, method: str, path: str, value: Any) -> httpx.Response:
+    """``value`` as the JSON body of a request (see :func:`_json`)."""
+    return api.request(method, path, content=_json(value), headers=JSON)
 
 
 @pytest.fixture(scope="module")
@@ -135,20 +144,10 @@ def test_users_and_bulk(steady, records: list[dict[str, Any]]) -> None:
     _, api = steady
     for record in records:
         _no_5xx(
-            api.request(
-                "POST",
-                "/api/users",
-                content=_json(record),
-                headers={"Content-Type": "application/json"},
-            ),
+            _send(api, "POST", "/api/users", record),
             record,
         )
-    bulk = api.request(
-        "POST",
-        "/api/users/bulk",
-        content=_json(records),
-        headers={"Content-Type": "application/json"},
-    )
+    bulk = _send(api, "POST", "/api/users/bulk", records)
     _no_5xx(bulk, records)
     if bulk.status_code == 202:
         _completed_exactly(api, bulk.json()["id"], len(records))
@@ -231,21 +230,11 @@ def test_a_vendor_pull(steady, members: list[dict[str, Any]]) -> None:
 def test_events(steady, event: dict[str, Any]) -> None:
     _, api = steady
     _no_5xx(
-        api.request(
-            "POST",
-            "/api/events",
-            content=_json(event),
-            headers={"Content-Type": "application/json"},
-        ),
+        _send(api, "POST", "/api/events", event),
         event,
     )
     _no_5xx(
-        api.request(
-            "POST",
-            "/api/events/bulk",
-            content=_json([event, event]),
-            headers={"Content-Type": "application/json"},
-        ),
+        _send(api, "POST", "/api/events/bulk", [event, event]),
         event,
     )
 
@@ -294,22 +283,12 @@ def test_messages_segments_and_filters(
         "channel": channel,
         "state": "paused",
     }
-    created = api.request(
-        "POST",
-        "/api/messages",
-        content=_json(message),
-        headers={"Content-Type": "application/json"},
-    )
+    created = _send(api, "POST", "/api/messages", message)
     _no_5xx(created, message)
     if created.status_code == 201:
         patch = {"subject": subject, "webhook_url": url, "audience": audience}
         _no_5xx(
-            api.request(
-                "PATCH",
-                f"/api/messages/{created.json()['id']}",
-                content=_json(patch),
-                headers={"Content-Type": "application/json"},
-            ),
+            _send(api, "PATCH", f"/api/messages/{created.json()['id']}", patch),
             patch,
         )
     for path, payload in (
@@ -317,9 +296,7 @@ def test_messages_segments_and_filters(
         ("/api/audiences/count", {"filter": audience}),
     ):
         _no_5xx(
-            api.request(
-                "POST", path, content=_json(payload), headers={"Content-Type": "application/json"}
-            ),
+            _send(api, "POST", path, payload),
             payload,
         )
 

@@ -120,13 +120,11 @@ class Api:
                 return current
             time.sleep(poll_s)
 
-    def import_file(self, content: bytes | Path, timeout_s: float = 120, **body: Any) -> Any:
+    def import_csv(self, content: bytes | Path, timeout_s: float = 120, **body: Any) -> Any:
         """Upload, start with ``body`` and wait: the finished import."""
         uploaded = self.upload(content)
         self.start(uploaded["id"], **body)
         return self.wait(uploaded["id"], timeout_s)
-
-    import_csv = import_file
 
     # -- people and messages ------------------------------------------------------------------
 
