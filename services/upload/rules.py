@@ -1,13 +1,14 @@
-"""The upload API's rules as pure functions: what an import may be started with, the options
-every import shares, and when a message's change sends it. No I/O; unit-tested
-(tests/unit/upload/test_rules.py).
+"""The upload API's rules as pure functions: what an import may be started with (including
+what its sample of values says about the mapping), the options every import shares, and when a
+message's change sends it. No I/O; unit-tested (tests/unit/upload/test_rules.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import phonenumbers
 
@@ -126,6 +127,137 @@ def attribute_problems(
         problems.append(
             f"custom_attributes: a workspace has at most {MAX_ATTRIBUTES} custom attributes;"
             f" it has {len(existing)} and this import would add {new_names}"
+        )
+    return problems
+
+
+MIN_SAMPLE: Final = 3  # fewer non-blank sample values than this say nothing about a column
+
+# What the values of each field checked against the sample are called in a message.
+_SAMPLE_NOUNS: Final = {
+    "email": "email addresses",
+    "signed_up_at": "dates",
+    "phone": "phone numbers",
+    "last_seen_at": "dates",
+    "last_seen_ip": "IP addresses",
+}
+_OTHER_ORDER: Final = {"DMY": "MDY", "MDY": "DMY"}
+_SLASH_FORM: Final = {"DMY": "DD/MM/YYYY", "MDY": "MM/DD/YYYY"}
+
+
+def sample_problems(
+    mapping: Mapping[str, str],
+    columns: Sequence[str],
+    preview: Sequence[Sequence[str]],
+    *,
+    default_country: str | None = None,
+    date_order: str = "DMY",
+    allow_shared_columns: bool = False,
+) -> tuple[list[str], list[str]]:
+    """What the upload's first rows say about ``mapping``: ``(problems, warnings)``.
+
+    ``preview`` holds the first rows as cells in the order of ``columns`` (a row may be short:
+    its missing cells are blank). Each mapped field with a parser (email, phone, signed_up_at,
+    last_seen_at, last_seen_ip) is checked against its column's non-blank sample values,
+    parsed as the import will parse them (``default_country``, ``date_order`` "DMY" or "MDY").
+    With fewer than MIN_SAMPLE such values nothing is said. When none parses, an email column
+    is a problem (the import must not start) and any other column a warning. Values that fail
+    only for lack of an option are a warning naming the option: phone numbers without a
+    country code when no ``default_country`` is set (even if other values parse), dates that
+    parse only in the other ``date_order`` (when none parses in this one). A column mapped to
+    two or more fields is a problem unless ``allow_shared_columns``. Fields and columns that
+    :func:`start_problems` refuses (unknown ones) are left to it, as is an invalid country (the
+    phone column is then not checked).
+    """
+    problems: list[str] = []
+    warnings: list[str] = []
+    index = {column: i for i, column in enumerate(columns)}
+    country_ok = country_problem(default_country) is None
+    for field in _SAMPLE_NOUNS:
+        column = mapping.get(field)
+        if column not in index or (field == "phone" and not country_ok):
+            continue
+        i = index[column]
+        sample = [row[i] for row in preview if i < len(row) and row[i].strip()]
+        if len(sample) < MIN_SAMPLE:
+            continue
+        message = _sample_message(field, column, sample, default_country, date_order)
+        if message is not None:
+            (problems if field == "email" else warnings).append(message)
+    if not allow_shared_columns:
+        problems.extend(_shared_column_problems(mapping))
+    return problems, warnings
+
+
+def _sample_message(
+    field: str, column: str, sample: Sequence[str], default_country: str | None, date_order: str
+) -> str | None:
+    """The sentence about ``column``'s ``sample`` mapped to ``field``, or None if it looks fine."""
+    parse: Callable[[str], object]
+    if field == "email":
+        parse = values.parse_email
+    elif field == "phone":
+        parse = functools.partial(values.parse_phone, default_country=default_country)
+    elif field == "last_seen_ip":
+        parse = values.parse_ip
+    else:
+        parse = functools.partial(values.parse_datetime, date_order=date_order)
+    valid = 0
+    fixable = 0  # values that an option (the country, the date order) would make valid
+    other_order = _OTHER_ORDER.get(date_order)
+    for raw in sample:
+        try:
+            parse(raw)
+        except InvalidValue as exc:
+            if field == "phone" and values.NO_COUNTRY_CODE in str(exc):
+                fixable += 1
+            elif field in fields.DATES and other_order and _parses_as_date(raw, other_order):
+                fixable += 1
+        else:
+            valid += 1
+    of = f"of {len(sample)} values in {column!r}"
+    if field == "phone" and fixable:
+        return (
+            f"{fixable} {of} have no country code: choose a default country"
+            " (set default_country, e.g. GB)"
+        )
+    if valid:
+        return None
+    if fixable and other_order is not None:
+        return (
+            f"0 {of} are {_SLASH_FORM[date_order]} dates but {fixable} look like"
+            f" {_SLASH_FORM[other_order]}: set date_order to {other_order}"
+        )
+    fix = f"map mapping.{field} to the column that holds them"
+    if field != "email":
+        fix += f" or leave {field} unmapped"
+    return f"0 {of} look like {_SAMPLE_NOUNS[field]}: {fix}"
+
+
+def _parses_as_date(raw: str, date_order: str) -> bool:
+    try:
+        values.parse_datetime(raw, date_order)
+    except InvalidValue:
+        return False
+    return True
+
+
+def _shared_column_problems(mapping: Mapping[str, str]) -> list[str]:
+    """One problem per column that ``mapping`` gives to more than one (known) field."""
+    by_column: dict[str, list[str]] = {}
+    for field in fields.MAPPING_TARGETS:
+        column = mapping.get(field)
+        if column is not None:
+            by_column.setdefault(column, []).append(field)
+    problems: list[str] = []
+    for column, names in by_column.items():
+        if len(names) < 2:
+            continue
+        listed = f"{', '.join(names[:-1])} and {names[-1]}"
+        problems.append(
+            f"column {column!r} is mapped to {'both ' if len(names) == 2 else ''}{listed}:"
+            " map each field to its own column (or send allow_shared_columns: true if that is"
+            " meant)"
         )
     return problems
 

@@ -1,5 +1,5 @@
 """The web UI in a real browser, importing people and finding them: the seed's journey, error
-reports, the upload's progress, narrow screens.
+reports, the mapping's checks of the columns, the upload's progress, narrow screens.
 
 Each test signs in to a workspace of its own with its token, drives the UI the way a person does
 (labels, buttons, drag and drop) and checks what the page shows and what the API then holds.
@@ -226,6 +226,95 @@ def test_error_report_download(ui: Ui, workspace: Api) -> None:
 def _read_csv(path: Any) -> list[list[str]]:
     with open(path, encoding="utf-8", newline="") as f:
         return list(csv.reader(io.StringIO(f.read())))
+
+
+CONTACTS = (
+    "Full name,Email address,Phone,Phone 1 - Label,Joined\n"
+    "Ann Archer,ann@example.com,020 7946 0958,* Home,01/02/2015\n"
+    "Bob Baker,bob@example.com,020 7946 0959,* Work,2015-03-04\n"
+    "Cat Cole,cat@example.com,020 7946 0960,* Mobile,1420070400\n"
+)
+
+
+def test_mapping_checks_columns_against_their_values(ui: Ui, workspace: Api) -> None:
+    page = ui.page
+    ui.sign_in(workspace.token)
+    _start_csv_import(ui)
+    ui.drop_file("#drop-zone", "contacts.csv", CONTACTS)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Match the columns")).to_be_visible()
+
+    def messages(control_id: str) -> tuple[Any, Any]:
+        """The warning and the error under a standard field's column picker."""
+        wrap = page.locator("fieldset.mapping .field").filter(has=page.locator(f"#{control_id}"))
+        return wrap.locator(".field-error.warning"), wrap.locator(".field-error:not(.warning)")
+
+    email = page.get_by_label("Email (required)")
+    phone = page.get_by_label("Phone", exact=True)
+    proceed = page.get_by_role("button", name="Continue")
+    email_warning, email_error = messages("map-email")
+    name_error = messages("map-name")[1]
+    phone_warning = messages("map-phone")[0]
+    blocked = page.get_by_text("Fix the columns marked above before you continue.")
+
+    # The suggestions are right, but the phone numbers have no country code.
+    expect(email).to_have_value("Email address")
+    expect(phone).to_have_value("Phone")
+    expect(phone_warning).to_have_text(
+        "3 of 3 values in “Phone” have no country code:"
+        " choose a default country in the next step (More options)."
+    )
+    expect(proceed).to_be_enabled()
+
+    # A name column picked for the email (and for the name too): refused until fixed.
+    email.select_option("Full name")
+    shared = (
+        "Column “Full name” is selected for both Email and Name: give each field its own column."
+    )
+    expect(email_error).to_have_text(
+        f"{shared} 0 of 3 values in “Full name” look like email addresses:"
+        " select the column that holds them."
+    )
+    expect(name_error).to_have_text(shared)
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email_warning).to_be_hidden()
+    expect(proceed).to_be_disabled()
+    expect(blocked).to_be_visible()
+    # A column of labels picked for the phone is a warning: it does not block.
+    phone.select_option("Phone 1 - Label")
+    expect(phone_warning).to_have_text(
+        "0 of 3 values in “Phone 1 - Label” look like phone numbers:"
+        " select the column that holds them, or leave this field empty."
+    )
+    ui.shot("01-wrong-columns")
+
+    email.select_option("Email address")
+    expect(email_error).to_be_hidden()
+    expect(name_error).to_be_hidden()
+    expect(email).not_to_have_attribute("aria-invalid", "true")
+    expect(blocked).to_have_count(0)
+    expect(proceed).to_be_enabled()
+    phone.select_option("Phone")
+    expect(phone_warning).to_contain_text("have no country code")
+    ui.shot("02-fixed")
+
+    # A default country chosen in the next step answers the phone warning.
+    proceed.click()
+    page.get_by_text("More options").click()
+    page.get_by_label("Default country for phone numbers").fill("GB")
+    page.get_by_role("button", name="Back").click()
+    expect(phone).to_have_value("Phone")
+    expect(phone_warning).to_be_hidden()
+    proceed.click()
+    page.get_by_role("button", name="Start import").click()
+    _wait_completed(ui)
+    expect(page.get_by_test_id("count-created")).to_have_text("3")
+    expect(page.get_by_test_id("count-failed")).to_have_text("0")
+
+    people = {p["email"]: p for p in workspace.all_users()}
+    assert people["ann@example.com"]["name"] == "Ann Archer"
+    assert people["ann@example.com"]["phone"] == "+442079460958"
+    assert people["ann@example.com"]["signed_up_at"] == "2015-02-01T00:00:00Z"
 
 
 def test_narrow_layout(narrow_ui: Ui, workspace: Api) -> None:

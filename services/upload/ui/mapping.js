@@ -1,9 +1,11 @@
 // The wizard's file steps: the preview (encoding and delimiter changeable) and the mapping of
-// columns to standard fields and named custom attributes, with the naming rules checked inline.
+// columns to standard fields and named custom attributes, with the naming rules and each picked
+// column's first values (samples.js) checked inline.
 
 import { readPreview } from "./csv.js";
 import { append, clear, field, h, select, uid } from "./dom.js";
 import { extra, mappableFields, mappingLabels, meta, reservedNames } from "./meta.js";
+import { checkSample, sampleValues, sharedColumns } from "./samples.js";
 
 // How encodings and delimiters are shown; which exist comes from the server (meta.js).
 const ENCODING_LABELS = {
@@ -167,9 +169,9 @@ export function previewStep(draft, { container, next, back }) {
 }
 
 export function mappingStep(draft, { container, next, back }) {
+  const values = (column) => sampleValues(draft.columns, draft.preview, column);
   const sample = (column) => {
-    const i = draft.columns.indexOf(column);
-    const value = i < 0 ? "" : draft.preview.map((row) => row[i]).find((v) => v && v.trim());
+    const [value] = values(column);
     return value ? `Example: ${value}` : "";
   };
   const fieldErrors = {};
@@ -179,6 +181,10 @@ export function mappingStep(draft, { container, next, back }) {
 
   const attributeSlot = h("div");
   const summary = h("div", { "aria-live": "polite" });
+  const continueButton = h("button", { type: "button", onclick: () => onContinue() }, "Continue");
+  const blocked = h("div", { "aria-live": "polite" });
+  let wasBlocked = false; // whether the columns' errors keep Continue disabled
+  let emailAsked = false; // then "Select the column …" stays until the Email field changes
 
   const standard = h("fieldset", { class: "mapping" }, h("legend", {}, "Standard fields"));
   for (const [key, text] of fields) {
@@ -200,19 +206,51 @@ export function mappingStep(draft, { container, next, back }) {
                 ? "With the country code, e.g. +44 20 7946 0000."
                 : null;
     const { wrap } = field(text, control, { hint, required: key === "email" });
+    const warning = h("p", { class: "field-error warning", id: uid("warn") });
     const error = h("p", { class: "field-error", id: uid("err") });
-    fieldErrors[key] = { control, error };
+    const described = [control.getAttribute("aria-describedby"), warning.id, error.id];
+    control.setAttribute("aria-describedby", described.filter(Boolean).join(" "));
+    fieldErrors[key] = { control, warning, error };
     control.addEventListener("change", () => {
       if (control.value) draft.mapping[key] = control.value;
       else delete draft.mapping[key];
       example.textContent = sample(control.value);
-      error.textContent = "";
-      control.removeAttribute("aria-invalid");
+      if (key === "email") emailAsked = false;
+      checkColumns();
       drawAttributes();
     });
-    wrap.append(example, error);
+    wrap.append(example, warning, error);
     standard.append(wrap);
   }
+
+  // The picked columns against their first values, and one column picked for two fields: an
+  // error (the server refuses to start) blocks Continue until it is fixed; a warning does not.
+  const checkColumns = () => {
+    const { mapping } = startColumns(draft);
+    const shared = sharedColumns(mapping, mappingLabels());
+    let errors = 0;
+    for (const [key, { control, warning, error }] of Object.entries(fieldErrors)) {
+      const column = mapping[key];
+      const found = column ? checkSample(key, column, values(column), { country: draft.country }) : null;
+      const problem = [shared[key], found?.error].filter(Boolean).join(" ");
+      warning.textContent = found?.warning || "";
+      if (key === "email" && !column && emailAsked) continue;
+      error.textContent = problem;
+      if (problem) {
+        errors += 1;
+        control.setAttribute("aria-invalid", "true");
+      } else {
+        control.removeAttribute("aria-invalid");
+      }
+    }
+    continueButton.disabled = errors > 0;
+    if ((errors > 0) !== wasBlocked) {
+      wasBlocked = errors > 0;
+      clear(blocked);
+      if (wasBlocked) blocked.append(h("div", { class: "alert error" }, "Fix the columns marked above before you continue."));
+    }
+    return errors;
+  };
 
   const attributeInputs = [];
   const checkNames = () => {
@@ -297,43 +335,38 @@ export function mappingStep(draft, { container, next, back }) {
   }
 
   drawAttributes();
+  checkColumns();
+  const onContinue = () => {
+    clear(summary);
+    const email = fieldErrors.email;
+    if (!draft.mapping.email) {
+      emailAsked = true;
+      email.error.textContent = "Select the column that holds email addresses.";
+      email.control.setAttribute("aria-invalid", "true");
+      email.control.focus();
+      return;
+    }
+    if (checkColumns()) {
+      standard.querySelector("[aria-invalid=true]")?.focus();
+      return;
+    }
+    if (checkNames()) {
+      summary.append(
+        h("div", { class: "alert error", role: "alert" }, "Fix the attribute names marked above before you continue."),
+      );
+      attributeSlot.querySelector("[aria-invalid=true]")?.focus();
+      return;
+    }
+    next();
+  };
   container.append(
     h("h2", { tabindex: "-1" }, "Match the columns"),
     h("p", {}, "We pre-filled the columns we recognised. Select this column for each field that your file has."),
     standard,
     attributeSlot,
     summary,
-    h(
-      "div",
-      { class: "actions" },
-      h("button", { type: "button", class: "secondary", onclick: back }, "Back"),
-      h(
-        "button",
-        {
-          type: "button",
-          onclick: () => {
-            clear(summary);
-            const email = fieldErrors.email;
-            if (!draft.mapping.email) {
-              email.error.textContent = "Select the column that holds email addresses.";
-              email.control.setAttribute("aria-invalid", "true");
-              email.control.setAttribute("aria-describedby", email.error.id);
-              email.control.focus();
-              return;
-            }
-            if (checkNames()) {
-              summary.append(
-                h("div", { class: "alert error", role: "alert" }, "Fix the attribute names marked above before you continue."),
-              );
-              attributeSlot.querySelector("[aria-invalid=true]")?.focus();
-              return;
-            }
-            next();
-          },
-        },
-        "Continue",
-      ),
-    ),
+    blocked,
+    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: back }, "Back"), continueButton),
   );
 }
 
