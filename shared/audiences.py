@@ -78,9 +78,14 @@ async def event_counts(
 
 
 async def judge(
-    conn: asyncpg.Connection, workspace_id: str, engine: Engine, now: datetime
+    conn: asyncpg.Connection,
+    workspace_id: str,
+    engine: Engine,
+    now: datetime,
+    suppressed: Sequence[str] = (),
 ) -> Verdict:
-    """Evaluate the workspace's live auto messages on every state ``engine`` went through.
+    """Evaluate the workspace's live auto messages (but those ``suppressed``) on every state
+    ``engine`` went through.
 
     Runs inside the writer's transaction (under the workspace lock), so the messages, attribute
     types and event counts are those the change commits against. A message whose audience does
@@ -91,8 +96,10 @@ async def judge(
         return verdict
     messages = await conn.fetch(
         "SELECT id, audience, updated_at FROM messages"
-        " WHERE workspace_id = $1 AND state = 'live' AND type = 'auto'",
+        " WHERE workspace_id = $1 AND state = 'live' AND type = 'auto'"
+        " AND id <> ALL($2::text[])",
         workspace_id,
+        list(suppressed),
     )
     if not messages:
         return verdict

@@ -29,7 +29,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from shared import audiences, events, people_store
+from shared import audiences, diff, events, people_store, previews
 from shared.events import ContactsChanged
 from shared.identity import Contact, Engine, Index, Kind, Outcome
 from shared.ids import new_id
@@ -61,6 +61,8 @@ class Prepared:
     outcomes: list[Outcome | None] = field(default_factory=list)  # per record; None: skipped
     created: int = 0
     updated: int = 0
+    # A dry run's records (by index) that changed someone an earlier record of it changed.
+    again: list[int] = field(default_factory=list)
 
     @property
     def failed(self) -> list[tuple[int, Outcome | None]]:
@@ -90,29 +92,42 @@ async def prepare(
     skip: Callable[[int], bool] = lambda i: False,
     pause: Callable[[], Awaitable[None]] | None = None,
     pause_every: int = 250,
+    preview: str | None = None,
 ) -> Prepared:
     """Apply ``records`` in memory over the contacts they can touch: those read from the
     database, with ``carried`` contacts (a batch still committing, as it will be) in place of
     their stored state. Records for which ``skip(index)`` is true are not applied. ``pause`` is
-    awaited every ``pause_every`` records (to let a commit in flight go on). Raises
-    :class:`Unappliable` with the record's index when the engine raises on it."""
+    awaited every ``pause_every`` records (to let a commit in flight go on). ``preview`` (a dry
+    run's import id) reads people as that dry run has them so far (shared.previews) and gives
+    the people it would create ids that say so. Raises :class:`Unappliable` with the record's
+    index when the engine raises on it."""
     user_ids = [r["user_id"] for r in records if r.get("user_id") is not None]
     emails = [r["email"] for r in records if r.get("email") is not None]
-    contacts = await people_store.load_contacts(conn, workspace_id, user_ids, emails)
     tag_names = [t for r in records for t in r.get("tags") or ()]
     if tag:
         tag_names.append(tag)
     known = await people_store.load_tags(conn, workspace_id, tag_names)
+    earlier: set[str] | None = None
+    if preview is None:
+        contacts = await people_store.load_contacts(conn, workspace_id, user_ids, emails)
+    else:
+        contacts, earlier = await previews.load_contacts(
+            conn, workspace_id, preview, user_ids, emails
+        )
+        known.update(await previews.load_tags(conn, preview, tag_names))
     carried = list(carried)
     if carried:
         replaced = {c.id for c in carried}
         contacts = [c for c in contacts if c.id not in replaced]
         contacts.extend(carried)
+        if earlier is not None:
+            earlier |= replaced
     if carried_tags:
         known.update(carried_tags)
     spelling = TagSpelling(known)
     now = datetime.now(UTC)
-    engine = Engine(Index(contacts), now=now, new_id=lambda: new_id("c_"), canonical_tag=spelling)
+    prefix = "c_" if preview is None else diff.PREVIEW_ID_PREFIX
+    engine = Engine(Index(contacts), now=now, new_id=lambda: new_id(prefix), canonical_tag=spelling)
     prepared = Prepared(engine, spelling, now)
     outcomes = prepared.outcomes
     for i, record in enumerate(records):
@@ -130,6 +145,11 @@ async def prepare(
             prepared.created += 1
         elif outcome.result == "updated":
             prepared.updated += 1
+        if earlier is not None and outcome.contact is not None:
+            if outcome.contact.id in earlier:
+                prepared.again.append(i)
+            else:
+                earlier.add(outcome.contact.id)
     return prepared
 
 
@@ -138,10 +158,16 @@ async def write(
     workspace_id: str,
     rows: people_store.Rows,
     fresh_tags: Iterable[str] = (),
-) -> int:
+    *,
+    preview: str | None = None,
+) -> int | None:
     """Write the rows :func:`people_store.contact_rows` took and the batch's new tags; returns
-    the workspace's new ``people_version``."""
+    the workspace's new ``people_version``. For a dry run (``preview``: its import id) they go
+    to its own tables instead, and the workspace is not written (None)."""
     fresh = list(fresh_tags)
+    if preview is not None:
+        await previews.write(conn, preview, rows, fresh)
+        return None
     if fresh:
         await people_store.save_tags(conn, workspace_id, fresh)
     return await people_store.write_rows(conn, workspace_id, rows)
@@ -156,17 +182,19 @@ async def announce(
     contact_ids: Sequence[str] = (),
     now: datetime | None = None,
     import_id: str | None = None,
+    suppressed: Sequence[str] = (),
 ) -> Change | None:
     """The ``contacts.changed`` event of a batch (None when nobody changed), with its outbox id
     reserved. With ``engine`` (people written) the live audiences are judged on the states the
     batch went through; with ``contact_ids`` alone (people who got events) the messenger
-    judges them on the database."""
+    judges them on the database. Messages in ``suppressed`` (an import's message policy, SPEC
+    §6.2) are not sent for this change."""
     ids = list(engine.changed) if engine is not None else list(dict.fromkeys(contact_ids))
     if not ids:
         return None
     committed_at = now or (engine.now if engine is not None else datetime.now(UTC))
     verdict = (
-        await audiences.judge(conn, workspace_id, engine, committed_at)
+        await audiences.judge(conn, workspace_id, engine, committed_at, suppressed)
         if engine is not None
         else audiences.Verdict()
     )
@@ -179,6 +207,7 @@ async def announce(
         outbox_id=outbox_id,
         evaluated=verdict.evaluated,
         matched=verdict.matched,
+        suppressed=list(suppressed),
     )
     value = events.encode(change, correlation_id=import_id)
     return Change(outbox_id, topic, workspace_id.encode(), value)

@@ -35,9 +35,10 @@ class RowChunk(Payload):
 
     ``rows`` holds the records that passed validation as dicts of normalised values (a key that is
     absent leaves that field alone; ``None`` clears it), each with ``_row`` = its 1-based record
-    number. ``errors`` holds the records of the same range that failed validation
-    (``{"row", "errors", "cells"}``). The merger applies both in one transaction, exactly once per
-    ``(import_id, seq)``.
+    number and, when values were left out of it (``invalid_values: "skip_value"``),
+    ``_warnings`` saying which and why. ``errors`` holds the records of the same range that
+    failed validation (``{"row", "errors", "cells"}``). The merger applies both in one
+    transaction, exactly once per ``(import_id, seq)``.
     """
 
     TYPE: ClassVar[str] = "import.rows"
@@ -47,6 +48,11 @@ class RowChunk(Payload):
     kind: Literal["users", "leads"]
     tag: str | None = None
     trigger_messages: bool = True
+    suppress_messages: list[str] = Field(default_factory=list)
+    # A dry run (SPEC §6.1) changes nothing in the workspace; ``run`` is the import's run the
+    # chunk belongs to (a chunk of an earlier run is skipped).
+    dry_run: bool = False
+    run: int = 0
     rows: Annotated[list[dict[str, Any]], SkipValidation] = Field(default_factory=list)
     errors: Annotated[list[dict[str, Any]], SkipValidation] = Field(default_factory=list)
 
@@ -59,6 +65,7 @@ class ImportParsed(Payload):
     workspace_id: str
     chunks: int
     rows: int
+    run: int = 0
 
 
 class ContactsChanged(Payload):
@@ -79,6 +86,8 @@ class ContactsChanged(Payload):
     matched: Annotated[dict[str, dict[str, dict[str, Any]]], SkipValidation] = Field(
         default_factory=dict
     )
+    # Messages the change must not send (the import's message policy, SPEC §6.2).
+    suppressed: list[str] = Field(default_factory=list)
 
 
 class MessageActivated(Payload):

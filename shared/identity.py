@@ -24,6 +24,8 @@ from shared import fields
 from shared.values import email_key, fold
 
 PROFILE_FIELDS = fields.PROFILE
+# What a created contact's diff lists (its tags and custom attributes are listed apart).
+CREATED_FIELDS = ("user_id", "email", *PROFILE_FIELDS)
 Kind = Literal["users", "leads"]
 
 
@@ -84,13 +86,30 @@ class Index:
         return list(self.by_email.get(email_key(email), {}).values())
 
 
+MatchedBy = Literal["user_id", "email", "lead_conversion"]
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What happened to one record: ``created``/``updated`` (with the contact) or ``failed``."""
+    """What happened to one record: ``created``/``updated`` (with the contact) or ``failed``.
+
+    ``changes`` is what the record did to the contact (the diff of SPEC §6.1), keyed by field
+    (standard fields, ``role``, ``user_id``, ``custom.<name>``, ``tags``). For a created contact:
+    each value it was created with (``tags``: the names added); for an updated one: ``(old,
+    new)`` per field whose value changed (``tags``: the names added) — empty when the record
+    changed nothing. ``matched_by`` says which identity rule found the contact.
+    """
 
     result: Literal["created", "updated", "failed"]
     contact: Contact | None = None
     errors: tuple[str, ...] = ()
+    matched_by: MatchedBy | None = None
+    changes: dict[str, Any] | None = None
+
+    @property
+    def unchanged(self) -> bool:
+        """An update that changed nothing (counted among the updated, SPEC §6.1)."""
+        return self.result == "updated" and not self.changes
 
 
 def _ambiguous(email: str, count: int) -> Outcome:
@@ -138,15 +157,21 @@ class Engine:
         if user_id is not None:
             existing = self.index.by_user_id.get(user_id)
             if existing is not None:  # rule 1
-                return self._update(existing, record, tag)
+                return self._update(existing, record, tag, "user_id")
             if email is not None:
                 anonymous = [c for c in self.index.with_email(email) if c.user_id is None]
                 if len(anonymous) == 1:  # rule 2: a lead or an email-only user gains the user_id
                     contact = anonymous[0]
+                    self._snapshot(contact)
+                    changes: dict[str, Any] = {"user_id": (None, user_id)}
+                    matched_by: MatchedBy = "email"
+                    if contact.role == "lead":
+                        changes["role"] = ("lead", "user")
+                        matched_by = "lead_conversion"
                     contact.user_id = user_id
                     contact.role = "user"
                     self.index.by_user_id[user_id] = contact
-                    return self._update(contact, record, tag)
+                    return self._update(contact, record, tag, matched_by, changes)
             return self._create("user", record, tag)  # rule 3
         if email is None:
             return Outcome("failed", errors=("the record has neither a user_id nor an email",))
@@ -154,7 +179,7 @@ class Engine:
         if len(users) > 1:
             return _ambiguous(email, len(users))
         if users:
-            return self._update(users[0], record, tag)
+            return self._update(users[0], record, tag, "email")
         return self._create("user", record, tag)
 
     def _apply_lead(self, record: Mapping[str, Any], email: str | None, tag: str | None) -> Outcome:
@@ -164,7 +189,7 @@ class Engine:
         if len(matches) > 1:
             return _ambiguous(email, len(matches))
         if matches:  # a user stays a user
-            return self._update(matches[0], record, tag)
+            return self._update(matches[0], record, tag, "email")
         return self._create("lead", record, tag)
 
     def _create(self, role: str, record: Mapping[str, Any], tag: str | None) -> Outcome:
@@ -183,6 +208,7 @@ class Engine:
                     tags.append(canonical)
                     have.add(key)
         custom = get("custom")
+        custom = {k: v for k, v in custom.items() if v is not None} if custom else {}
         contact = Contact(
             id=self.new_id(),
             role=role,
@@ -194,35 +220,64 @@ class Engine:
             last_seen_at=get("last_seen_at"),
             last_seen_ip=get("last_seen_ip"),
             tags=tags,
-            custom={k: v for k, v in custom.items() if v is not None} if custom else {},
+            custom=custom,
             created_at=self.now,
             updated_at=self.now,
             is_new=True,
         )
         self.changed[contact.id] = contact
         self.index.add(contact)
-        return Outcome("created", contact)
+        changes = {k: v for k in CREATED_FIELDS if (v := getattr(contact, k)) is not None}
+        for key, value in custom.items():
+            changes["custom." + key] = value
+        if tags:
+            changes["tags"] = tags
+        return Outcome("created", contact, changes=changes)
 
-    def _update(self, contact: Contact, record: Mapping[str, Any], tag: str | None) -> Outcome:
+    def _snapshot(self, contact: Contact) -> None:
+        """Keep the state a contact changed earlier in this batch had, before it changes again."""
         if contact.id in self.changed:
             self.snapshots.setdefault(contact.id, []).append(snapshot(contact))
+
+    def _update(
+        self,
+        contact: Contact,
+        record: Mapping[str, Any],
+        tag: str | None,
+        matched_by: MatchedBy,
+        changes: dict[str, Any] | None = None,
+    ) -> Outcome:
+        if changes is None:  # (a lead conversion kept its snapshot already)
+            self._snapshot(contact)
+            changes = {}
         email = record.get("email")
         if email is not None and email != contact.email:
+            changes["email"] = (contact.email, email)
             self.index.change_email(contact, email)
-        self._merge(contact, record, tag)
-        return Outcome("updated", contact)
+        self._merge(contact, record, tag, changes)
+        return Outcome("updated", contact, matched_by=matched_by, changes=changes)
 
-    def _merge(self, contact: Contact, record: Mapping[str, Any], tag: str | None) -> None:
+    def _merge(
+        self, contact: Contact, record: Mapping[str, Any], tag: str | None, changes: dict[str, Any]
+    ) -> None:
+        """Apply the record's values, noting each value it changes in ``changes``."""
         for name in PROFILE_FIELDS:
             if name in record:
-                setattr(contact, name, record[name])
+                new = record[name]
+                old = getattr(contact, name)
+                if old != new:
+                    changes[name] = (old, new)
+                    setattr(contact, name, new)
         custom = record.get("custom")
         if custom:
             merged = dict(contact.custom)
             for key, value in custom.items():
+                old = merged.get(key)
                 if value is None:
-                    merged.pop(key, None)
-                else:
+                    if key in merged:
+                        changes["custom." + key] = (merged.pop(key), None)
+                elif old != value or type(old) is not type(value):
+                    changes["custom." + key] = (old, value)
                     merged[key] = value
             contact.custom = merged
         names = record.get("tags") or ()
@@ -230,11 +285,15 @@ class Engine:
             names = [*names, tag]
         if names:
             have = {fold(t) for t in contact.tags} if contact.tags else set()
+            added: list[str] = []
             for name in names:
                 canonical, key = self._tag(name)
                 if key not in have:
-                    contact.tags = [*contact.tags, canonical]
+                    added.append(canonical)
                     have.add(key)
+            if added:
+                contact.tags = [*contact.tags, *added]
+                changes["tags"] = added
         contact.updated_at = self.now
         self.changed[contact.id] = contact
 

@@ -31,10 +31,12 @@ CONTACT_COLUMNS = (
     "created_at",
     "updated_at",
 )
-_SELECT = (
+# A contact as the engine reads it, from ``{table}`` (contacts, or a dry run's own people).
+SELECT_FROM = (
     "SELECT id, role, user_id, email, name, phone, signed_up_at, last_seen_at, last_seen_ip,"
-    " tags, custom, created_at, updated_at FROM contacts"
+    " tags, custom, created_at, updated_at FROM {table}"
 )
+_SELECT = SELECT_FROM.format(table="contacts")
 
 
 async def lock_workspace(conn: asyncpg.Connection, workspace_id: str) -> None:
@@ -42,7 +44,8 @@ async def lock_workspace(conn: asyncpg.Connection, workspace_id: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", workspace_id)
 
 
-def _contact(row: asyncpg.Record) -> Contact:
+def contact(row: asyncpg.Record) -> Contact:
+    """A row of :data:`SELECT_FROM` as the engine's working copy."""
     return Contact(
         id=row["id"],
         role=row["role"],
@@ -80,7 +83,7 @@ async def load_contacts(
         list(user_ids),
         [email_key(e) for e in emails],
     )
-    return [_contact(r) for r in rows]
+    return [contact(r) for r in rows]
 
 
 async def load_index(
@@ -118,14 +121,26 @@ async def ensure_attributes(
         names,
         [inferred[n] for n in names],
     )
+    return await existing_attributes(conn, workspace_id, inferred)
+
+
+async def existing_attributes(
+    conn: asyncpg.Connection, workspace_id: str, inferred: Mapping[str, str]
+) -> dict[str, tuple[str, str]]:
+    """:func:`ensure_attributes` without registering anything (a dry run): the workspace's
+    spelling and type of those that exist, the name and inferred type of the others."""
     rows = await conn.fetch(
         "SELECT name, name_lower, type FROM attributes"
         " WHERE workspace_id = $1 AND name_lower = ANY($2::text[])",
         workspace_id,
-        [fold(n) for n in names],
+        [fold(n) for n in inferred],
     )
     by_lower: dict[str, Any] = {r["name_lower"]: r for r in rows}
-    return {n: (by_lower[fold(n)]["name"], by_lower[fold(n)]["type"]) for n in names}
+    out: dict[str, tuple[str, str]] = {}
+    for name, type_ in inferred.items():
+        found = by_lower.get(fold(name))
+        out[name] = (found["name"], found["type"]) if found is not None else (name, type_)
+    return out
 
 
 async def load_tags(

@@ -11,6 +11,7 @@ from typing import Any
 
 from shared import fields, values
 from shared.errors import InvalidValue
+from shared.problems import left_out
 
 _TEXT_FIELDS = {
     "name": values.normalize_name,
@@ -39,14 +40,19 @@ def contact_record(
     *,
     date_order: str = "DMY",
     default_country: str | None = None,
+    skip_invalid: bool = False,
 ) -> tuple[dict[str, Any] | None, list[str], dict[str, str]]:
     """Validate one JSON contact.
 
     Returns ``(record, errors, new_attributes)``: the engine record (``None`` when there are
     errors), every problem found, and the attributes this contact would create with the type its
     value implies (``attribute_types`` holds the workspace's existing ones, by exact name).
+    With ``skip_invalid`` (``invalid_values: "skip_value"``, SPEC §6.2) an invalid value of an
+    optional field is left out instead, and the record's ``_warnings`` say so.
     """
     errors: list[str] = []
+    skipped: list[str] = []
+    optional = skipped if skip_invalid else errors
     record: dict[str, Any] = {}
     new_attributes: dict[str, str] = {}
     for key in obj:
@@ -84,7 +90,7 @@ def contact_record(
                 try:
                     record[key] = parse(raw) if raw.strip() else None
                 except InvalidValue as exc:
-                    errors.append(f"{key}: {exc}")
+                    optional.append(f"{key}: {exc}")
     if "phone" in obj:
         raw = obj["phone"]
         if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -95,7 +101,7 @@ def contact_record(
             try:
                 record["phone"] = values.parse_phone(raw, default_country)
             except InvalidValue as exc:
-                errors.append(f"phone: {exc}")
+                optional.append(f"phone: {exc}")
     for key in ("signed_up_at", "last_seen_at"):
         if key in obj:
             raw = obj[key]
@@ -107,7 +113,7 @@ def contact_record(
                 try:
                     record[key] = values.parse_datetime(raw, date_order)
                 except InvalidValue as exc:
-                    errors.append(f"{key}: {exc}")
+                    optional.append(f"{key}: {exc}")
     tags = obj.get("tags")
     if tags is not None:
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
@@ -152,7 +158,7 @@ def contact_record(
                 try:
                     out[spelling] = values.coerce(value, type_, spelling, date_order)
                 except InvalidValue as exc:
-                    errors.append(str(exc))
+                    optional.append(str(exc))
             if out:
                 record["custom"] = out
     if "email" not in record and "user_id" not in record and not errors:
@@ -162,4 +168,6 @@ def contact_record(
         errors.append("role must be 'user' or 'lead'")
     if errors:
         return None, errors, {}
+    if skipped:
+        record["_warnings"] = [left_out(w) for w in skipped]
     return record, errors, new_attributes

@@ -23,6 +23,7 @@ One tenant's records never stop the merger:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,10 +33,12 @@ from aiokafka import AIOKafkaProducer
 
 from services.merger import repository as repo
 from services.merger.pipeline import Carry, Pipeline
-from shared import changes, fields, import_store, people_store
+from shared import audiences, changes, diff, fields, import_store, people_store, previews
+from shared.audiences import Verdict
 from shared.changes import Change, Prepared
 from shared.errors import PoisonMessage
 from shared.events import Envelope, ImportParsed, RowChunk
+from shared.identity import Outcome
 from shared.logs import get_logger
 from shared.settings import Settings
 from shared.topics import CONTACT_CHANGES
@@ -49,11 +52,21 @@ REFUSED: tuple[type[BaseException], ...] = (*PERMANENT_DB_ERRORS, UnicodeEncodeE
 
 
 @dataclass
+class Report:
+    """What a chunk's records came to: the error report's rows (every failed record, and every
+    record applied with values left out) and the chunk's diff."""
+
+    errors: list[dict[str, Any]]
+    diff: diff.ChunkDiff
+    warned: int  # records applied with values left out
+
+
+@dataclass
 class Applied:
-    """A chunk applied in memory: the batch, and every failed record for the error report."""
+    """A chunk applied in memory: the batch, and what its records came to."""
 
     prepared: Prepared
-    errors: list[dict[str, Any]]
+    report: Report
 
 
 class MergerHandler:
@@ -72,7 +85,9 @@ class MergerHandler:
         if isinstance(payload, ImportParsed):
             async with self.pool.acquire() as conn, conn.transaction():
                 await changes.lock(conn, payload.workspace_id)
-                await repo.record_end(conn, payload.import_id, payload.chunks, payload.rows)
+                await repo.record_end(
+                    conn, payload.import_id, payload.run, payload.chunks, payload.rows
+                )
             return None
         raise PoisonMessage(f"the merger does not handle {envelope.type}")
 
@@ -82,10 +97,13 @@ class MergerHandler:
 
     async def apply_chunk(self, chunk: RowChunk) -> Tail | None:
         """Apply one chunk; returns its tail (the commit in flight) when it runs in the
-        background, the message to be acked once that is done."""
+        background, the message to be acked once that is done. A dry run's chunk (SPEC §6.1)
+        goes the same way, but writes its people to the dry run's own tables
+        (shared.previews) and notes who its messages would reach instead of announcing."""
         _parse_dates(chunk.rows)
         ws = chunk.workspace_id
-        carry = self.pipe.take_carry(ws)
+        preview = _preview(chunk)
+        carry = self.pipe.take_carry(ws, preview)
         applied: Applied | None = None
         if carry is not None:  # prepared now, beside the tail in flight
             async with self.pool.acquire() as conn:
@@ -105,11 +123,20 @@ class MergerHandler:
                 if applied is not None:
                     log.info("another writer came between chunks: preparing again")
                 applied = await self._prepare_all(conn, chunk)
-            change = None
-            if chunk.trigger_messages:
-                engine = applied.prepared.engine
+            change = verdict = None
+            engine = applied.prepared.engine
+            if chunk.trigger_messages and preview is not None:
+                verdict = await audiences.judge(
+                    conn, ws, engine, engine.now, chunk.suppress_messages
+                )
+            elif chunk.trigger_messages:
                 change = await changes.announce(
-                    conn, ws, self.topic, engine=engine, import_id=chunk.import_id
+                    conn,
+                    ws,
+                    self.topic,
+                    engine=engine,
+                    import_id=chunk.import_id,
+                    suppressed=chunk.suppress_messages,
                 )
         except BaseException:
             await self.pipe.abandon(conn, tx)
@@ -121,18 +148,25 @@ class MergerHandler:
         for contact in prepared.engine.changed.values():
             contact.is_new = False
         next_carry = Carry(
-            ws, dict(prepared.engine.changed), dict(prepared.spelling.known), version + 1
+            ws,
+            preview,
+            dict(prepared.engine.changed),
+            dict(prepared.spelling.known),
+            version if preview is not None else version + 1,  # a dry run writes no people
         )
-        tail = self._tail(conn, tx, chunk, applied, rows, change)
+        tail = self._tail(conn, tx, chunk, applied, rows, change, verdict)
         return await self.pipe.run(tail, next_carry, f"chunk {chunk.seq} of {chunk.import_id}")
 
     async def _begin(self, conn: asyncpg.Connection, chunk: RowChunk) -> bool:
         """In the chunk's transaction: take the workspace lock; False when the chunk is applied
         already or its import is over; PoisonMessage when it arrived out of order."""
         await changes.lock(conn, chunk.workspace_id)
-        status = await repo.import_status(conn, chunk.import_id)
-        if status is None:
+        state = await repo.import_state(conn, chunk.import_id)
+        if state is None:
             raise PoisonMessage(f"import {chunk.import_id} does not exist")
+        status, run = state
+        if run != chunk.run:
+            return False  # left over from an earlier run of the import (a dry run before it)
         done, applied = await repo.chunk_state(conn, chunk.import_id, chunk.seq)
         if done or status in import_store.FINISHED:
             return False
@@ -140,6 +174,8 @@ class MergerHandler:
             raise PoisonMessage(
                 f"chunk {chunk.seq} of import {chunk.import_id} arrived before chunk {applied}"
             )
+        if chunk.dry_run and chunk.seq == 0:
+            await previews.create(conn, chunk.import_id)
         return True
 
     async def _prepare_all(self, conn: asyncpg.Connection, chunk: RowChunk) -> Applied:
@@ -176,14 +212,11 @@ class MergerHandler:
                 # Let the previous chunk's tail send its next statement: PostgreSQL works on it
                 # while this loop goes on, instead of waiting for the whole loop.
                 pause=_yield,
+                preview=_preview(chunk),
             )
         except changes.Unappliable as exc:
             raise changes.Unappliable(rows[exc.row]["_row"]) from exc
-        errors: list[dict[str, Any]] = list(chunk.errors)
-        for i, outcome in prepared.failed:
-            reasons = list(outcome.errors) if outcome is not None else [UNAPPLIABLE]
-            errors.append({"row": rows[i]["_row"], "errors": reasons, "cells": None})
-        return Applied(prepared, errors)
+        return Applied(prepared, _report(chunk, prepared.outcomes, prepared.again))
 
     async def _tail(
         self,
@@ -193,13 +226,17 @@ class MergerHandler:
         applied: Applied,
         rows: people_store.Rows,
         change: Change | None,
+        verdict: Verdict | None,
     ) -> None:
         """Write the prepared chunk, commit, then publish its event."""
         prepared = applied.prepared
         try:
             ws = chunk.workspace_id
-            await changes.write(conn, ws, rows, prepared.spelling.fresh.values())
-            await self._record(conn, chunk, prepared.created, prepared.updated, applied.errors)
+            fresh = prepared.spelling.fresh.values()
+            await changes.write(conn, ws, rows, fresh, preview=_preview(chunk))
+            if verdict is not None:
+                await previews.add_reach(conn, chunk.import_id, verdict.matched)
+            await self._record(conn, chunk, applied.report)
             await changes.stage(conn, change)
         except REFUSED as exc:
             await self.pipe.abandon(conn, tx)
@@ -216,29 +253,33 @@ class MergerHandler:
         await self.pipe.commit(conn, tx)
         await changes.publish(self.producer, change)
 
-    async def _record(
-        self,
-        conn: asyncpg.Connection,
-        chunk: RowChunk,
-        created: int,
-        updated: int,
-        errors: list[dict[str, Any]],
-    ) -> None:
-        """The chunk's failed records, counts and marker (completing the import if last)."""
-        await repo.write_errors(conn, chunk.import_id, errors)
-        rows = len(chunk.rows) + len(chunk.errors)
+    async def _record(self, conn: asyncpg.Connection, chunk: RowChunk, report: Report) -> None:
+        """The chunk's error report rows, diff, counts and marker (ending the import if last)."""
+        await repo.write_errors(conn, chunk.import_id, report.errors)
+        await repo.write_diff(conn, chunk.import_id, report.diff)
+        counts = report.diff
         await repo.record_chunk(
-            conn, chunk.import_id, chunk.seq, rows, created, updated, len(errors)
+            conn,
+            chunk.import_id,
+            chunk.seq,
+            rows=len(chunk.rows) + len(chunk.errors),
+            created=counts.created,
+            updated=counts.updated + counts.unchanged,
+            failed=counts.failed,
+            unchanged=counts.unchanged,
+            warned=report.warned,
         )
 
     async def _one_by_one(self, chunk: RowChunk) -> None:
         """Apply a chunk whose write the database refused, each record in a savepoint: those it
         refuses fail with its reason. The event carries no verdict (the messenger judges the
-        changed people on the database)."""
+        changed people on the database); a dry run judges each record as it goes."""
         ws = chunk.workspace_id
+        preview = _preview(chunk)
         changed: list[str] = []
-        created = updated = 0
-        errors: list[dict[str, Any]] = list(chunk.errors)
+        records: list[dict[str, Any]] = []
+        outcomes: list[Outcome | None] = []
+        refused: list[dict[str, Any]] = []
         async with self.pool.acquire() as conn, conn.transaction():
             if not await self._begin(conn, chunk):
                 return
@@ -249,22 +290,33 @@ class MergerHandler:
                         applied = await self._prepare_all(conn, one)
                         engine = applied.prepared.engine
                         rows = people_store.contact_rows(ws, engine.changed.values())
-                        await changes.write(
-                            conn, ws, rows, applied.prepared.spelling.fresh.values()
-                        )
+                        fresh = applied.prepared.spelling.fresh.values()
+                        await changes.write(conn, ws, rows, fresh, preview=preview)
+                        if preview is not None and chunk.trigger_messages:
+                            verdict = await audiences.judge(
+                                conn, ws, engine, engine.now, chunk.suppress_messages
+                            )
+                            await previews.add_reach(conn, chunk.import_id, verdict.matched)
                 except REFUSED as exc:
                     reason = f"the database refused this record: {exc}"
-                    errors.append({"row": record["_row"], "errors": [reason], "cells": None})
+                    refused.append({"row": record["_row"], "errors": [reason], "cells": None})
                     continue
-                created += applied.prepared.created
-                updated += applied.prepared.updated
-                errors.extend(applied.errors)
+                records.append(record)
+                outcomes.extend(applied.prepared.outcomes)
                 changed.extend(engine.changed)
-            await self._record(conn, chunk, created, updated, errors)
+            everything = chunk.model_copy(
+                update={"rows": records, "errors": [*chunk.errors, *refused]}
+            )
+            await self._record(conn, chunk, _report(everything, outcomes, []))
             change = None
-            if chunk.trigger_messages:
+            if chunk.trigger_messages and preview is None:
                 change = await changes.announce(
-                    conn, ws, self.topic, contact_ids=changed, import_id=chunk.import_id
+                    conn,
+                    ws,
+                    self.topic,
+                    contact_ids=changed,
+                    import_id=chunk.import_id,
+                    suppressed=chunk.suppress_messages,
                 )
             await changes.stage(conn, change)
         await changes.publish(self.producer, change)
@@ -283,6 +335,37 @@ class MergerHandler:
 
 async def _yield() -> None:
     await asyncio.sleep(0)
+
+
+def _preview(chunk: RowChunk) -> str | None:
+    """The dry run a chunk belongs to (its import id), or None for a real import."""
+    return chunk.import_id if chunk.dry_run else None
+
+
+def _report(chunk: RowChunk, outcomes: Sequence[Outcome | None], again: Sequence[int]) -> Report:
+    """What the chunk's records came to, given the outcome of each (None: not applied) and the
+    indexes of those that changed someone again (a dry run's duplicates)."""
+    rows = chunk.rows
+    errors: list[dict[str, Any]] = list(chunk.errors)
+    warned = 0
+    for record, outcome in zip(rows, outcomes, strict=True):
+        warnings = record.get("_warnings")
+        if outcome is None or outcome.result == "failed":
+            reasons = list(outcome.errors) if outcome is not None else [UNAPPLIABLE]
+            error = {"row": record["_row"], "errors": reasons, "cells": None}
+            if warnings:
+                error["warnings"] = warnings
+            errors.append(error)
+        elif warnings:
+            warned += 1
+            errors.append(
+                {"row": record["_row"], "errors": [], "cells": None, "warnings": warnings}
+            )
+    failures = [e for e in errors if e["errors"]]
+    chunk_diff = diff.build(
+        chunk.seq, rows, outcomes, failures, again=[rows[i]["_row"] for i in again]
+    )
+    return Report(errors, chunk_diff, warned)
 
 
 def _parse_dates(rows: list[dict[str, Any]]) -> None:

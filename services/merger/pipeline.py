@@ -35,6 +35,7 @@ class Carry:
     """What a chunk whose tail is still committing leaves for the next chunk of its workspace."""
 
     workspace_id: str
+    preview: str | None  # the dry run the chunk belonged to (its people are that dry run's)
     changed: dict[str, Contact]  # its people as they will be committed
     tags: dict[str, str]  # folded tag name -> the workspace's spelling, after the chunk
     version: int  # the workspace's people_version once it committed
@@ -50,10 +51,13 @@ class Pipeline:
         self.background = False  # the first chunk after a start runs in the foreground
         self.spoilt = False  # a tail wrote otherwise than its carry says (record by record)
 
-    def take_carry(self, workspace_id: str) -> Carry | None:
-        """The carry of the chunk before, if it was of this workspace (it is used once)."""
+    def take_carry(self, workspace_id: str, preview: str | None) -> Carry | None:
+        """The carry of the chunk before, if it was of this workspace and of the same dry run
+        (or both real) — it is used once."""
         carry, self.carry = self.carry, None
-        return carry if carry is not None and carry.workspace_id == workspace_id else None
+        if carry is None or carry.workspace_id != workspace_id or carry.preview != preview:
+            return None
+        return carry
 
     def spoil(self) -> None:
         """The tail did not write what its carry says (it applied its chunk record by record):

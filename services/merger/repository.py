@@ -1,11 +1,16 @@
-"""All SQL of the merger that is not about people (those statements live in shared.people_store)."""
+"""All SQL of the merger that is not about people (those statements live in shared.people_store,
+and a dry run's own in shared.previews)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+
+from shared import diff, import_store, previews
+from shared.diff import ChunkDiff
 
 
 async def chunk_state(conn: asyncpg.Connection, import_id: str, seq: int) -> tuple[bool, int]:
@@ -20,54 +25,88 @@ async def chunk_state(conn: asyncpg.Connection, import_id: str, seq: int) -> tup
     return row["done"], row["applied"]
 
 
-async def import_status(conn: asyncpg.Connection, import_id: str) -> str | None:
-    value: str | None = await conn.fetchval("SELECT status FROM imports WHERE id = $1", import_id)
-    return value
+async def import_state(conn: asyncpg.Connection, import_id: str) -> tuple[str, int] | None:
+    """``(status, run)`` of the import, or None when it does not exist."""
+    row = await conn.fetchrow("SELECT status, run FROM imports WHERE id = $1", import_id)
+    return (row["status"], row["run"]) if row is not None else None
 
 
 async def record_chunk(
     conn: asyncpg.Connection,
     import_id: str,
     seq: int,
+    *,
     rows: int,
     created: int,
     updated: int,
     failed: int,
+    unchanged: int,
+    warned: int,
 ) -> None:
-    """Mark the chunk applied and add its counts; completes the import when it was the last."""
+    """Mark the chunk applied and add its counts; ends the import when it was the last."""
     await conn.execute(
         "INSERT INTO import_chunks (import_id, seq, rows) VALUES ($1, $2, $3)", import_id, seq, rows
     )
     await conn.execute(
         "UPDATE imports SET created = created + $2, updated = updated + $3, failed = failed + $4,"
+        " unchanged = unchanged + $5, warnings = warnings + $6,"
         " status = CASE WHEN status IN ('queued', 'uploaded') THEN 'processing' ELSE status END,"
         " started_at = coalesce(started_at, now()), heartbeat_at = now() WHERE id = $1",
         import_id,
         created,
         updated,
         failed,
+        unchanged,
+        warned,
     )
     await complete_if_done(conn, import_id)
 
 
-async def record_end(conn: asyncpg.Connection, import_id: str, chunks: int, rows: int) -> None:
+async def record_end(
+    conn: asyncpg.Connection, import_id: str, run: int, chunks: int, rows: int
+) -> None:
+    """The parser reached the end of run ``run`` of the import (an earlier run's end marker
+    changes nothing)."""
     await conn.execute(
-        "UPDATE imports SET chunks_total = $2, rows_total = $3, heartbeat_at = now() WHERE id = $1",
+        "UPDATE imports SET chunks_total = $2, rows_total = $3, heartbeat_at = now()"
+        " WHERE id = $1 AND run = $4",
         import_id,
         chunks,
         rows,
+        run,
     )
     await complete_if_done(conn, import_id)
 
 
 async def complete_if_done(conn: asyncpg.Connection, import_id: str) -> None:
-    await conn.execute(
-        "UPDATE imports i SET status = 'completed', finished_at = now()"
-        " WHERE i.id = $1 AND i.status NOT IN ('completed', 'failed')"
+    """End the import once every chunk is applied: ``completed`` (a dry run: ``previewed``),
+    with its summary; a dry run's own tables are dropped."""
+    row = await conn.fetchrow(
+        "UPDATE imports i SET finished_at = now(),"
+        " status = CASE WHEN i.dry_run THEN 'previewed' ELSE 'completed' END"
+        " WHERE i.id = $1 AND i.status <> ALL($2::text[])"
         " AND i.chunks_total IS NOT NULL"
-        " AND (SELECT count(*) FROM import_chunks c WHERE c.import_id = i.id) = i.chunks_total",
+        " AND (SELECT count(*) FROM import_chunks c WHERE c.import_id = i.id) = i.chunks_total"
+        " RETURNING i.workspace_id, i.dry_run, i.options",
         import_id,
+        list(import_store.FINISHED),
     )
+    if row is None:
+        return
+    tallies = await conn.fetch(
+        "SELECT fields, problems FROM import_diffs WHERE import_id = $1", import_id
+    )
+    summary: dict[str, Any] = {
+        "fields": diff.field_summary(t["fields"] for t in tallies),
+        "problems": diff.problem_summary(t["problems"] for t in tallies),
+    }
+    if row["dry_run"]:
+        reached = await previews.reach(conn, import_id)
+        summary["messages"] = await import_store.message_summary(
+            conn, row["workspace_id"], reached, (row["options"] or {}).get("suppress_messages")
+        )
+        await previews.drop(conn, import_id)
+    await conn.execute("UPDATE imports SET summary = $2 WHERE id = $1", import_id, summary)
 
 
 async def write_errors(
@@ -77,6 +116,16 @@ async def write_errors(
         return
     await conn.copy_records_to_table(
         "import_errors",
-        records=[(import_id, e["row"], e["errors"], e.get("cells")) for e in errors],
-        columns=("import_id", "row_no", "errors", "cells"),
+        records=[
+            (import_id, e["row"], e["errors"], e.get("cells"), e.get("warnings")) for e in errors
+        ],
+        columns=("import_id", "row_no", "errors", "cells", "warnings"),
+    )
+
+
+async def write_diff(conn: asyncpg.Connection, import_id: str, chunk: ChunkDiff) -> None:
+    # Compressed beside the event loop: the next chunk is being prepared meanwhile.
+    packed = await asyncio.to_thread(diff.pack, chunk.entries)
+    await conn.copy_records_to_table(
+        "import_diffs", records=[chunk.row(import_id, packed)], columns=diff.COLUMNS
     )

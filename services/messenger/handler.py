@@ -67,6 +67,8 @@ class MessengerHandler:
             messages = await repo.live_messages(conn, change.workspace_id, "auto")
             ctx: FilterContext | None = None
             for message in messages:
+                if message["id"] in change.suppressed:
+                    continue  # the import's message policy (SPEC §6.2)
                 judged = change.evaluated.get(message["id"])
                 if judged == audiences.fingerprint(message["updated_at"]):
                     matched = change.matched.get(message["id"], {})

@@ -199,11 +199,13 @@ class JsonValidator:
         *,
         date_order: str = "DMY",
         default_country: str | None = None,
+        invalid_values: str = "fail_record",
     ) -> None:
         self.types: dict[str, str] = dict(attribute_types)
         self.new: dict[str, str] = {}
         self.date_order = date_order
         self.default_country = default_country
+        self.skip_invalid = invalid_values == "skip_value"
 
     def __call__(self, contact: Contact) -> tuple[dict[str, Any] | None, list[str]]:
         record, errors, new = contact_record(
@@ -211,6 +213,7 @@ class JsonValidator:
             self.types,
             date_order=self.date_order,
             default_country=self.default_country,
+            skip_invalid=self.skip_invalid,
         )
         if record is None:
             return None, errors

@@ -11,7 +11,7 @@ import asyncpg
 async def get_import(conn: asyncpg.Connection, import_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT id, workspace_id, source, kind, status, tag, trigger_messages, file_key, columns,"
-        " detected, options, secret, source_state FROM imports WHERE id = $1",
+        " detected, options, secret, source_state, dry_run, run FROM imports WHERE id = $1",
         import_id,
     )
 

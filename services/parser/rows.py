@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared import values
+from shared import problems, values
 from shared.errors import InvalidValue
 
 Field = Callable[[str, dict[str, Any]], None]  # (raw cell, record) -> set record key or raise
@@ -69,6 +69,8 @@ class ImportOptions:
     date_order: str = "DMY"
     default_country: str | None = None
     email_required: bool = True
+    # "skip_value": an invalid optional value is left out with a warning (SPEC §6.2)
+    invalid_values: str = "fail_record"
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> ImportOptions:
@@ -80,6 +82,7 @@ class ImportOptions:
             date_order=raw.get("date_order", "DMY"),
             default_country=raw.get("default_country"),
             email_required=raw.get("email_required", True),
+            invalid_values=raw.get("invalid_values", "fail_record"),
         )
 
 
@@ -92,6 +95,7 @@ class RowValidator:
         self.columns = list(columns)
         self.width = len(columns)
         self.options = options
+        self.skip_values = options.invalid_values == "skip_value"
         position = {name: i for i, name in enumerate(columns)}
         self.email_at = (
             position.get(options.mapping["email"]) if "email" in options.mapping else None
@@ -157,6 +161,7 @@ class RowValidator:
     def __call__(self, cells: Sequence[str]) -> tuple[dict[str, Any] | None, list[str]]:
         """Returns ``(record, [])`` or ``(None, every error of the row)``."""
         errors: list[str] = []
+        warnings: list[str] = []
         record: dict[str, Any] = {}
         if self.email_at is not None:
             raw = cells[self.email_at].strip()
@@ -175,11 +180,13 @@ class RowValidator:
             else:
                 if user_id is not None:
                     record["user_id"] = user_id
+        # Optional values that are invalid fail the record, or are left out with a warning.
+        optional = warnings if self.skip_values else errors
         for at, key, set_field in self.fields:
             try:
                 set_field(cells[at], record)
             except InvalidValue as exc:
-                errors.append(f"{key}: {exc}")
+                optional.append(f"{key}: {exc}")
         if self.last_name_at is not None:
             last = cells[self.last_name_at].strip()
             if last:
@@ -196,7 +203,7 @@ class RowValidator:
                 try:
                     custom[attribute] = convert(raw)
                 except InvalidValue as exc:
-                    errors.append(str(exc))
+                    optional.append(str(exc))
             if custom:
                 record["custom"] = custom
         if not self.options.email_required and "email" not in record and "user_id" not in record:
@@ -204,4 +211,6 @@ class RowValidator:
                 errors.append("the record has neither an email nor a user_id")
         if errors:
             return None, errors
+        if warnings:
+            record["_warnings"] = [problems.left_out(w) for w in warnings]
         return record, errors

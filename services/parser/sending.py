@@ -56,6 +56,7 @@ class ChunkSender:
         self.topic = topic
         self.pool = pool
         self.import_id: str = row["id"]
+        self.run: int = row["run"]
         self.key: bytes = row["workspace_id"].encode()
         self.pending: asyncio.Future[Any] | None = None
 
@@ -78,7 +79,11 @@ class ChunkSender:
         if self.pending is not None:
             await self.pending
         done = ImportParsed(
-            import_id=self.import_id, workspace_id=workspace_id, chunks=chunks, rows=rows
+            import_id=self.import_id,
+            workspace_id=workspace_id,
+            chunks=chunks,
+            rows=rows,
+            run=self.run,
         )
         await self.producer.send_and_wait(
             self.topic, events.encode(done, correlation_id=self.import_id), key=self.key

@@ -1,5 +1,6 @@
-"""An import's error report: every failed record with its row number, errors and original
-values — as CSV (streamed, the whole report) or as JSON pages.
+"""An import's error report: every failed record (and every record applied with values left
+out, SPEC §6.2) with its row number, errors, warnings and original values — as CSV (streamed,
+the whole report) or as JSON pages.
 
 Cells of records the parser rejected travel with them; cells of records the merger rejected
 (an ambiguous email, say) are read back from the stored file, a page at a time. CSV cells are
@@ -22,7 +23,7 @@ from services.upload import repository as repo
 from shared import csvfile, import_store
 from shared.csvfile import Detected
 
-Entry = tuple[int, list[str], list[str]]  # (row, errors, cells)
+Entry = tuple[int, list[str], list[str], list[str]]  # (row, errors, warnings, cells)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -75,6 +76,7 @@ class Report:
                 (
                     r["row_no"],
                     r["errors"],
+                    r["warnings"] or [],
                     r["cells"] if r["cells"] is not None else filled.get(r["row_no"], []),
                 )
                 for r in batch
@@ -88,15 +90,15 @@ class Report:
         return _values(self.columns, cells)
 
     async def csv(self) -> AsyncIterator[bytes]:
-        """The whole report as CSV (``row``, ``errors``, then the original columns)."""
+        """The whole report as CSV (``row``, ``errors``, then the original columns); a value
+        left out of a record is listed with its errors ("left out: …")."""
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(["row", "errors", *(neutralise(c) for c in self.columns)])
         async for batch in self.pages():
-            for number, errors, cells in batch:
-                writer.writerow(
-                    [number, neutralise("; ".join(errors)), *(neutralise(c) for c in cells)]
-                )
+            for number, errors, warnings, cells in batch:
+                problems = "; ".join([*errors, *warnings])
+                writer.writerow([number, neutralise(problems), *(neutralise(c) for c in cells)])
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
             buffer.truncate()

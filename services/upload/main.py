@@ -22,6 +22,7 @@ from services.upload.routers import (
     audiences,
     bulk,
     events,
+    import_diff,
     import_errors,
     imports,
     messages,
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         workspaces,
         imports,
+        import_diff,
         import_errors,
         remote,
         bulk,

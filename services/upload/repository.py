@@ -8,12 +8,14 @@ from typing import Any
 
 import asyncpg
 
+from shared import previews
 from shared.filters import FilterContext, to_sql
 
 IMPORT_COLUMNS = (
     "id, workspace_id, source, kind, status, tag, trigger_messages, file_name, file_size,"
     " file_key, detected, columns, preview, suggested_mapping, options, rows_total, rows_parsed,"
-    " rows_estimate, created, updated, failed, error, created_at, started_at, finished_at"
+    " rows_estimate, created, updated, failed, error, created_at, started_at, finished_at,"
+    " dry_run, unchanged, warnings, summary"
 )
 CONTACT_COLUMNS = (
     "id, role, user_id, email, name, phone, signed_up_at, last_seen_at, last_seen_ip, tags,"
@@ -99,18 +101,66 @@ async def queue_import(
     tag: str | None,
     trigger: bool,
     options: dict[str, Any],
+    dry_run: bool,
 ) -> bool:
-    """uploaded → queued; False when the import was already started."""
-    result: str = await conn.execute(
-        "UPDATE imports SET status = 'queued', kind = $2, tag = $3, trigger_messages = $4,"
-        " options = $5, heartbeat_at = now() WHERE id = $1 AND status = 'uploaded'",
-        import_id,
-        kind,
-        tag,
-        trigger,
-        options,
+    """uploaded (or previewed: a dry run, SPEC §6.1) → queued, as a new run of the import:
+    what an earlier run recorded (its chunks, errors, diff, counts) is forgotten. False when
+    the import is neither uploaded nor previewed."""
+    async with conn.transaction():
+        run = await conn.fetchval(
+            "UPDATE imports SET status = 'queued', kind = $2, tag = $3, trigger_messages = $4,"
+            " options = $5, dry_run = $6, run = run + 1, heartbeat_at = now(),"
+            " created = 0, updated = 0, failed = 0, unchanged = 0, warnings = 0,"
+            " rows_total = NULL, chunks_total = NULL, rows_parsed = 0, summary = NULL,"
+            " error = NULL, started_at = NULL, finished_at = NULL"
+            " WHERE id = $1 AND status IN ('uploaded', 'previewed') RETURNING run",
+            import_id,
+            kind,
+            tag,
+            trigger,
+            options,
+            dry_run,
+        )
+        if run is None:
+            return False
+        if run > 1:
+            for table in ("import_chunks", "import_errors", "import_diffs"):
+                await conn.execute(f"DELETE FROM {table} WHERE import_id = $1", import_id)
+            await previews.drop(conn, import_id)
+    return True
+
+
+async def message_ids(
+    conn: asyncpg.Connection | asyncpg.Pool, workspace_id: str, ids: Sequence[str]
+) -> set[str]:
+    """Those of ``ids`` that are messages of the workspace."""
+    rows = await conn.fetch(
+        "SELECT id FROM messages WHERE workspace_id = $1 AND id = ANY($2::text[])",
+        workspace_id,
+        list(ids),
     )
-    return result.endswith(" 1")
+    return {r["id"] for r in rows}
+
+
+async def diff_chunks(
+    pool: asyncpg.Pool, import_id: str, after_row: int, result: str | None, limit: int
+) -> list[asyncpg.Record]:
+    """The import's diff rows (one per chunk) holding records after ``after_row`` (of
+    ``result``, when given), in row order."""
+    having = {
+        None: "true",
+        "created": "created > 0",
+        "updated": "updated > 0",
+        "unchanged": "unchanged > 0",
+        "failed": "failed > 0",
+    }[result]
+    return await pool.fetch(
+        "SELECT last_row, entries FROM import_diffs WHERE import_id = $1 AND last_row > $2"
+        f" AND {having} ORDER BY first_row LIMIT $3",
+        import_id,
+        after_row,
+        limit,
+    )
 
 
 async def set_columns(conn: asyncpg.Connection, import_id: str, columns: list[str]) -> None:
@@ -122,7 +172,8 @@ async def error_rows(
     pool: asyncpg.Pool, import_id: str, after_row: int, limit: int
 ) -> list[asyncpg.Record]:
     return await pool.fetch(
-        "SELECT row_no, errors, cells FROM import_errors WHERE import_id = $1 AND row_no > $2"
+        "SELECT row_no, errors, warnings, cells FROM import_errors"
+        " WHERE import_id = $1 AND row_no > $2"
         " ORDER BY row_no LIMIT $3",
         import_id,
         after_row,

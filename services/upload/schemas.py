@@ -84,6 +84,36 @@ class Counts(BaseModel):
     created: int
     updated: int
     failed: int
+    unchanged: int = Field(description="records that matched a contact and changed nothing")
+    warnings: int = Field(description="records applied with a value left out")
+
+
+class FieldCounts(BaseModel):
+    set: int
+    changed: int
+    cleared: int
+
+
+class MessageReach(BaseModel):
+    message_id: str
+    name: str
+    deliveries: int = Field(description="people it would reach (a dry run) or reached")
+    suppressed: bool
+
+
+class ProblemGroup(BaseModel):
+    cause: str
+    level: str = Field(description="error (the records failed) or warning (they were applied)")
+    count: int
+    first_row: int
+    message: str
+    fix: str | None
+
+
+class Summary(BaseModel):
+    fields: dict[str, FieldCounts]
+    problems: list[ProblemGroup]
+    messages: list[MessageReach]
 
 
 class ImportPublic(BaseModel):
@@ -106,12 +136,14 @@ class ImportPublic(BaseModel):
     detected: dict[str, Any] | None
     suggested_mapping: dict[str, str] | None
     rows_per_second: float | None = None
+    dry_run: bool = False
+    summary: Summary | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> ImportPublic:
         done = row["created"] + row["updated"] + row["failed"]
         total = row["rows_total"]
-        if row["status"] == "completed":
+        if row["status"] in ("completed", "previewed"):
             progress = 1.0
         elif total:
             progress = min(0.999, done / total)
@@ -134,6 +166,8 @@ class ImportPublic(BaseModel):
                 created=row["created"],
                 updated=row["updated"],
                 failed=row["failed"],
+                unchanged=row["unchanged"],
+                warnings=row["warnings"],
             ),
             progress=round(progress, 4),
             trigger_messages=row["trigger_messages"],
@@ -148,13 +182,39 @@ class ImportPublic(BaseModel):
             detected=row["detected"],
             suggested_mapping=row["suggested_mapping"],
             rows_per_second=speed,
+            dry_run=row["dry_run"],
+            summary=_summary(row),
         )
+
+
+def _summary(row: Mapping[str, Any]) -> Summary | None:
+    """The summary of a finished import; a real import's messages are filled in by the caller
+    (its deliveries are counted when read: they go on arriving after it ended)."""
+    raw = row["summary"]
+    if raw is None:
+        return None
+    return Summary(
+        fields=raw.get("fields") or {},
+        problems=raw.get("problems") or [],
+        messages=raw.get("messages") or [],
+    )
 
 
 class ErrorRow(BaseModel):
     row: int = Field(description="the record's number from 1, the header not counted")
-    errors: list[str]
+    errors: list[str] = Field(description="empty for a record applied with values left out")
+    warnings: list[str] = Field(description="the values left out of the record, and why")
     values: dict[str, Any]
+
+
+class DiffEntry(BaseModel):
+    row: int
+    result: str = Field(description="created, updated, unchanged or failed")
+    contact_id: str | None = Field(description="null for a contact a dry run would create")
+    matched_by: str | None = Field(description="user_id, email or lead_conversion")
+    changes: dict[str, dict[str, Any]]
+    errors: list[str]
+    warnings: list[str]
 
 
 # -- people ---------------------------------------------------------------------------------

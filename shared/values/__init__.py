@@ -21,7 +21,7 @@ from shared.values.names import (
     parse_tag,
     split_tags,
 )
-from shared.values.phones import parse_phone
+from shared.values.phones import NO_COUNTRY_CODE, parse_phone
 from shared.values.text import (
     ATTRIBUTE_TYPES,
     CASE_COLLATION,
@@ -44,6 +44,7 @@ __all__ = [
     "INT64_MAX",
     "MAX_ATTRIBUTE_NAME",
     "MAX_STRING",
+    "NO_COUNTRY_CODE",
     "PLACEHOLDER_IDS",
     "STANDARD_FIELDS",
     "InvalidValue",

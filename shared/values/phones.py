@@ -59,6 +59,9 @@ def _fast_number(compact: str) -> PhoneNumber | None:
     return number
 
 
+# What a national number read without a default country is said to lack (the dry run's
+# problem groups and the mapping step's sample check recognise it by these words).
+NO_COUNTRY_CODE: Final = "has no country calling code"
 _PARSE_ERRORS: Final = {
     phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "has no known country calling code",
     phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "is too short for a phone number",
@@ -118,7 +121,7 @@ def parse_phone(raw: str, default_country: str | None = None) -> str:
         raise InvalidValue(f"{shown} is not a phone number")
     if not default_country:
         raise InvalidValue(
-            f"{shown} has no country calling code: write it as +44… (or 0044…) with its "
+            f"{shown} {NO_COUNTRY_CODE}: write it as +44… (or 0044…) with its "
             "own country code, or set default_country"
         )
     region = default_country.strip().upper()

@@ -38,7 +38,14 @@ def test_bulk_contacts_are_imported_like_a_file(services) -> None:
     assert created["kind"] == "users"
     done = api.wait(created["id"])
     assert done["status"] == "completed", done
-    assert done["counts"] == {"rows": 10, "created": 3, "updated": 2, "failed": 5}
+    assert done["counts"] == {
+        "rows": 10,
+        "created": 3,
+        "updated": 2,
+        "failed": 5,
+        "unchanged": 0,
+        "warnings": 0,
+    }
     history = api.ok("GET", "/api/imports")["data"]
     assert history[0]["id"] == created["id"]
 
@@ -72,7 +79,14 @@ def test_bulk_ndjson_and_leads(services) -> None:
     created = _bulk(api, body, "application/x-ndjson", trigger_messages="false")
     assert created["kind"] == "leads" and created["trigger_messages"] is False
     done = api.wait(created["id"])
-    assert done["counts"] == {"rows": 3, "created": 2, "updated": 0, "failed": 1}
+    assert done["counts"] == {
+        "rows": 3,
+        "created": 2,
+        "updated": 0,
+        "failed": 1,
+        "unchanged": 0,
+        "warnings": 0,
+    }
     report = api.ok("GET", f"/api/imports/{created['id']}/errors", params={"format": "json"})
     assert report["data"][0]["row"] == 3
     assert report["data"][0]["values"] == {"record": "{broken"}
@@ -110,7 +124,14 @@ def test_mixpanel_file_upload(services) -> None:
     assert response.status_code == 422 and "mapped automatically" in response.text
     api.start(uploaded["id"], kind="users", tag="MP export")
     done = api.wait(uploaded["id"])
-    assert done["counts"] == {"rows": 25, "created": 24, "updated": 0, "failed": 1}
+    assert done["counts"] == {
+        "rows": 25,
+        "created": 24,
+        "updated": 0,
+        "failed": 1,
+        "unchanged": 0,
+        "warnings": 0,
+    }
     person = api.all_users(user_id="mp-5")[0]
     assert person["email"] == "person5@example.com" and "MP export" in person["tags"]
     assert person["custom_attributes"]["plan"] == "pro"
@@ -150,7 +171,14 @@ def test_bulk_100k_contacts(services) -> None:
     done = api.wait(created["id"], timeout_s=600)
     elapsed = time.monotonic() - started
     assert done["status"] == "completed", done
-    assert done["counts"] == {"rows": 100_000, "created": 100_000, "updated": 0, "failed": 0}
+    assert done["counts"] == {
+        "rows": 100_000,
+        "created": 100_000,
+        "updated": 0,
+        "failed": 0,
+        "unchanged": 0,
+        "warnings": 0,
+    }
     print(
         f"\nbulk users: 100,000 contacts ({len(body) / 1e6:.1f} MB) accepted in {accepted:.1f} s,"
         f" imported in {elapsed:.1f} s = {100_000 / elapsed:,.0f} contacts/s"

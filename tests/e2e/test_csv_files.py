@@ -28,7 +28,14 @@ def test_utf8_bom(api: Api) -> None:
     uploaded, done = _import(api, "\ufeffemail,name\nbom@example.com,Zoë\n".encode())
     assert uploaded["detected"]["encoding"] == "utf-8-sig"
     assert uploaded["columns"] == ["email", "name"]
-    assert done["counts"] == {"rows": 1, "created": 1, "updated": 0, "failed": 0}
+    assert done["counts"] == {
+        "rows": 1,
+        "created": 1,
+        "updated": 0,
+        "failed": 0,
+        "unchanged": 0,
+        "warnings": 0,
+    }
     assert api.all_users(email="bom@example.com")[0]["name"] == "Zoë"
 
 
@@ -54,7 +61,14 @@ def test_quoted_newlines_and_delimiters(api: Api) -> None:
         b'q2@example.com,"Pipe | ok",x\n'
     )
     _, done = _import(api, content, custom_attributes={"note": "note"})
-    assert done["counts"] == {"rows": 2, "created": 2, "updated": 0, "failed": 0}
+    assert done["counts"] == {
+        "rows": 2,
+        "created": 2,
+        "updated": 0,
+        "failed": 0,
+        "unchanged": 0,
+        "warnings": 0,
+    }
     person = api.all_users(email="q1@example.com")[0]
     assert (person["name"], person["custom_attributes"]["note"]) == (
         "Smith, Jane",
@@ -65,7 +79,14 @@ def test_quoted_newlines_and_delimiters(api: Api) -> None:
 def test_ragged_rows_are_row_errors_with_their_cells(api: Api) -> None:
     content = b"email,name\nr1@example.com,One\nr2@example.com\nr3@example.com,Three,extra\n"
     uploaded, done = _import(api, content)
-    assert done["counts"] == {"rows": 3, "created": 1, "updated": 0, "failed": 2}
+    assert done["counts"] == {
+        "rows": 3,
+        "created": 1,
+        "updated": 0,
+        "failed": 2,
+        "unchanged": 0,
+        "warnings": 0,
+    }
     report = api.ok("GET", f"/api/imports/{uploaded['id']}/errors", params={"format": "json"})
     rows = {r["row"]: r for r in report["data"]}
     assert set(rows) == {2, 3}
@@ -98,7 +119,14 @@ def test_hundred_thousand_rows(api: Api) -> None:
         tag="big",
     )
     done = api.wait(uploaded["id"], timeout_s=300)
-    assert done["counts"] == {"rows": 100_000, "created": 100_000, "updated": 0, "failed": 0}
+    assert done["counts"] == {
+        "rows": 100_000,
+        "created": 100_000,
+        "updated": 0,
+        "failed": 0,
+        "unchanged": 0,
+        "warnings": 0,
+    }
     print(f"\n100,000-row import: {done['rows_per_second']:,.0f} rows/s (start to completed)")
     assert len(api.all_users(tag="big")) == 100_000
 
@@ -138,7 +166,14 @@ def test_binary_garbage_and_zip(api: Api) -> None:
 def test_nul_bytes_are_row_errors(api: Api) -> None:
     content = b"email,name\nok1@example.com,A\nnul@example.com,B\x00C\nok2@example.com,D\n"
     _, done = _import(api, content)
-    assert done["counts"] == {"rows": 3, "created": 2, "updated": 0, "failed": 1}
+    assert done["counts"] == {
+        "rows": 3,
+        "created": 2,
+        "updated": 0,
+        "failed": 1,
+        "unchanged": 0,
+        "warnings": 0,
+    }
 
 
 def test_invalid_utf8_in_the_middle_is_a_row_error(api: Api) -> None:
@@ -146,7 +181,14 @@ def test_invalid_utf8_in_the_middle_is_a_row_error(api: Api) -> None:
     content = b"email,name\n" + good + b"bad@example.com,\xff\xfe\n" + b"last@example.com,Ana\n"
     uploaded, done = _import(api, content)
     assert uploaded["detected"]["encoding"] == "utf-8"
-    assert done["counts"] == {"rows": 20_002, "created": 20_001, "updated": 0, "failed": 1}
+    assert done["counts"] == {
+        "rows": 20_002,
+        "created": 20_001,
+        "updated": 0,
+        "failed": 1,
+        "unchanged": 0,
+        "warnings": 0,
+    }
     report = api.ok("GET", f"/api/imports/{uploaded['id']}/errors", params={"format": "json"})
     assert report["data"][0]["row"] == 20_001 and "utf-8" in report["data"][0]["errors"][0]
 
@@ -162,7 +204,14 @@ def test_ten_megabyte_cell(api: Api) -> None:
         b"email,name\nhuge@example.com," + b"x" * (10 * 1024 * 1024) + b"\nfine@example.com,ok\n"
     )
     _uploaded, done = _import(api, content)
-    assert done["counts"] == {"rows": 2, "created": 1, "updated": 0, "failed": 1}
+    assert done["counts"] == {
+        "rows": 2,
+        "created": 1,
+        "updated": 0,
+        "failed": 1,
+        "unchanged": 0,
+        "warnings": 0,
+    }
 
 
 def test_one_byte_over_the_limit(api: Api) -> None:

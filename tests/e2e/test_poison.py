@@ -70,5 +70,12 @@ def test_sigterm_mid_import_loses_nothing(services) -> None:
     services.stop_service("merger", signal.SIGTERM)
     services.start_service("merger")
     done = api.wait(uploaded["id"], timeout_s=180)
-    assert done["counts"] == {"rows": 20_000, "created": 20_000, "updated": 0, "failed": 0}
+    assert done["counts"] == {
+        "rows": 20_000,
+        "created": 20_000,
+        "updated": 0,
+        "failed": 0,
+        "unchanged": 0,
+        "warnings": 0,
+    }
     assert len(api.all_users()) == 20_000

@@ -94,7 +94,14 @@ def test_mailchimp_import_is_complete_and_exact_through_429_and_503(services, ma
     done = api.wait(created["id"])
     assert done["status"] == "completed", done
     # 2,500 members, one unsubscribed (filtered out by MailChimp), one with a bad phone.
-    assert done["counts"] == {"rows": 2499, "created": 2498, "updated": 0, "failed": 1}
+    assert done["counts"] == {
+        "rows": 2499,
+        "created": 2498,
+        "updated": 0,
+        "failed": 1,
+        "unchanged": 0,
+        "warnings": 0,
+    }
     assert mailchimp.answered[429] == 2 and mailchimp.answered[503] == 1
     pages = [r["query"] for r in mailchimp.requests]
     assert {p["count"] for p in pages} == {"1000"}
@@ -125,9 +132,16 @@ def test_mailchimp_import_is_complete_and_exact_through_429_and_503(services, ma
     assert csv_report.splitlines()[0] == "row,errors,record"
     assert MC_KEY not in csv_report
 
-    # Importing the same audience again updates everyone, creates no one.
+    # Importing the same audience again matches everyone, creates no one, changes nothing.
     again = api.wait(_mailchimp(api, mailchimp)["id"])
-    assert again["counts"] == {"rows": 2499, "created": 0, "updated": 2498, "failed": 1}
+    assert again["counts"] == {
+        "rows": 2499,
+        "created": 0,
+        "updated": 2498,
+        "failed": 1,
+        "unchanged": 2498,
+        "warnings": 0,
+    }
 
 
 def test_mailchimp_bad_key_fails_with_mailchimp_message(services, mailchimp) -> None:
@@ -177,7 +191,14 @@ def test_mixpanel_import_pages_with_session_and_maps_profiles(services, mixpanel
     created = _mixpanel(api, mixpanel)
     done = api.wait(created["id"])
     assert done["status"] == "completed", done
-    assert done["counts"] == {"rows": 600, "created": 598, "updated": 0, "failed": 2}
+    assert done["counts"] == {
+        "rows": 600,
+        "created": 598,
+        "updated": 0,
+        "failed": 2,
+        "unchanged": 0,
+        "warnings": 0,
+    }
     assert mixpanel.answered[429] == 1
     ok = [r for r in mixpanel.requests if r["session_id"]]
     assert [r["page"] for r in ok] == [1, 1, 2]  # page 1 again after the 429
@@ -241,7 +262,14 @@ def test_mixpanel_import_resumes_after_a_parser_kill(services, mixpanel) -> None
     services.start_service("parser")
     done = api.wait(created["id"], timeout_s=180)
     assert done["status"] == "completed", done
-    assert done["counts"] == {"rows": 600, "created": 598, "updated": 0, "failed": 2}
+    assert done["counts"] == {
+        "rows": 600,
+        "created": 598,
+        "updated": 0,
+        "failed": 2,
+        "unchanged": 0,
+        "warnings": 0,
+    }
     pages = [r["page"] for r in mixpanel.requests if r["session_id"]]
     assert pages.count(1) == 1  # not pulled again: its chunk was applied before the kill
     chunks = query(

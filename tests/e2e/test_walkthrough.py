@@ -32,7 +32,14 @@ def test_walkthrough(services) -> None:
     )
     done = api.wait(uploaded["id"])
     assert done["status"] == "completed", done
-    assert done["counts"] == {"rows": 4, "created": 3, "updated": 0, "failed": 1}
+    assert done["counts"] == {
+        "rows": 4,
+        "created": 3,
+        "updated": 0,
+        "failed": 1,
+        "unchanged": 0,
+        "warnings": 0,
+    }
     assert done["progress"] == 1.0
 
     people = api.all_users(q="tag: New Sign-Ups 2015")

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 ADMIN = "test-admin-token"  # USHER_ADMIN_TOKEN of the test stack
-DONE = ("completed", "failed")
+DONE = ("completed", "previewed", "failed")
 
 
 class Api:
@@ -91,7 +91,30 @@ class Api:
         return self.ok("POST", "/api/imports", 201, files=files, data=data)
 
     def start(self, import_id: str, **body: Any) -> Any:
-        return self.ok("POST", f"/api/imports/{import_id}/start", 202, json=body)
+        """``POST /api/imports/{id}/start``; without ``body``, none is sent (a previewed import
+        is committed with its dry run's options)."""
+        return self.ok("POST", f"/api/imports/{import_id}/start", 202, json=body or None)
+
+    def dry_run(self, import_id: str, **body: Any) -> Any:
+        return self.ok("POST", f"/api/imports/{import_id}/dry-run", 202, json=body)
+
+    def diff(self, import_id: str, **params: Any) -> list[Any]:
+        """Every page of ``GET /api/imports/{id}/diff``."""
+        return self.pages(f"/api/imports/{import_id}/diff", **params)
+
+    def pages(self, path: str, **params: Any) -> list[Any]:
+        """Every item of a paginated list."""
+        out: list[Any] = []
+        cursor = None
+        while True:
+            query = {"limit": 1000, **params}
+            if cursor:
+                query["cursor"] = cursor
+            page = self.ok("GET", path, params=query)
+            out.extend(page["data"])
+            cursor = page["next_cursor"]
+            if not cursor:
+                return out
 
     def status(self, import_id: str) -> Any:
         return self.ok("GET", f"/api/imports/{import_id}")
@@ -130,17 +153,7 @@ class Api:
 
     def all_users(self, **params: Any) -> list[Any]:
         """Every page of ``GET /api/users``."""
-        out: list[Any] = []
-        cursor = None
-        while True:
-            query = {**params, "limit": 1000}
-            if cursor:
-                query["cursor"] = cursor
-            page = self.ok("GET", "/api/users", params=query)
-            out.extend(page["data"])
-            cursor = page["next_cursor"]
-            if not cursor:
-                return out
+        return self.pages("/api/users", **params)
 
     def new_message(self, **body: Any) -> Any:
         """``POST /api/messages``; the message made."""

@@ -20,6 +20,7 @@ from services.parser import repository as repo
 from services.parser.sending import ChunkSender
 from shared import people_store
 from shared.errors import PoisonMessage
+from shared.events import RowChunk
 from shared.settings import Settings
 
 HEARTBEAT_S = 10.0  # the parser re-requests imports silent for a minute
@@ -66,9 +67,40 @@ class ImportContext:
         async with self.pool.acquire() as conn:
             return await people_store.attribute_types(conn, self.workspace_id)
 
+    @property
+    def dry_run(self) -> bool:
+        return bool(self.row["dry_run"])
+
     async def register_attributes(self, new: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+        """Fix the types of attributes first seen in this import (the first type wins): a dry
+        run, which writes nothing, only reads which of them exist already."""
         async with self.pool.acquire() as conn:
+            if self.dry_run:
+                return await people_store.existing_attributes(conn, self.workspace_id, new)
             return await people_store.ensure_attributes(conn, self.workspace_id, new)
+
+    def chunk(
+        self,
+        seq: int,
+        rows: list[dict[str, Any]],
+        errors: list[dict[str, Any]],
+        kind: str | None = None,
+    ) -> RowChunk:
+        """Chunk ``seq`` of this run of the import (records of ``kind``, else the import's)."""
+        row = self.row
+        return RowChunk(
+            import_id=row["id"],
+            workspace_id=row["workspace_id"],
+            seq=seq,
+            kind=kind or row["kind"],
+            tag=row["tag"],
+            trigger_messages=row["trigger_messages"],
+            suppress_messages=self.options.get("suppress_messages") or [],
+            dry_run=row["dry_run"],
+            run=row["run"],
+            rows=rows,
+            errors=errors,
+        )
 
     async def heartbeat(self) -> None:
         async with self.pool.acquire() as conn:

@@ -8,19 +8,17 @@ The hot path of the service: per row there is only the CSV reader and the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import asyncpg
 
 from services.parser.rows import ImportOptions, RowValidator
 from services.parser.sources import UNREADABLE, ImportContext
 from shared import values
 from shared.csvfile import Detected, Record, iter_records
 from shared.errors import FileProblem
-from shared.events import RowChunk
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -44,15 +42,11 @@ class CsvSource:
         types = await self._attribute_types(ctx, columns, options, path, detected)
         validator = RowValidator(
             columns,
-            ImportOptions(
-                kind=options.kind,
-                mapping=options.mapping,
+            dataclasses.replace(
+                options,
                 custom_attributes={
                     col: types[name][0] for col, name in options.custom_attributes.items()
                 },
-                blank_values=options.blank_values,
-                date_order=options.date_order,
-                default_country=options.default_country,
             ),
             {spelling: type_ for spelling, type_ in types.values()},
         )
@@ -68,7 +62,7 @@ class CsvSource:
                 break
             total += len(batch)
             if seq >= ctx.resume_at:
-                await sender.send(_chunk(row, seq, batch, validator))
+                await sender.send(ctx.chunk(seq, *_validate(batch, validator)))
             if rows_estimate is None:
                 rows_estimate = _estimate_rows(batch, file_size, detected)
             if seq % PROGRESS_EVERY == 0:
@@ -104,7 +98,10 @@ class CsvSource:
         return await ctx.register_attributes(inferred)
 
 
-def _chunk(row: asyncpg.Record, seq: int, batch: list[Record], validator: RowValidator) -> RowChunk:
+def _validate(
+    batch: list[Record], validator: RowValidator
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The batch's records validated: ``(records, failed records)``."""
     good: list[dict[str, Any]] = []
     bad: list[dict[str, Any]] = []
     for record in batch:
@@ -121,16 +118,7 @@ def _chunk(row: asyncpg.Record, seq: int, batch: list[Record], validator: RowVal
         else:
             normalised["_row"] = record.row
             good.append(normalised)
-    return RowChunk(
-        import_id=row["id"],
-        workspace_id=row["workspace_id"],
-        seq=seq,
-        kind=row["kind"],
-        tag=row["tag"],
-        trigger_messages=row["trigger_messages"],
-        rows=good,
-        errors=bad,
-    )
+    return good, bad
 
 
 def _good(records: Iterator[Record]) -> Iterator[Record]:

@@ -45,6 +45,7 @@ class JsonFileSource:
             await ctx.attribute_types(),
             date_order=options.get("date_order") or "DMY",
             default_country=options.get("default_country"),
+            invalid_values=options.get("invalid_values") or "fail_record",
         )
         records = iter_records(path, options.get("format"))
         file_size = path.stat().st_size
@@ -131,14 +132,4 @@ async def json_chunk(
         new = validator.take_new()
         if new:
             validator.settle(await ctx.register_attributes(new))
-    row = ctx.row
-    return RowChunk(
-        import_id=row["id"],
-        workspace_id=row["workspace_id"],
-        seq=seq,
-        kind=kind,
-        tag=row["tag"],
-        trigger_messages=row["trigger_messages"],
-        rows=good,
-        errors=bad,
-    )
+    return ctx.chunk(seq, good, bad, kind)

@@ -180,6 +180,7 @@ class RemoteSource:
             await ctx.attribute_types(),
             date_order=options.get("date_order") or "DMY",
             default_country=options.get("default_country"),
+            invalid_values=options.get("invalid_values") or "fail_record",
         )
         kind = str(ctx.row["kind"])
         convert = self.converter(kind)

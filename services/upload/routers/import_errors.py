@@ -39,8 +39,15 @@ async def error_report(
     if format == "json":
         data: list[dict[str, Any]] = []
         async for batch in report.pages(paging.after or 0, paging.limit + 1, 1):
-            for number, errors, cells in batch:
-                data.append({"row": number, "errors": errors, "values": report.shown(cells)})
+            for number, errors, warnings, cells in batch:
+                data.append(
+                    {
+                        "row": number,
+                        "errors": errors,
+                        "warnings": warnings,
+                        "values": report.shown(cells),
+                    }
+                )
         return JSONResponse(paging.page(data, lambda e: e["row"]))
     return StreamingResponse(
         report.csv(),

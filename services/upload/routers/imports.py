@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,7 +13,7 @@ from services.upload import column_mapping, jsonimports, rules, storage
 from services.upload import repository as repo
 from services.upload.deps import CurrentWorkspace, PageByTime, Pool, Producer, Settings
 from services.upload.errors import ApiError, invalid, not_found
-from services.upload.schemas import ImportPublic, Page
+from services.upload.schemas import ImportPublic, MessageReach, Page
 from shared import csvfile, import_store, people_store
 from shared.csvfile import Detected
 from shared.errors import FileProblem
@@ -98,6 +98,12 @@ class StartRequest(BaseModel):
     default_country: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    # The message policy (SPEC §6.2): every live auto message but these may be sent.
+    suppress_messages: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=1000
+    )
+    invalid_values: Literal["fail_record", "skip_value"] = "fail_record"
+    allow_shared_columns: bool = False  # one column mapped to two fields is meant
 
     def rules(self) -> rules.Start:
         return rules.Start(
@@ -114,23 +120,55 @@ class StartRequest(BaseModel):
 @router.post("/{import_id}/start", status_code=202, response_model=ImportPublic)
 async def start(
     import_id: str,
-    body: StartRequest,
     workspace: CurrentWorkspace,
     pool: Pool,
     producer: Producer,
     settings: Settings,
+    body: StartRequest | None = None,
 ) -> ImportPublic:
-    """Validate the mapping (every problem at once) and queue the import for the parser."""
-    row = await repo.get_import(pool, workspace.id, import_id)
+    """Validate the mapping (every problem at once) and queue the import for the parser. On a
+    previewed import (a dry run's), commit it: with the dry run's options unless a body is
+    given."""
+    return await _queue(import_id, body, workspace.id, pool, producer, settings, dry_run=False)
+
+
+@router.post("/{import_id}/dry-run", status_code=202, response_model=ImportPublic)
+async def dry_run(
+    import_id: str,
+    workspace: CurrentWorkspace,
+    pool: Pool,
+    producer: Producer,
+    settings: Settings,
+    body: StartRequest | None = None,
+) -> ImportPublic:
+    """Run the whole import without changing anything (SPEC §6.1): it ends ``previewed``
+    with the counts, summary and diff it would have; ``start`` then commits it."""
+    return await _queue(import_id, body, workspace.id, pool, producer, settings, dry_run=True)
+
+
+async def _queue(
+    import_id: str,
+    body: StartRequest | None,
+    workspace_id: str,
+    pool: Pool,
+    producer: Producer,
+    settings: Settings,
+    *,
+    dry_run: bool,
+) -> ImportPublic:
+    row = await repo.get_import(pool, workspace_id, import_id)
     if row is None:
         raise not_found("import")
-    if row["status"] != "uploaded":
+    if row["status"] not in ("uploaded", "previewed"):
         raise ApiError(
             409,
             "conflict",
             f"the import is already {row['status']}; upload the file again to re-import it",
         )
-    existing = await people_store.attribute_types(pool, workspace.id)
+    if body is None:
+        stored = row["options"] if row["status"] == "previewed" else None
+        body = StartRequest.model_validate(_request_options(stored or {}))
+    existing = await people_store.attribute_types(pool, workspace_id)
     columns: list[str] = row["columns"]
     json_file = row["source"] == "mixpanel_file"
     start = body.rules()
@@ -150,11 +188,29 @@ async def start(
             problems = rules.start_problems(start, columns, existing, has_rows)
         except FileProblem as exc:
             problems.append(f"the file cannot be read with that encoding/delimiter: {exc}")
+    if not json_file and not problems:
+        refused, _warnings = rules.sample_problems(  # the UI shows the warnings as one maps
+            body.mapping,
+            columns,
+            row["preview"] or [],
+            default_country=body.default_country,
+            date_order=body.date_order,
+            allow_shared_columns=body.allow_shared_columns,
+        )
+        problems.extend(refused)
+    if body.suppress_messages:
+        known = await repo.message_ids(pool, workspace_id, body.suppress_messages)
+        problems.extend(
+            f"suppress_messages: there is no message {m!r} in this workspace"
+            for m in dict.fromkeys(body.suppress_messages)
+            if m not in known
+        )
     if problems:
         raise invalid(f"the import cannot start: {rules.summary(problems)}", problems)
     common = rules.CommonOptions.of(body.tag, body.default_country)
     options = body.model_dump()
     options.update(tag=common.tag, default_country=common.default_country)
+    options["suppress_messages"] = list(dict.fromkeys(body.suppress_messages))
     options["chunk_rows"] = settings.chunk_rows
     if json_file:
         options["format"] = row["detected"]["format"]
@@ -162,12 +218,17 @@ async def start(
         if columns != row["columns"]:
             await repo.set_columns(conn, import_id, columns)
         queued = await repo.queue_import(
-            conn, import_id, body.kind, common.tag, body.trigger_messages, options
+            conn, import_id, body.kind, common.tag, body.trigger_messages, options, dry_run
         )
     if not queued:
         raise ApiError(409, "conflict", "the import was already started")
-    await import_store.request(producer, settings, workspace.id, import_id)
-    return ImportPublic.from_row(await repo.get_import(pool, workspace.id, import_id))
+    await import_store.request(producer, settings, workspace_id, import_id)
+    return ImportPublic.from_row(await repo.get_import(pool, workspace_id, import_id))
+
+
+def _request_options(stored: dict[str, Any]) -> dict[str, Any]:
+    """The start body a stored options object came from (what the import adds is left out)."""
+    return {k: v for k, v in stored.items() if k in StartRequest.model_fields}
 
 
 @router.get("", response_model=Page[ImportPublic])
@@ -179,7 +240,14 @@ async def history(workspace: CurrentWorkspace, pool: Pool, paging: PageByTime) -
 
 @router.get("/{import_id}", response_model=ImportPublic)
 async def one(import_id: str, workspace: CurrentWorkspace, pool: Pool) -> ImportPublic:
+    """One import; a finished real import's ``summary.messages`` count its deliveries so far."""
     row = await repo.get_import(pool, workspace.id, import_id)
     if row is None:
         raise not_found("import")
-    return ImportPublic.from_row(row)
+    shown = ImportPublic.from_row(row)
+    if shown.summary is not None and not row["dry_run"]:
+        reached = (await import_store.delivered(pool, [import_id])).get(import_id, {})
+        suppressed = (row["options"] or {}).get("suppress_messages")
+        messages = await import_store.message_summary(pool, workspace.id, reached, suppressed)
+        shown.summary.messages = [MessageReach(**m) for m in messages]
+    return shown

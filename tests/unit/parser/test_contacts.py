@@ -139,3 +139,21 @@ def test_validator_keeps_the_attribute_limit() -> None:
     assert validator({"user_id": "u", "custom_attributes": {"new1": "x"}})[0] is not None
     record, errors = validator({"user_id": "u", "custom_attributes": {"new2": "x"}})
     assert record is None and "at most 250 custom attributes" in errors[0]
+
+
+def test_json_contacts_skip_invalid_optional_values_when_asked() -> None:
+    from shared.records import contact_record
+
+    record, errors, _ = contact_record(
+        {"email": "a@x.io", "phone": "020 7946 0958", "custom_attributes": {"n": "x"}},
+        {"n": "integer"},
+        skip_invalid=True,
+    )
+    assert errors == [] and record is not None
+    assert record["email"] == "a@x.io" and "phone" not in record and "custom" not in record
+    assert [w.split(":")[1].strip() for w in record["_warnings"]] == [
+        "phone",
+        "custom attribute 'n' is integer",
+    ]
+    strict, errors, _ = contact_record({"email": "a@x.io", "phone": "020 7946 0958"}, {})
+    assert strict is None and errors[0].startswith("phone: ")

@@ -541,3 +541,32 @@ def test_import_options_from_json_defaults() -> None:
         "GB",
     )
     assert options.custom_attributes == {"P": "plan"}
+
+
+# ---------------------------------------------------------------- invalid_values (SPEC §6.2)
+
+
+def test_skip_value_leaves_invalid_optional_values_out_with_a_warning() -> None:
+    validator = make(
+        {"phone": "Phone", "signed_up_at": "Joined", "last_seen_ip": "IP"},
+        {"Seats": ("seats", "integer")},
+        invalid_values="skip_value",
+    )
+    record = ok(
+        validator, Email="a@x.io", Phone="020 7946 0958", Joined="soon", IP="1.2.3", Seats="many"
+    )
+    assert {k: v for k, v in record.items() if k != "_warnings"} == {"email": "a@x.io"}
+    warnings = record["_warnings"]
+    assert len(warnings) == 4 and all(w.startswith("left out: ") for w in warnings)
+    assert warnings[0].startswith("left out: phone: '020 7946 0958' has no country calling code")
+
+
+def test_skip_value_still_fails_the_record_for_its_email_or_user_id() -> None:
+    validator = make({"user_id": "Id", "phone": "Phone"}, invalid_values="skip_value")
+    assert bad(validator, Email="nope", Phone="020 7946 0958", Id="u1")
+    assert bad(validator, Email="a@x.io", Id="null")
+
+
+def test_fail_record_is_the_default() -> None:
+    errors = bad(make({"phone": "Phone"}), Email="a@x.io", Phone="020 7946 0958")
+    assert errors[0].startswith("phone: '020 7946 0958' has no country calling code")
