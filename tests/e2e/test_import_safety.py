@@ -3,6 +3,7 @@ nothing and promises what the real import then does; the message policy; values 
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 from tests.support.api import Api
@@ -297,3 +298,34 @@ def test_the_diff_pages_through_every_chunk_in_row_order(services: Any) -> None:
     assert len(created) == 248 and all(e["contact_id"].startswith("c_") for e in created)
     bad = api.request("GET", f"/api/imports/{done['id']}/diff", params={"result": "gone"})
     assert bad.status_code == 422
+
+
+def test_a_dry_run_killed_mid_way_promises_exactly_the_same(services: Any) -> None:
+    """SIGKILL the merger and the parser during a dry run: it still ends previewed with every
+    record once, and the workspace untouched."""
+    api = Api.new_workspace(services.base_url, "dry-run-kill")
+    seed = ["email,user_id,name"] + [f"k{i}@example.com,k{i},Old {i}" for i in range(0, 6000, 3)]
+    api.import_csv(csv(*seed), mapping={"email": "email", "user_id": "user_id", "name": "name"})
+    before = fingerprint(services, api.workspace_id)
+    rows = ["email,user_id,name"] + [f"k{i}@example.com,k{i},New {i}" for i in range(6000)]
+    rows += ["k1@example.com,k1,Again"]  # the person of row 2, once more at the end
+    uploaded = api.upload(csv(*rows))
+    api.dry_run(uploaded["id"], mapping={"email": "email", "user_id": "user_id", "name": "name"})
+    api.wait_for(lambda: api.status(uploaded["id"])["counts"]["created"] > 0, True)
+    services.stop_service("merger", signal.SIGKILL)
+    services.stop_service("parser", signal.SIGKILL)
+    services.start_service("parser")
+    services.start_service("merger")
+    preview = api.wait(uploaded["id"], timeout_s=180)
+    assert preview["status"] == "previewed", preview
+    assert {k: preview["counts"][k] for k in ("rows", "created", "updated", "failed")} == {
+        "rows": 6001,
+        "created": 4000,
+        "updated": 2001,
+        "failed": 0,
+    }
+    entries = api.diff(uploaded["id"])
+    assert [e["row"] for e in entries] == list(range(1, 6002))
+    assert entries[-1]["result"] == "updated" and entries[-1]["contact_id"] is None
+    assert entries[-1]["changes"]["name"] == {"old": "New 1", "new": "Again"}
+    assert fingerprint(services, api.workspace_id) == before
