@@ -112,3 +112,18 @@ async def delivered(
     for r in rows:
         out.setdefault(r["import_id"], {})[r["message_id"]] = r["n"]
     return out
+
+
+async def claim_stalled(conn: asyncpg.Connection, stalled_s: float, limit: int = 10) -> list[Any]:
+    """Imports queued or processing with no progress for ``stalled_s`` seconds (a request lost
+    between the database and Kafka, a crash): bump their heartbeat and return them."""
+    rows: list[Any] = await conn.fetch(
+        "UPDATE imports SET heartbeat_at = now() WHERE id IN ("
+        " SELECT id FROM imports WHERE status IN ('queued', 'processing')"
+        " AND coalesce(heartbeat_at, created_at) < now() - make_interval(secs => $1)"
+        " ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        " RETURNING id, workspace_id",
+        stalled_s,
+        limit,
+    )
+    return rows
