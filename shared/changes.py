@@ -2,7 +2,8 @@
 
 Every writer of people comes through here — the merger (an import chunk), ``POST /api/users``,
 the events API (people who got events), and the writers to come (the compatible APIs, conflict
-resolution, merge, undo). In the writer's transaction, in this order:
+resolution, merge, undo: :func:`delete` removes people). In the writer's transaction, in this
+order:
 
 1. :func:`lock` — the workspace lock: writes to one workspace are applied one batch at a time;
 2. :func:`ensure_attributes` — new custom attributes registered (the first type wins);
@@ -171,6 +172,12 @@ async def write(
     if fresh:
         await people_store.save_tags(conn, workspace_id, fresh)
     return await people_store.write_rows(conn, workspace_id, rows)
+
+
+async def delete(conn: asyncpg.Connection, workspace_id: str, ids: Sequence[str]) -> None:
+    """Delete contacts (an undo taking back those its import created, a merge), with their
+    events and deliveries, under the workspace lock the caller holds."""
+    await people_store.delete_contacts(conn, workspace_id, ids)
 
 
 async def announce(

@@ -165,12 +165,18 @@ def _problems(tally: dict[str, list[int]], level: str, texts: Iterable[str], row
             counts[0] += 1
 
 
+def unpack(packed: bytes) -> list[list[Any]]:
+    """A chunk's entries as :func:`pack` stored them, as lists (see the module docstring)."""
+    raw: list[list[Any]] = orjson.loads(zlib.decompress(packed))
+    return raw
+
+
 def entries(packed: bytes, result: str | None = None, after_row: int = 0) -> list[dict[str, Any]]:
     """The entries of one chunk as stored (:func:`pack`) as the API shows them, those after
     ``after_row`` (and of ``result``, if given)."""
     code = CODES.get(result) if result is not None else None
     out: list[dict[str, Any]] = []
-    for entry in orjson.loads(zlib.decompress(packed)):
+    for entry in unpack(packed):
         if entry[0] <= after_row or (code is not None and entry[1] != code):
             continue
         out.append(present(entry))

@@ -57,6 +57,21 @@ class RowChunk(Payload):
     errors: Annotated[list[dict[str, Any]], SkipValidation] = Field(default_factory=list)
 
 
+class UndoChunk(Payload):
+    """Chunk ``seq`` of an undo (SPEC §6.3): take back what chunk ``source_seq`` of import
+    ``undo_of`` did, reading its diff (the merger applies it exactly once per ``(import_id,
+    seq)``, like a chunk of rows)."""
+
+    TYPE: ClassVar[str] = "import.undo"
+    import_id: str
+    workspace_id: str
+    undo_of: str
+    seq: int
+    source_seq: int
+    run: int = 0
+    dry_run: bool = False  # an undo is never a dry run (read like a RowChunk's)
+
+
 class ImportParsed(Payload):
     """The parser reached the end of the source: ``chunks`` chunks holding ``rows`` records."""
 
@@ -100,7 +115,14 @@ class MessageActivated(Payload):
 
 PAYLOAD_TYPES: dict[str, type[Payload]] = {
     cls.TYPE: cls
-    for cls in (ImportRequested, RowChunk, ImportParsed, ContactsChanged, MessageActivated)
+    for cls in (
+        ImportRequested,
+        RowChunk,
+        UndoChunk,
+        ImportParsed,
+        ContactsChanged,
+        MessageActivated,
+    )
 }
 
 

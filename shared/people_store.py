@@ -86,6 +86,41 @@ async def load_contacts(
     return [contact(r) for r in rows]
 
 
+async def load_by_ids(
+    conn: asyncpg.Connection, workspace_id: str, ids: Sequence[str]
+) -> dict[str, Contact]:
+    """The workspace's contacts of ``ids`` (those that still exist), by id."""
+    rows = await conn.fetch(
+        _SELECT + " WHERE workspace_id = $1 AND id = ANY($2::text[])", workspace_id, list(ids)
+    )
+    return {r["id"]: contact(r) for r in rows}
+
+
+async def with_events(conn: asyncpg.Connection, ids: Sequence[str]) -> set[str]:
+    """Those of ``ids`` that have events."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT contact_id FROM events WHERE contact_id = ANY($1::text[])", list(ids)
+    )
+    return {r["contact_id"] for r in rows}
+
+
+async def delete_contacts(conn: asyncpg.Connection, workspace_id: str, ids: Sequence[str]) -> None:
+    """Delete contacts with their events and deliveries (bumps the workspace's people_version;
+    the caller holds the workspace lock)."""
+    if not ids:
+        return
+    await conn.execute(
+        "UPDATE workspaces SET people_version = people_version + 1 WHERE id = $1", workspace_id
+    )
+    for table in ("events", "deliveries"):
+        await conn.execute(f"DELETE FROM {table} WHERE contact_id = ANY($1::text[])", list(ids))
+    await conn.execute(
+        "DELETE FROM contacts WHERE workspace_id = $1 AND id = ANY($2::text[])",
+        workspace_id,
+        list(ids),
+    )
+
+
 async def load_index(
     conn: asyncpg.Connection, workspace_id: str, user_ids: Sequence[str], emails: Sequence[str]
 ) -> Index:

@@ -32,12 +32,13 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from services.merger import repository as repo
+from services.merger import undoing
 from services.merger.pipeline import Carry, Pipeline
 from shared import audiences, changes, diff, fields, import_store, people_store, previews
 from shared.audiences import Verdict
 from shared.changes import Change, Prepared
 from shared.errors import PoisonMessage
-from shared.events import Envelope, ImportParsed, RowChunk
+from shared.events import Envelope, ImportParsed, RowChunk, UndoChunk
 from shared.identity import Outcome
 from shared.logs import get_logger
 from shared.settings import Settings
@@ -82,6 +83,9 @@ class MergerHandler:
         if isinstance(payload, RowChunk):
             return await self.apply_chunk(payload)
         await self.pipe.drain()
+        if isinstance(payload, UndoChunk):
+            await self.apply_undo(payload)
+            return None
         if isinstance(payload, ImportParsed):
             async with self.pool.acquire() as conn, conn.transaction():
                 await changes.lock(conn, payload.workspace_id)
@@ -157,7 +161,24 @@ class MergerHandler:
         tail = self._tail(conn, tx, chunk, applied, rows, change, verdict)
         return await self.pipe.run(tail, next_carry, f"chunk {chunk.seq} of {chunk.import_id}")
 
-    async def _begin(self, conn: asyncpg.Connection, chunk: RowChunk) -> bool:
+    async def apply_undo(self, chunk: UndoChunk) -> None:
+        """One chunk of an undo, in one transaction with its marker (shared.undo)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            if not await self._begin(conn, chunk):
+                return
+            entries = await repo.diff_entries(conn, chunk.undo_of, chunk.source_seq)
+            done = await undoing.undo_chunk(conn, chunk.workspace_id, chunk.import_id, entries)
+            await repo.write_errors(conn, chunk.import_id, done.errors)
+            await repo.record_undo_chunk(
+                conn,
+                chunk.import_id,
+                chunk.seq,
+                deleted=done.deleted,
+                reverted=done.reverted,
+                conflicts=done.conflicts,
+            )
+
+    async def _begin(self, conn: asyncpg.Connection, chunk: RowChunk | UndoChunk) -> bool:
         """In the chunk's transaction: take the workspace lock; False when the chunk is applied
         already or its import is over; PoisonMessage when it arrived out of order."""
         await changes.lock(conn, chunk.workspace_id)

@@ -106,7 +106,11 @@ async def complete_if_done(conn: asyncpg.Connection, import_id: str) -> None:
             conn, row["workspace_id"], reached, (row["options"] or {}).get("suppress_messages")
         )
         await previews.drop(conn, import_id)
-    await conn.execute("UPDATE imports SET summary = $2 WHERE id = $1", import_id, summary)
+    await conn.execute(
+        "UPDATE imports SET summary = coalesce(summary, '{}'::jsonb) || $2::jsonb WHERE id = $1",
+        import_id,
+        summary,
+    )
 
 
 async def write_errors(
@@ -129,3 +133,65 @@ async def write_diff(conn: asyncpg.Connection, import_id: str, chunk: ChunkDiff)
     await conn.copy_records_to_table(
         "import_diffs", records=[chunk.row(import_id, packed)], columns=diff.COLUMNS
     )
+
+
+async def diff_entries(conn: asyncpg.Connection, import_id: str, seq: int) -> list[Any]:
+    """The stored entries of one diff chunk (as shared.diff stores them)."""
+    packed = await conn.fetchval(
+        "SELECT entries FROM import_diffs WHERE import_id = $1 AND seq = $2", import_id, seq
+    )
+    return diff.unpack(packed) if packed is not None else []
+
+
+async def undo_outcomes(
+    conn: asyncpg.Connection, undo_id: str, contact_ids: Sequence[str]
+) -> dict[str, str]:
+    rows = await conn.fetch(
+        "SELECT contact_id, outcome FROM undo_contacts"
+        " WHERE undo_id = $1 AND contact_id = ANY($2::text[])",
+        undo_id,
+        list(contact_ids),
+    )
+    return {r["contact_id"]: r["outcome"] for r in rows}
+
+
+async def save_undo_outcomes(
+    conn: asyncpg.Connection, undo_id: str, outcomes: dict[str, str]
+) -> None:
+    if not outcomes:
+        return
+    await conn.execute(
+        "INSERT INTO undo_contacts (undo_id, contact_id, outcome)"
+        " SELECT $1, c, o FROM unnest($2::text[], $3::text[]) AS x(c, o)"
+        " ON CONFLICT (undo_id, contact_id) DO UPDATE SET outcome = EXCLUDED.outcome",
+        undo_id,
+        list(outcomes),
+        list(outcomes.values()),
+    )
+
+
+async def record_undo_chunk(
+    conn: asyncpg.Connection,
+    undo_id: str,
+    seq: int,
+    *,
+    deleted: int,
+    reverted: int,
+    conflicts: int,
+) -> None:
+    """Mark an undo's chunk applied and add its counts (which may move a contact counted by an
+    earlier chunk to another outcome); ends the undo when it was the last."""
+    await conn.execute(
+        "INSERT INTO import_chunks (import_id, seq, rows) VALUES ($1, $2, 0)", undo_id, seq
+    )
+    await conn.execute(
+        "UPDATE imports SET deleted = deleted + $2, reverted = reverted + $3,"
+        " conflicts = conflicts + $4,"
+        " status = CASE WHEN status IN ('queued', 'uploaded') THEN 'processing' ELSE status END,"
+        " started_at = coalesce(started_at, now()), heartbeat_at = now() WHERE id = $1",
+        undo_id,
+        deleted,
+        reverted,
+        conflicts,
+    )
+    await complete_if_done(conn, undo_id)

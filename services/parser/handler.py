@@ -27,6 +27,7 @@ from services.parser.sources.csv import CsvSource
 from services.parser.sources.jsonfile import JsonFileSource
 from services.parser.sources.mailchimp import MailchimpSource
 from services.parser.sources.mixpanel import MixpanelSource
+from services.parser.sources.undo import UndoSource
 from shared import import_store
 from shared.errors import FileProblem, PoisonMessage
 from shared.events import Envelope, ImportRequested
@@ -50,6 +51,8 @@ def source_for(name: str) -> Source:
         return MailchimpSource()
     if name == "mixpanel":
         return MixpanelSource()
+    if name == "undo":
+        return UndoSource()
     raise PoisonMessage(f"unknown import source {name!r}")
 
 

@@ -11,7 +11,8 @@ import asyncpg
 async def get_import(conn: asyncpg.Connection, import_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT id, workspace_id, source, kind, status, tag, trigger_messages, file_key, columns,"
-        " detected, options, secret, source_state, dry_run, run FROM imports WHERE id = $1",
+        " detected, options, secret, source_state, dry_run, run, undo_of FROM imports"
+        " WHERE id = $1",
         import_id,
     )
 
@@ -81,3 +82,14 @@ async def finish_pull(conn: asyncpg.Connection, import_id: str) -> None:
         " source_state = source_state || '{\"pulled\": true}'::jsonb WHERE id = $1",
         import_id,
     )
+
+
+async def chunks_to_undo(conn: asyncpg.Connection, import_id: str) -> list[tuple[int, int]]:
+    """``(seq, records that changed someone)`` of each diff chunk of the import that changed
+    anyone, last first (the order an undo takes them back in)."""
+    rows = await conn.fetch(
+        "SELECT seq, created + updated AS n FROM import_diffs"
+        " WHERE import_id = $1 AND created + updated > 0 ORDER BY seq DESC",
+        import_id,
+    )
+    return [(r["seq"], r["n"]) for r in rows]

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 
 from services.parser import repository as repo
 from shared import events
-from shared.events import ImportParsed, RowChunk
+from shared.events import ImportParsed, RowChunk, UndoChunk
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -60,11 +60,12 @@ class ChunkSender:
         self.key: bytes = row["workspace_id"].encode()
         self.pending: asyncio.Future[Any] | None = None
 
-    async def send(self, chunk: RowChunk) -> None:
+    async def send(self, chunk: RowChunk | UndoChunk) -> None:
         """Queue ``chunk`` once the previous one is acknowledged."""
         try:
             value = events.encode(chunk, correlation_id=self.import_id)
         except (TypeError, orjson.JSONEncodeError):
+            assert isinstance(chunk, RowChunk)  # an undo chunk holds ids only
             value = events.encode(quarantine(chunk), correlation_id=self.import_id)
         if self.pending is not None:
             await self.pending

@@ -15,7 +15,7 @@ IMPORT_COLUMNS = (
     "id, workspace_id, source, kind, status, tag, trigger_messages, file_name, file_size,"
     " file_key, detected, columns, preview, suggested_mapping, options, rows_total, rows_parsed,"
     " rows_estimate, created, updated, failed, error, created_at, started_at, finished_at,"
-    " dry_run, unchanged, warnings, summary"
+    " dry_run, unchanged, warnings, summary, undo_of, undone_by, deleted, reverted, conflicts"
 )
 CONTACT_COLUMNS = (
     "id, role, user_id, email, name, phone, signed_up_at, last_seen_at, last_seen_ip, tags,"
@@ -127,6 +127,77 @@ async def queue_import(
             for table in ("import_chunks", "import_errors", "import_diffs"):
                 await conn.execute(f"DELETE FROM {table} WHERE import_id = $1", import_id)
             await previews.drop(conn, import_id)
+    return True
+
+
+UNDOABLE = ("completed", "failed", "cancelled")
+
+
+async def start_undo(
+    conn: asyncpg.Connection, workspace_id: str, original: asyncpg.Record, undo_id: str
+) -> bool:
+    """Record the undo of ``original`` (queued), cancel the original's sends not made yet and
+    count those made; False when someone undid it first."""
+    async with conn.transaction():
+        claimed = await conn.fetchval(
+            "UPDATE imports SET undone_by = $2 WHERE id = $1 AND undone_by IS NULL"
+            " AND status = ANY($3::text[]) AND NOT dry_run AND source <> 'undo' RETURNING id",
+            original["id"],
+            undo_id,
+            list(UNDOABLE),
+        )
+        if claimed is None:
+            return False
+        # A send already claimed by a sender is under way: it is not taken back.
+        cancelled = await conn.fetch(
+            "UPDATE deliveries SET status = 'cancelled', reason = 'the import was undone'"
+            " WHERE import_id = $1 AND status = 'pending'"
+            " AND (claimed_until IS NULL OR claimed_until < now()) RETURNING message_id",
+            original["id"],
+        )
+        sent = await conn.fetch(
+            "SELECT d.message_id, m.name, count(*) AS n FROM deliveries d"
+            " JOIN messages m ON m.id = d.message_id"
+            " WHERE d.import_id = $1 AND d.status <> 'cancelled'"
+            " GROUP BY d.message_id, m.name ORDER BY d.message_id",
+            original["id"],
+        )
+        gone: dict[str, int] = {}
+        for r in cancelled:
+            gone[r["message_id"]] = gone.get(r["message_id"], 0) + 1
+        messages = [
+            {
+                "message_id": r["message_id"],
+                "name": r["name"],
+                "deliveries": r["n"],
+                "suppressed": False,
+                "cancelled": gone.pop(r["message_id"], 0),
+            }
+            for r in sent
+        ]
+        names = await conn.fetch(
+            "SELECT id, name FROM messages WHERE id = ANY($1::text[])", list(gone)
+        )
+        messages += [
+            {
+                "message_id": r["id"],
+                "name": r["name"],
+                "deliveries": 0,
+                "suppressed": False,
+                "cancelled": gone[r["id"]],
+            }
+            for r in names
+        ]
+        await conn.execute(
+            "INSERT INTO imports (id, workspace_id, source, kind, status, undo_of,"
+            " trigger_messages, run, heartbeat_at, summary)"
+            " VALUES ($1, $2, 'undo', $3, 'queued', $4, false, 1, now(), $5)",
+            undo_id,
+            workspace_id,
+            original["kind"],
+            original["id"],
+            {"fields": {}, "problems": [], "messages": messages},
+        )
     return True
 
 

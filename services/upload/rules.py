@@ -281,6 +281,19 @@ def summary(problems: Sequence[str]) -> str:
     return problems[0] if len(problems) == 1 else f"{len(problems)} problems to fix"
 
 
+def undo_refusal(row: Mapping[str, Any]) -> str | None:
+    """Why an import cannot be undone (SPEC §6.3), or None when it can."""
+    if row["source"] == "undo":
+        return "an undo cannot be undone: import the data again instead"
+    if row["dry_run"]:
+        return "a dry run changed nothing: there is nothing to undo"
+    if row["undone_by"] is not None:
+        return f"the import was undone already (by import {row['undone_by']})"
+    if row["status"] not in ("completed", "failed", "cancelled"):
+        return f"the import is {row['status']}: it can be undone once it has finished"
+    return None
+
+
 # -- messages -------------------------------------------------------------------------------
 
 

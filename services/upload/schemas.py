@@ -86,6 +86,10 @@ class Counts(BaseModel):
     failed: int
     unchanged: int = Field(description="records that matched a contact and changed nothing")
     warnings: int = Field(description="records applied with a value left out")
+    # An undo's (SPEC §6.3): deleted + reverted + conflicts == rows.
+    deleted: int | None = None
+    reverted: int | None = None
+    conflicts: int | None = None
 
 
 class FieldCounts(BaseModel):
@@ -99,6 +103,7 @@ class MessageReach(BaseModel):
     name: str
     deliveries: int = Field(description="people it would reach (a dry run) or reached")
     suppressed: bool
+    cancelled: int = Field(0, description="an undo's: sends of the import not made, cancelled")
 
 
 class ProblemGroup(BaseModel):
@@ -138,10 +143,14 @@ class ImportPublic(BaseModel):
     rows_per_second: float | None = None
     dry_run: bool = False
     summary: Summary | None = None
+    undo_of: str | None = None
+    undone_by: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> ImportPublic:
         done = row["created"] + row["updated"] + row["failed"]
+        if row["source"] == "undo":
+            done = row["deleted"] + row["reverted"] + row["conflicts"]
         total = row["rows_total"]
         if row["status"] in ("completed", "previewed"):
             progress = 1.0
@@ -161,14 +170,7 @@ class ImportPublic(BaseModel):
             kind=row["kind"],
             status=row["status"],
             tag=row["tag"],
-            counts=Counts(
-                rows=total if total is not None else max(row["rows_parsed"], done),
-                created=row["created"],
-                updated=row["updated"],
-                failed=row["failed"],
-                unchanged=row["unchanged"],
-                warnings=row["warnings"],
-            ),
+            counts=_counts(row, total, done),
             progress=round(progress, 4),
             trigger_messages=row["trigger_messages"],
             created_at=row["created_at"],
@@ -184,7 +186,33 @@ class ImportPublic(BaseModel):
             rows_per_second=speed,
             dry_run=row["dry_run"],
             summary=_summary(row),
+            undo_of=row["undo_of"],
+            undone_by=row["undone_by"],
         )
+
+
+def _counts(row: Mapping[str, Any], total: int | None, done: int) -> Counts:
+    if row["source"] == "undo":
+        undone = row["deleted"] + row["reverted"] + row["conflicts"]
+        return Counts(
+            rows=undone,
+            created=0,
+            updated=0,
+            failed=0,
+            unchanged=0,
+            warnings=0,
+            deleted=row["deleted"],
+            reverted=row["reverted"],
+            conflicts=row["conflicts"],
+        )
+    return Counts(
+        rows=total if total is not None else max(row["rows_parsed"], done),
+        created=row["created"],
+        updated=row["updated"],
+        failed=row["failed"],
+        unchanged=row["unchanged"],
+        warnings=row["warnings"],
+    )
 
 
 def _summary(row: Mapping[str, Any]) -> Summary | None:

@@ -231,6 +231,31 @@ def _request_options(stored: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in stored.items() if k in StartRequest.model_fields}
 
 
+@router.post("/{import_id}/undo", status_code=202, response_model=ImportPublic)
+async def undo(
+    import_id: str,
+    workspace: CurrentWorkspace,
+    pool: Pool,
+    producer: Producer,
+    settings: Settings,
+) -> ImportPublic:
+    """Take back what an import did (SPEC §6.3): a new import in the history (``source:
+    "undo"``) deletes the contacts it created and restores what it changed, keeping what anyone
+    changed since; its sends not made yet are cancelled."""
+    row = await repo.get_import(pool, workspace.id, import_id)
+    if row is None:
+        raise not_found("import")
+    refusal = rules.undo_refusal(row)
+    if refusal is not None:
+        raise ApiError(409, "conflict", refusal)
+    undo_id = new_id("imp_")
+    async with pool.acquire() as conn:
+        if not await repo.start_undo(conn, workspace.id, row, undo_id):
+            raise ApiError(409, "conflict", "the import was undone already")
+    await import_store.request(producer, settings, workspace.id, undo_id)
+    return ImportPublic.from_row(await repo.get_import(pool, workspace.id, undo_id))
+
+
 @router.get("", response_model=Page[ImportPublic])
 async def history(workspace: CurrentWorkspace, pool: Pool, paging: PageByTime) -> dict[str, Any]:
     """The import history, newest first."""
@@ -245,7 +270,7 @@ async def one(import_id: str, workspace: CurrentWorkspace, pool: Pool) -> Import
     if row is None:
         raise not_found("import")
     shown = ImportPublic.from_row(row)
-    if shown.summary is not None and not row["dry_run"]:
+    if shown.summary is not None and not row["dry_run"] and row["source"] != "undo":
         reached = (await import_store.delivered(pool, [import_id])).get(import_id, {})
         suppressed = (row["options"] or {}).get("suppress_messages")
         messages = await import_store.message_summary(pool, workspace.id, reached, suppressed)
