@@ -32,7 +32,7 @@ from aiokafka import AIOKafkaProducer
 
 from shared import audiences, diff, events, people_store, previews
 from shared.events import ContactsChanged
-from shared.identity import Contact, Engine, Index, Kind, Outcome
+from shared.identity import Contact, Engine, Index, Kind, Outcome, merge_into, merge_refusal
 from shared.ids import new_id
 from shared.logs import get_logger
 from shared.people_store import TagSpelling, lock_workspace
@@ -94,14 +94,17 @@ async def prepare(
     pause: Callable[[], Awaitable[None]] | None = None,
     pause_every: int = 250,
     preview: str | None = None,
+    placed: Mapping[int, str | None] | None = None,
 ) -> Prepared:
     """Apply ``records`` in memory over the contacts they can touch: those read from the
     database, with ``carried`` contacts (a batch still committing, as it will be) in place of
     their stored state. Records for which ``skip(index)`` is true are not applied. ``pause`` is
     awaited every ``pause_every`` records (to let a commit in flight go on). ``preview`` (a dry
     run's import id) reads people as that dry run has them so far (shared.previews) and gives
-    the people it would create ids that say so. Raises :class:`Unappliable` with the record's
-    index when the engine raises on it."""
+    the people it would create ids that say so. ``placed`` (record index -> contact id, or None
+    for a new contact) applies those records where a person chose instead of by the identity
+    rules (a conflict resolved, SPEC §6.4). Raises :class:`Unappliable` with the record's index
+    when the engine raises on it."""
     user_ids = [r["user_id"] for r in records if r.get("user_id") is not None]
     emails = [r["email"] for r in records if r.get("email") is not None]
     tag_names = [t for r in records for t in r.get("tags") or ()]
@@ -116,6 +119,11 @@ async def prepare(
             conn, workspace_id, preview, user_ids, emails
         )
         known.update(await previews.load_tags(conn, preview, tag_names))
+    if placed:
+        chosen = [c for c in placed.values() if c is not None]
+        have = {c.id for c in contacts}
+        found = await people_store.load_by_ids(conn, workspace_id, chosen)
+        contacts.extend(c for c in found.values() if c.id not in have)
     carried = list(carried)
     if carried:
         replaced = {c.id for c in carried}
@@ -138,7 +146,16 @@ async def prepare(
             outcomes.append(None)
             continue
         try:
-            outcome = engine.apply(record, kind, tag)
+            if placed is not None and i in placed:
+                target = placed[i]
+                chosen_contact = engine.index.by_id.get(target) if target is not None else None
+                if target is not None and chosen_contact is None:
+                    raise LookupError(f"contact {target} does not exist")
+                outcome = engine.apply_to(chosen_contact, record, kind, tag)
+            else:
+                outcome = engine.apply(record, kind, tag)
+        except LookupError:
+            raise
         except Exception as exc:
             raise Unappliable(i) from exc
         outcomes.append(outcome)
@@ -258,13 +275,15 @@ async def write_records(
     new_attributes: Mapping[str, str] | None = None,
     trigger_messages: bool = True,
     import_id: str | None = None,
+    placed: Mapping[int, str | None] | None = None,
 ) -> Written:
     """Steps 1–6 of the module docstring for records at hand, in the caller's transaction; the
-    caller commits, then :func:`publish` es ``written.change``."""
+    caller commits, then :func:`publish` es ``written.change``. ``placed``: see
+    :func:`prepare` (LookupError when a chosen contact does not exist)."""
     await lock(conn, workspace_id)
     if new_attributes:
         await ensure_attributes(conn, workspace_id, new_attributes)
-    prepared = await prepare(conn, workspace_id, records, kind, tag)
+    prepared = await prepare(conn, workspace_id, records, kind, tag, placed=placed)
     engine = prepared.engine
     await write(
         conn,
@@ -277,3 +296,30 @@ async def write_records(
         change = await announce(conn, workspace_id, topic, engine=engine, import_id=import_id)
         await stage(conn, change)
     return Written(prepared.outcomes, change)
+
+
+async def merge(
+    conn: asyncpg.Connection, workspace_id: str, from_id: str, into_id: str, topic: str
+) -> tuple[Contact, Change | None]:
+    """Merge contact ``from_id`` into ``into_id`` (SPEC §6.4), in the caller's transaction:
+    ``into`` keeps its values, fills its blanks from ``from`` and gains its tags and custom
+    attributes, its events and deliveries move over (a message both had counts once), ``from``
+    is deleted. Raises LookupError (a contact does not exist) or ValueError (the rules refuse,
+    ``str(e)`` says why). Returns the merged contact and the change to publish."""
+    await lock(conn, workspace_id)
+    found = await people_store.load_by_ids(conn, workspace_id, [from_id, into_id])
+    for cid in (from_id, into_id):
+        if cid not in found:
+            raise LookupError(cid)
+    other, into = found[from_id], found[into_id]
+    refusal = merge_refusal(other, into)
+    if refusal is not None:
+        raise ValueError(refusal)
+    merge_into(into, other)
+    into.updated_at = datetime.now(UTC)
+    await write(conn, workspace_id, people_store.contact_rows(workspace_id, [into]))
+    await people_store.move_activity(conn, from_id, into_id)
+    await delete(conn, workspace_id, [from_id])
+    change = await announce(conn, workspace_id, topic, contact_ids=[into_id])
+    await stage(conn, change)
+    return into, change

@@ -105,6 +105,8 @@ class Outcome:
     errors: tuple[str, ...] = ()
     matched_by: MatchedBy | None = None
     changes: dict[str, Any] | None = None
+    # An ambiguous email: the contacts the record could be (it waits in the conflict queue).
+    candidates: tuple[str, ...] = ()
 
     @property
     def unchanged(self) -> bool:
@@ -112,13 +114,14 @@ class Outcome:
         return self.result == "updated" and not self.changes
 
 
-def _ambiguous(email: str, count: int) -> Outcome:
+def _ambiguous(email: str, candidates: list[Contact]) -> Outcome:
     return Outcome(
         "failed",
         errors=(
-            f"ambiguous email: {count} contacts share {email!r}; "
+            f"ambiguous email: {len(candidates)} contacts share {email!r}; "
             "add a user_id column to say which one this row is",
         ),
+        candidates=tuple(c.id for c in candidates),
     )
 
 
@@ -177,17 +180,27 @@ class Engine:
             return Outcome("failed", errors=("the record has neither a user_id nor an email",))
         users = [c for c in self.index.with_email(email) if c.role == "user"]  # rule 4
         if len(users) > 1:
-            return _ambiguous(email, len(users))
+            return _ambiguous(email, users)
         if users:
             return self._update(users[0], record, tag, "email")
         return self._create("user", record, tag)
+
+    def apply_to(
+        self, contact: Contact | None, record: Mapping[str, Any], kind: Kind, tag: str | None = None
+    ) -> Outcome:
+        """Apply a record the identity rules could not place (SPEC §6.4) where a person chose:
+        to ``contact`` (in the index), or to a new contact (None: a lead for ``leads``, else a
+        user)."""
+        if contact is None:
+            return self._create("lead" if kind == "leads" else "user", record, tag)
+        return self._update(contact, record, tag, "email")
 
     def _apply_lead(self, record: Mapping[str, Any], email: str | None, tag: str | None) -> Outcome:
         if email is None:
             return Outcome("failed", errors=("a lead needs an email address",))
         matches = self.index.with_email(email)
         if len(matches) > 1:
-            return _ambiguous(email, len(matches))
+            return _ambiguous(email, matches)
         if matches:  # a user stays a user
             return self._update(matches[0], record, tag, "email")
         return self._create("lead", record, tag)
@@ -305,6 +318,34 @@ class Engine:
             canonical = self.canonical_tag(name)
             known = self._tags[name] = (canonical, fold(canonical))
         return known
+
+
+def merge_refusal(other: Contact, into: Contact) -> str | None:
+    """Why ``other`` cannot be merged into ``into`` (SPEC §6.4), or None."""
+    if other.id == into.id:
+        return "from and into are the same contact"
+    if other.role == "user" and other.user_id is not None:
+        return (
+            "from is a user with a user_id: only a lead or a user without user_id can be merged"
+            " into another contact"
+        )
+    return None
+
+
+def merge_into(into: Contact, other: Contact) -> None:
+    """Merge ``other`` (a lead or a user without user_id) into ``into`` (SPEC §6.4): ``into``
+    keeps its values; its blanks are filled from ``other``, and it gains the tags and custom
+    attributes it lacks."""
+    for name in ("email", *PROFILE_FIELDS):
+        if getattr(into, name) is None and getattr(other, name) is not None:
+            setattr(into, name, getattr(other, name))
+    missing = {k: v for k, v in other.custom.items() if k not in into.custom}
+    if missing:
+        into.custom = {**into.custom, **missing}
+    have = {fold(t) for t in into.tags}
+    extra = [t for t in other.tags if fold(t) not in have]
+    if extra:
+        into.tags = [*into.tags, *extra]
 
 
 class ContactView(Mapping[str, Any]):

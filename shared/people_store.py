@@ -104,6 +104,29 @@ async def with_events(conn: asyncpg.Connection, ids: Sequence[str]) -> set[str]:
     return {r["contact_id"] for r in rows}
 
 
+async def move_activity(conn: asyncpg.Connection, from_id: str, into_id: str) -> None:
+    """Give ``into_id`` the events and deliveries of ``from_id`` (one it has already of the same
+    event or message is kept, the other dropped)."""
+    await conn.execute(
+        "INSERT INTO events (workspace_id, contact_id, name, created_at, metadata)"
+        " SELECT workspace_id, $2, name, created_at, metadata FROM events WHERE contact_id = $1"
+        " ON CONFLICT DO NOTHING",
+        from_id,
+        into_id,
+    )
+    await conn.execute(
+        "INSERT INTO deliveries (message_id, contact_id, workspace_id, status, reason, subject,"
+        " body, import_id, changed_at, created_at, delivered_at, attempts, claimed_until)"
+        " SELECT message_id, $2, workspace_id, status, reason, subject, body, import_id,"
+        " changed_at, created_at, delivered_at, attempts, claimed_until FROM deliveries"
+        " WHERE contact_id = $1 ON CONFLICT DO NOTHING",
+        from_id,
+        into_id,
+    )
+    for table in ("events", "deliveries"):
+        await conn.execute(f"DELETE FROM {table} WHERE contact_id = $1", from_id)
+
+
 async def delete_contacts(conn: asyncpg.Connection, workspace_id: str, ids: Sequence[str]) -> None:
     """Delete contacts with their events and deliveries (bumps the workspace's people_version;
     the caller holds the workspace lock)."""

@@ -7,6 +7,7 @@ an absent key is left alone and ``null`` clears the field.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from shared import fields, values
@@ -171,3 +172,12 @@ def contact_record(
     if skipped:
         record["_warnings"] = [left_out(w) for w in skipped]
     return record, errors, new_attributes
+
+
+def parse_dates(record: dict[str, Any]) -> dict[str, Any]:
+    """A record that came through JSON with its standard dates back as datetimes (in place)."""
+    for key in fields.DATES:
+        value = record.get(key)
+        if isinstance(value, str):
+            record[key] = datetime.fromisoformat(value)
+    return record

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -34,19 +33,19 @@ from aiokafka import AIOKafkaProducer
 from services.merger import repository as repo
 from services.merger import undoing
 from services.merger.pipeline import Carry, Pipeline
-from shared import audiences, changes, diff, fields, import_store, people_store, previews
+from shared import audiences, changes, diff, import_store, people_store, previews
 from shared.audiences import Verdict
 from shared.changes import Change, Prepared
 from shared.errors import PoisonMessage
 from shared.events import Envelope, ImportParsed, RowChunk, UndoChunk
 from shared.identity import Outcome
 from shared.logs import get_logger
+from shared.records import parse_dates
 from shared.settings import Settings
 from shared.topics import CONTACT_CHANGES
 from shared.worker import PERMANENT_DB_ERRORS, Tail
 
 log = get_logger(__name__)
-_DATES = tuple(f for f in fields.DATES if f in fields.WRITABLE)  # sent as ISO text
 UNAPPLIABLE = "this record could not be applied because of an error on our side (logged)"
 # What the database (or asyncpg's encoder, for a lone surrogate) refuses in the data itself.
 REFUSED: tuple[type[BaseException], ...] = (*PERMANENT_DB_ERRORS, UnicodeEncodeError)
@@ -60,6 +59,8 @@ class Report:
     errors: list[dict[str, Any]]
     diff: diff.ChunkDiff
     warned: int  # records applied with values left out
+    # Records the identity rules could not place (an ambiguous email), for the conflict queue.
+    conflicts: list[dict[str, Any]]
 
 
 @dataclass
@@ -278,6 +279,8 @@ class MergerHandler:
         """The chunk's error report rows, diff, counts and marker (ending the import if last)."""
         await repo.write_errors(conn, chunk.import_id, report.errors)
         await repo.write_diff(conn, chunk.import_id, report.diff)
+        if not chunk.dry_run:
+            await repo.write_conflicts(conn, chunk, report.conflicts)
         counts = report.diff
         await repo.record_chunk(
             conn,
@@ -368,11 +371,16 @@ def _report(chunk: RowChunk, outcomes: Sequence[Outcome | None], again: Sequence
     indexes of those that changed someone again (a dry run's duplicates)."""
     rows = chunk.rows
     errors: list[dict[str, Any]] = list(chunk.errors)
+    conflicts: list[dict[str, Any]] = []
     warned = 0
     for record, outcome in zip(rows, outcomes, strict=True):
         warnings = record.get("_warnings")
         if outcome is None or outcome.result == "failed":
             reasons = list(outcome.errors) if outcome is not None else [UNAPPLIABLE]
+            if outcome is not None and outcome.candidates:
+                conflicts.append(
+                    {"row": record["_row"], "record": record, "candidates": outcome.candidates}
+                )
             error = {"row": record["_row"], "errors": reasons, "cells": None}
             if warnings:
                 error["warnings"] = warnings
@@ -386,12 +394,9 @@ def _report(chunk: RowChunk, outcomes: Sequence[Outcome | None], again: Sequence
     chunk_diff = diff.build(
         chunk.seq, rows, outcomes, failures, again=[rows[i]["_row"] for i in again]
     )
-    return Report(errors, chunk_diff, warned)
+    return Report(errors, chunk_diff, warned, conflicts)
 
 
 def _parse_dates(rows: list[dict[str, Any]]) -> None:
     for record in rows:
-        for key in _DATES:
-            value = record.get(key)
-            if isinstance(value, str):
-                record[key] = datetime.fromisoformat(value)
+        parse_dates(record)

@@ -11,6 +11,8 @@ import asyncpg
 
 from shared import diff, import_store, previews
 from shared.diff import ChunkDiff
+from shared.events import RowChunk
+from shared.ids import new_id
 
 
 async def chunk_state(conn: asyncpg.Connection, import_id: str, seq: int) -> tuple[bool, int]:
@@ -195,3 +197,39 @@ async def record_undo_chunk(
         conflicts,
     )
     await complete_if_done(conn, undo_id)
+
+
+async def write_conflicts(
+    conn: asyncpg.Connection, chunk: RowChunk, conflicts: Sequence[dict[str, Any]]
+) -> None:
+    """Queue the chunk's records the identity rules could not place (SPEC §6.4)."""
+    if not conflicts:
+        return
+    await conn.copy_records_to_table(
+        "conflicts",
+        records=[
+            (
+                new_id("cf_"),
+                chunk.workspace_id,
+                chunk.import_id,
+                c["row"],
+                "ambiguous_email",
+                chunk.kind,
+                chunk.tag,
+                {k: v for k, v in c["record"].items() if not k.startswith("_")},
+                list(c["candidates"]),
+            )
+            for c in conflicts
+        ],
+        columns=(
+            "id",
+            "workspace_id",
+            "import_id",
+            "row_no",
+            "reason",
+            "kind",
+            "tag",
+            "record",
+            "candidates",
+        ),
+    )

@@ -21,6 +21,7 @@ from services.upload.pagination import Cursors
 from services.upload.routers import (
     audiences,
     bulk,
+    conflicts,
     events,
     import_diff,
     import_errors,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events,
         messages,
         audiences,
+        conflicts,
         meta,
     ):
         app.include_router(router.router)

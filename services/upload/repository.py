@@ -534,3 +534,66 @@ async def person_events(
         before[0],
         before[1],
     )
+
+
+# -- conflicts (SPEC §6.4) -----------------------------------------------------------------
+
+CONFLICT_COLUMNS = (
+    "id, workspace_id, import_id, row_no, reason, kind, tag, record, candidates, status,"
+    " resolution, created_at, resolved_at"
+)
+
+
+async def open_conflicts(
+    pool: asyncpg.Pool, workspace_id: str, after: tuple[datetime, str] | None, limit: int
+) -> list[asyncpg.Record]:
+    """Open conflicts, oldest first."""
+    if after is None:
+        return await pool.fetch(
+            f"SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE workspace_id = $1"
+            " AND status = 'open' ORDER BY created_at, id LIMIT $2",
+            workspace_id,
+            limit,
+        )
+    return await pool.fetch(
+        f"SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE workspace_id = $1 AND status = 'open'"
+        " AND (created_at, id) > ($3::timestamptz, $4) ORDER BY created_at, id LIMIT $2",
+        workspace_id,
+        limit,
+        after[0],
+        after[1],
+    )
+
+
+async def lock_conflict(
+    conn: asyncpg.Connection, workspace_id: str, conflict_id: str
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {CONFLICT_COLUMNS} FROM conflicts WHERE id = $1 AND workspace_id = $2 FOR UPDATE",
+        conflict_id,
+        workspace_id,
+    )
+
+
+async def resolve_conflict(
+    conn: asyncpg.Connection, conflict_id: str, resolution: dict[str, Any]
+) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        "UPDATE conflicts SET status = 'resolved', resolution = $2, resolved_at = now()"
+        f" WHERE id = $1 RETURNING {CONFLICT_COLUMNS}",
+        conflict_id,
+        resolution,
+    )
+    assert row is not None
+    return row
+
+
+async def contacts_by_id(
+    conn: asyncpg.Connection | asyncpg.Pool, workspace_id: str, ids: Sequence[str]
+) -> dict[str, asyncpg.Record]:
+    rows = await conn.fetch(
+        f"SELECT {CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1 AND id = ANY($2::text[])",
+        workspace_id,
+        list(ids),
+    )
+    return {r["id"]: r for r in rows}

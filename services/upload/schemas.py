@@ -287,6 +287,40 @@ class Upserted(BaseModel):
     created: bool
 
 
+class ConflictPublic(BaseModel):
+    """A record the identity rules could not place (SPEC §6.4), and the contacts it could be."""
+
+    id: str
+    import_id: str
+    row: int
+    reason: str
+    record: dict[str, Any] = Field(description="the record's normalised values")
+    candidates: list[ContactPublic]
+    status: str = Field(description="open or resolved")
+    resolution: dict[str, Any] | None
+    created_at: When
+    resolved_at: When | None
+
+    @classmethod
+    def from_row(
+        cls, row: Mapping[str, Any], candidates: Mapping[str, Mapping[str, Any]]
+    ) -> ConflictPublic:
+        return cls(
+            id=row["id"],
+            import_id=row["import_id"],
+            row=row["row_no"],
+            reason=row["reason"],
+            record=row["record"],
+            candidates=[
+                ContactPublic.from_row(candidates[c]) for c in row["candidates"] if c in candidates
+            ],
+            status=row["status"],
+            resolution=row["resolution"],
+            created_at=row["created_at"],
+            resolved_at=row["resolved_at"],
+        )
+
+
 class InboxItem(BaseModel):
     message_id: str
     message_name: str

@@ -58,7 +58,8 @@ def test_unknown_ids_in_ones_own_workspace_answer_404_with_what_was_missing(
         if not ID_PARAM.search(path):
             continue
         url = ID_PARAM.sub("nothing_here", path)
-        body = {"mapping": {"email": "email"}} if path.endswith("/start") else {}
+        valid = {"/start": {"mapping": {"email": "email"}}, "/resolve": {"action": "dismiss"}}
+        body = next((b for end, b in valid.items() if path.endswith(end)), {})
         response = api.request(method, url, json=body)
         assert response.status_code == 404, (method, path, response.status_code, response.text)
         error = response.json()["error"]

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.upload import repository as repo
 from services.upload.deps import CurrentWorkspace, PageById, PageByTime, Pool, Producer, Settings
@@ -66,6 +67,39 @@ async def upsert(
         contact = await repo.get_contact(conn, workspace.id, outcome.contact.id)
     await changes.publish(producer, written.change)
     return Upserted(contact=ContactPublic.from_row(contact), created=outcome.result == "created")
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    from_: str = Field(alias="from", max_length=100, description="a lead or a user without user_id")
+    into: str = Field(max_length=100)
+
+
+@router.post("/merge", response_model=ContactPublic)
+async def merge(
+    body: MergeRequest,
+    workspace: CurrentWorkspace,
+    pool: Pool,
+    producer: Producer,
+    settings: Settings,
+) -> ContactPublic:
+    """Merge ``from`` into ``into`` (SPEC §6.4): ``into`` keeps its values and fills its blanks
+    from ``from``, takes over its tags, custom attributes, events and deliveries; ``from`` is
+    deleted."""
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            try:
+                merged, change = await changes.merge(
+                    conn, workspace.id, body.from_, body.into, CONTACT_CHANGES.name(settings)
+                )
+            except LookupError:
+                raise not_found("contact") from None
+            except ValueError as exc:
+                raise invalid(str(exc)) from None
+        contact = await repo.get_contact(conn, workspace.id, merged.id)
+    await changes.publish(producer, change)
+    return ContactPublic.from_row(contact)
 
 
 @router.get("", response_model=Page[ContactPublic])
