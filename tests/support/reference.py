@@ -82,3 +82,70 @@ class Reference:
             (c["role"], c["user_id"] or "", c["email"], c["name"] or "", tuple(sorted(c["tags"])))
             for c in self.contacts
         )
+
+
+class UndoableReference(Reference):
+    """The reference model with undo (SPEC §6.3): each import's effect is journaled per contact
+    (created with its state, or each field's old and new value and the tags added), and undoing
+    it takes that back last entry first — a field whose value is no longer the import's keeps
+    its newer value (a conflict), a created contact changed since is kept (a conflict)."""
+
+    FIELDS = ("role", "user_id", "email", "name")
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @classmethod
+    def _fields(cls, contact: dict[str, Any]) -> dict[str, Any]:
+        return {**{f: contact[f] for f in cls.FIELDS}, "tags": frozenset(contact["tags"])}
+
+    def apply_logged(
+        self, journal: list[Any], kind: str, record: dict[str, Any], tag: str | None = None
+    ) -> str:
+        before = {id(c): self._fields(c) for c in self.contacts}
+        outcome = self.apply(kind, record, tag)
+        for contact in self.contacts:
+            now = self._fields(contact)
+            old = before.get(id(contact))
+            if old is None:
+                journal.append(("c", contact, now))
+            elif old != now:
+                changes = {f: (old[f], now[f]) for f in self.FIELDS if old[f] != now[f]}
+                journal.append(("u", contact, changes, now["tags"] - old["tags"]))
+        return outcome
+
+    def undo(self, journal: list[Any]) -> dict[str, int]:
+        """Take back a journaled import; ``{"deleted", "reverted", "conflicts"}``."""
+        outcome: dict[int, str] = {}
+        for entry in reversed(journal):
+            contact = entry[1]
+            key = id(contact)
+            if not any(c is contact for c in self.contacts):
+                code = "c"
+            elif entry[0] == "c":
+                code = "d" if self._fields(contact) == entry[2] else "c"
+                if code == "d":
+                    self.contacts = [c for c in self.contacts if c is not contact]
+            else:
+                changes, added = entry[2], entry[3]
+                kept = False
+                for field, (old, new) in changes.items():
+                    if field == "role":
+                        continue
+                    if contact[field] != new:
+                        kept = True
+                        continue
+                    contact[field] = old
+                    if field == "user_id" and "role" in changes:
+                        if contact["role"] == changes["role"][1]:
+                            contact["role"] = changes["role"][0]
+                contact["tags"] = set(contact["tags"]) - set(added)
+                code = "c" if kept else "r"
+            if outcome.get(key) != "c":
+                outcome[key] = code
+        codes = list(outcome.values())
+        return {
+            "deleted": codes.count("d"),
+            "reverted": codes.count("r"),
+            "conflicts": codes.count("c"),
+        }
