@@ -108,6 +108,7 @@ class RunResult:
     baseline_people: int = 0
     usher_people: int = 0
     dry_run_s: float = 0.0  # the same file's dry run, before the import (SPEC §6.1)
+    undo_s: float = 0.0  # the import undone, after it (SPEC §6.3)
     diff_bytes: int = 0  # the real import's diff as stored (import_diffs with its TOAST)
 
 
@@ -328,6 +329,19 @@ def run_usher(
         rss = sampler.stop()
         cpu = sampler.cpu
         sampler = None
+        tu = time.monotonic()
+        undo = api.ok("POST", f"/api/imports/{import_id}/undo", 202)
+        undone = api.wait(undo["id"], timeout_s=3600, poll_s=0.1)
+        undo_s = time.monotonic() - tu
+        undo_counts = {k: undone["counts"][k] for k in ("deleted", "reverted", "conflicts")}
+        assert undone["status"] == "completed", undone
+        assert undo_counts == {
+            "deleted": expected.created,
+            "reverted": expected.updated,
+            "conflicts": 0,
+        }, (undo_counts, expected)
+        people_after_undo = asyncio.run(_count_people(stack.dsn, api.workspace_id))
+        assert people_after_undo == expected.final_people - expected.created, people_after_undo
         return RunResult(
             baseline_s=0.0,
             usher_s=round(usher_s, 2),
@@ -345,6 +359,7 @@ def run_usher(
             usher_people=asyncio.run(_count_people(stack.dsn, api.workspace_id)),
             dry_run_s=round(dry_run_s, 2),
             diff_bytes=diff_bytes,
+            undo_s=round(undo_s, 2),
         )
     finally:
         if sampler is not None:
@@ -502,6 +517,7 @@ def report(rows: int, results: list[RunResult]) -> None:
         f"| deliver (upload start → last delivery) | {med['deliver']:.2f} s, {results[0].deliveries / max(med['deliver'], 1e-6):,.0f} deliveries/s |",
         f"| deliveries | {results[0].deliveries:,} (one per person in the audience) |",
         f"| dry run of the same file (start → previewed) | {_median([r.dry_run_s for r in results]):.2f} s |",
+        f"| undo of the import (start → completed) | {_median([r.undo_s for r in results]):.2f} s, {rows / max(_median([r.undo_s for r in results]), 1e-6):,.0f} rows/s |",
         f"| diff kept (import_diffs, compressed) | {_median([r.diff_bytes for r in results]) / 1e6:.1f} MB, {_median([r.diff_bytes for r in results]) / rows:.0f} bytes a row ({_median([r.diff_bytes for r in results]) / rows:.0f} MB per 1M rows) |",
         f"| delivery latency p50 / p99 (committed → delivered) | {_median([r.latency_p50_s for r in results])} s / {_median([r.latency_p99_s for r in results])} s |",
         *(f"| peak RSS {s} | {rss[s]:.0f} MB |" for s in services),
@@ -518,6 +534,7 @@ def report(rows: int, results: list[RunResult]) -> None:
         "ratio": round(usher / baseline, 2),
         "deliveries": results[0].deliveries,
         "dry_run_s": _median([r.dry_run_s for r in results]),
+        "undo_s": _median([r.undo_s for r in results]),
         "diff_mb_per_1m_rows": round(_median([r.diff_bytes for r in results]) / rows, 1),
         "latency_p99_s": _median([r.latency_p99_s for r in results]),
         "peak_rss_mb": {s: round(rss[s]) for s in services},

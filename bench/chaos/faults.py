@@ -56,8 +56,9 @@ class Faults:
         try:
             found = query(
                 self.stack.dsn,
-                "SELECT status, created + updated + failed AS done, error FROM imports"
-                " WHERE id = $1",
+                # An import's records, or an undo's contacts (the other counts are 0).
+                "SELECT status, created + updated + failed + deleted + reverted + conflicts"
+                " AS done, error FROM imports WHERE id = $1",
                 import_id,
             )
         except Exception:

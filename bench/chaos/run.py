@@ -32,6 +32,11 @@ four services, under ``.usher/chaos``, on ports no other stack uses) and:
    ``resent_after_kill`` (allowed: receivers deduplicate on the key), otherwise ``duplicated``
    (`bench.chaos.checks`).
 
+6. then undoes the import (SPEC §6.3) under a new round of the same faults, and checks that
+   every person is exactly as before the import (the created ones gone, the updated ones with
+   their values and tags back) and that it found no conflict (nobody wrote in between):
+   ``undo`` in the JSON line.
+
 Its last line is one JSON object: ``rows``; ``kills`` (= ``service_kills``),
 ``broker_restarts`` (broker faults of either kind), ``broker_leader_kills``, ``db_restarts``
 (those that happened while the import ran); ``lost`` (expected people missing or in another
@@ -130,6 +135,7 @@ class Chaos(Session):
             + ", ".join(f"{c} {expected.seed_audiences[c]:,}" for c in CHANNELS)
         )
 
+        before = self.verify.people_state(api)
         t_upload = time.monotonic()
         import_id = self._import(api, import_csv, TAG, trigger_messages=True)
         self.t_import = time.monotonic()
@@ -154,7 +160,50 @@ class Chaos(Session):
         }
         if status.get("status") != "completed":
             outcome.problems.insert(0, f"the import did not complete: {status}")
+            return outcome
+        undo, problems = self._undo(api, import_id, expected, before)
+        outcome.summary["undo"] = undo
+        outcome.problems.extend(problems)
         return outcome
+
+    def _undo(
+        self, api: Api, import_id: str, expected: Expected, before: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Undo the import under a new round of faults; the people must be as before it."""
+        import_faults = self.faults
+        started = api.ok("POST", f"/api/imports/{import_id}/undo", 202)
+        say(f"undo {started['id']} started")
+        self.t_import = time.monotonic()
+        status = self.injector.until_done(started["id"], expected.created + expected.updated)
+        undo_s = time.monotonic() - self.t_import
+        during = [f for f in self.faults if f.during_import]
+        for fault in self.faults:
+            say(f"undo fault: {fault.describe()}")
+        self.faults = import_faults
+        final = api.status(started["id"])
+        after = self.verify.people_state(api)
+        lost = sorted(k for k in before if after.get(k) != before[k])
+        left = sorted(k for k in after if k not in before)
+        counts = final["counts"]
+        summary = {
+            "status": final["status"],
+            "seconds": round(undo_s, 1),
+            "kills": sum(f.kind == "kill" for f in during),
+            "broker_faults": sum(f.kind == "broker" for f in during),
+            "db_restarts": sum(f.kind == "database" for f in during),
+            "deleted": counts["deleted"],
+            "reverted": counts["reverted"],
+            "conflicts": counts["conflicts"],
+            "not_restored": len(lost),
+            "left_behind": len(left),
+        }
+        problems = [f"undo: {k} is {after.get(k)}, was {before[k]}" for k in lost[:10]]
+        problems += [f"undo: {k} should be gone, is {after[k]}" for k in left[:10]]
+        if status.get("status") != "completed":
+            problems.insert(0, f"the undo did not complete: {status}")
+        if counts["conflicts"]:
+            problems.append(f"undo: {counts['conflicts']} conflicts, but nobody wrote since")
+        return summary, problems
 
     def _message(self, api: Api, channel: str) -> str:
         """A live auto message on ``channel`` to its audience (``AUDIENCES``)."""

@@ -98,6 +98,27 @@ class Verify:
             time.sleep(1)
         say(f"PROBLEM: still sending after {QUIET_CAP_S:.0f}s")
 
+    def people_state(self, api: Api) -> dict[str, Any]:
+        """Every person of the workspace by id, as the checks compare them."""
+        rows = query(
+            self.stack.dsn,
+            "SELECT id, role, user_id, email, name, phone, custom, tags FROM contacts"
+            " WHERE workspace_id = $1",
+            api.workspace_id,
+        )
+        return {
+            r["id"]: (
+                r["role"],
+                r["user_id"],
+                r["email"],
+                r["name"],
+                r["phone"],
+                tuple(sorted(r["custom"].items())),
+                tuple(sorted(t.lower() for t in r["tags"])),
+            )
+            for r in rows
+        }
+
     def check(self, api: Api, import_id: str, expected: Expected) -> Outcome:
         dsn = self.stack.dsn
         problems: list[str] = []

@@ -52,6 +52,9 @@ def test_import_survives_kills_and_restarts() -> None:
         assert verdict["missing"] == verdict["duplicated"] == 0, (channel, verdict)
         assert verdict["delivered"] == verdict["expected"] > 0, (channel, verdict)
     assert summary["completed"] and summary["counts_exact"]
+    undo = summary["undo"]  # the import undone under a second round of faults
+    assert undo["status"] == "completed", undo
+    assert undo["not_restored"] == undo["left_behind"] == undo["conflicts"] == 0, undo
 
 
 def test_expected_outcome_is_the_reference_model() -> None:
