@@ -2,7 +2,7 @@
 
 A dry run changes nothing in the workspace, yet chunk *n* must see what chunks before it would
 have done (the same person twice in a file is an update the second time). So each dry run has
-its own tables in the ``previews`` schema, created with its first chunk and dropped when it
+its own tables in the ``previews`` schema, created when it is queued and dropped when it
 ends: ``<id>_contacts`` (every person it created or changed, as it would have them; read in
 place of their stored state), ``<id>_tags`` (the tag spellings it would add) and ``<id>_reach``
 (who each live message would reach, once per person). They are written in the chunk's
@@ -31,7 +31,8 @@ def _table(import_id: str, what: str) -> str:
 
 
 async def create(conn: asyncpg.Connection, import_id: str) -> None:
-    """The dry run's tables (with its first chunk)."""
+    """The dry run's tables: made when it is queued (and again, if need be, by its first
+    chunk), since its chunks read them beside the one before, which may still be committing."""
     contacts = _table(import_id, "contacts")
     await conn.execute(
         f"CREATE TABLE IF NOT EXISTS {contacts}"

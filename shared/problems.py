@@ -69,6 +69,12 @@ _KNOWN: dict[str, tuple[str, str, str | None]] = {
         "the later row changes the person again: remove the duplicate rows if that is not meant",
     ),
 }
+# The fix of a warning: its records were imported already, without the value.
+_WARNING_FIXES = {
+    "phone.no_country": "choose a default country (default_country) to import those numbers too",
+    DUPLICATE: _KNOWN[DUPLICATE][2],
+}
+_WARNING_FIX = "correct those values in the file and import it again to set them"
 _OPTIONAL_FIX = (
     "correct them in the file, or import those people without that value (invalid_values:"
     ' "skip_value")'
@@ -117,6 +123,8 @@ def describe(tally: Mapping[str, tuple[int, int]]) -> list[dict[str, Any]]:
     for key, (count, first_row) in sorted(tally.items(), key=lambda kv: (-kv[1][0], kv[0])):
         level, _, name = key.partition(":")
         one, many, fix = _wording(name)
+        if level == "w":
+            fix = _WARNING_FIXES.get(name, _WARNING_FIX)
         out.append(
             {
                 "cause": name,

@@ -108,7 +108,7 @@ class MergerHandler:
         _parse_dates(chunk.rows)
         ws = chunk.workspace_id
         preview = _preview(chunk)
-        carry = self.pipe.take_carry(ws, preview)
+        carry = self.pipe.take_carry(ws, preview, chunk.run)
         applied: Applied | None = None
         if carry is not None:  # prepared now, beside the tail in flight
             async with self.pool.acquire() as conn:
@@ -116,6 +116,8 @@ class MergerHandler:
                     applied = await self._prepare(conn, chunk, carry)
                 except changes.Unappliable:
                     carry = None  # it changed the carried contacts: prepared again under the lock
+                except asyncpg.UndefinedTableError:
+                    carry = None  # the dry run ended meanwhile (its tables dropped): _begin tells
         if not await self.pipe.drain():
             applied = carry = None
         conn, tx = await self.pipe.begin()
@@ -155,6 +157,7 @@ class MergerHandler:
         next_carry = Carry(
             ws,
             preview,
+            chunk.run,
             dict(prepared.engine.changed),
             dict(prepared.spelling.known),
             version if preview is not None else version + 1,  # a dry run writes no people

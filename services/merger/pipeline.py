@@ -36,6 +36,7 @@ class Carry:
 
     workspace_id: str
     preview: str | None  # the dry run the chunk belonged to (its people are that dry run's)
+    run: int  # ... and its run (a dry run run again starts from the workspace as it is)
     changed: dict[str, Contact]  # its people as they will be committed
     tags: dict[str, str]  # folded tag name -> the workspace's spelling, after the chunk
     version: int  # the workspace's people_version once it committed
@@ -51,13 +52,13 @@ class Pipeline:
         self.background = False  # the first chunk after a start runs in the foreground
         self.spoilt = False  # a tail wrote otherwise than its carry says (record by record)
 
-    def take_carry(self, workspace_id: str, preview: str | None) -> Carry | None:
-        """The carry of the chunk before, if it was of this workspace and of the same dry run
-        (or both real) — it is used once."""
+    def take_carry(self, workspace_id: str, preview: str | None, run: int) -> Carry | None:
+        """The carry of the chunk before, if it was of this workspace and of the same run of the
+        same dry run (or both real) — it is used once."""
         carry, self.carry = self.carry, None
         if carry is None or carry.workspace_id != workspace_id or carry.preview != preview:
             return None
-        return carry
+        return carry if preview is None or carry.run == run else None
 
     def spoil(self) -> None:
         """The tail did not write what its carry says (it applied its chunk record by record):

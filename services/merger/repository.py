@@ -205,11 +205,13 @@ async def write_conflicts(
     """Queue the chunk's records the identity rules could not place (SPEC §6.4)."""
     if not conflicts:
         return
+    # One id stem a chunk, the row after it: ids sort like the rows (the queue's order).
+    stem = new_id("cf_")
     await conn.copy_records_to_table(
         "conflicts",
         records=[
             (
-                new_id("cf_"),
+                f"{stem}_{c['row']:012d}",
                 chunk.workspace_id,
                 chunk.import_id,
                 c["row"],

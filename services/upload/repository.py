@@ -127,6 +127,8 @@ async def queue_import(
             for table in ("import_chunks", "import_errors", "import_diffs"):
                 await conn.execute(f"DELETE FROM {table} WHERE import_id = $1", import_id)
             await previews.drop(conn, import_id)
+        if dry_run:  # before any chunk: the merger reads them beside a chunk still committing
+            await previews.create(conn, import_id)
     return True
 
 

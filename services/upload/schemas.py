@@ -86,10 +86,14 @@ class Counts(BaseModel):
     failed: int
     unchanged: int = Field(description="records that matched a contact and changed nothing")
     warnings: int = Field(description="records applied with a value left out")
-    # An undo's (SPEC §6.3): deleted + reverted + conflicts == rows.
-    deleted: int | None = None
-    reverted: int | None = None
-    conflicts: int | None = None
+
+
+class UndoCounts(Counts):
+    """An undo's counts (SPEC §6.3): ``deleted + reverted + conflicts == rows``."""
+
+    deleted: int
+    reverted: int
+    conflicts: int
 
 
 class FieldCounts(BaseModel):
@@ -127,7 +131,7 @@ class ImportPublic(BaseModel):
     kind: str
     status: str
     tag: str | None
-    counts: Counts
+    counts: UndoCounts | Counts
     progress: float = Field(description="0–1; 1 when completed")
     trigger_messages: bool
     created_at: When
@@ -194,7 +198,7 @@ class ImportPublic(BaseModel):
 def _counts(row: Mapping[str, Any], total: int | None, done: int) -> Counts:
     if row["source"] == "undo":
         undone = row["deleted"] + row["reverted"] + row["conflicts"]
-        return Counts(
+        return UndoCounts(
             rows=undone,
             created=0,
             updated=0,

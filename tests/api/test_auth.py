@@ -8,7 +8,7 @@ import re
 import pytest
 from fastapi import FastAPI
 
-from tests.support.api import ADMIN, Api
+from tests.support.api import ADMIN, Api, minimal_body
 
 ID_PARAM = re.compile(r"\{[^}]+\}")
 PUBLIC = {("GET", "/api/meta")}  # the product's rules: no data in it
@@ -58,8 +58,7 @@ def test_unknown_ids_in_ones_own_workspace_answer_404_with_what_was_missing(
         if not ID_PARAM.search(path):
             continue
         url = ID_PARAM.sub("nothing_here", path)
-        valid = {"/start": {"mapping": {"email": "email"}}, "/resolve": {"action": "dismiss"}}
-        body = next((b for end, b in valid.items() if path.endswith(end)), {})
+        body = minimal_body(path)
         response = api.request(method, url, json=body)
         assert response.status_code == 404, (method, path, response.status_code, response.text)
         error = response.json()["error"]

@@ -140,7 +140,13 @@ def test_a_dry_run_changes_nothing_and_the_commit_does_what_it_promised(services
     # row 6 leaves plan blank: blank_values "clear" clears what row 3 set
     assert summary["fields"]["custom.plan"] == {"set": 1, "changed": 1, "cleared": 1}
     assert summary["messages"] == [
-        {"message_id": vip["id"], "name": "VIPs", "deliveries": 3, "suppressed": False}
+        {
+            "message_id": vip["id"],
+            "name": "VIPs",
+            "deliveries": 3,
+            "suppressed": False,
+            "cancelled": 0,
+        }
     ]
     causes = {p["cause"]: p for p in summary["problems"]}
     assert causes["identity.ambiguous_email"]["message"] == (
@@ -317,7 +323,7 @@ def test_a_dry_run_killed_mid_way_promises_exactly_the_same(services: Any) -> No
     services.start_service("parser")
     services.start_service("merger")
     preview = api.wait(uploaded["id"], timeout_s=180)
-    assert preview["status"] == "previewed", preview
+    assert preview["status"] == "previewed", preview["error"]
     assert {k: preview["counts"][k] for k in ("rows", "created", "updated", "failed")} == {
         "rows": 6001,
         "created": 4000,

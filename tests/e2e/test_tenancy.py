@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from tests.support.api import Api
+from tests.support.api import Api, minimal_body
 
 ID_PARAM = re.compile(r"\{[^}]+\}")
 
@@ -57,7 +57,7 @@ def test_other_workspaces_ids_answer_404(services) -> None:
         url = path
         for name in names:
             url = url.replace(name, ids.get(name.strip("{}"), person["id"]))
-        body = {"mapping": {"email": "email"}} if path.endswith("/start") else {}
+        body = minimal_body(path)
         response = other.request(method, url, json=body)
         assert response.status_code == 404, (method, path, response.status_code, response.text)
         checked += 1

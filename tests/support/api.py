@@ -15,6 +15,13 @@ import httpx
 
 ADMIN = "test-admin-token"  # USHER_ADMIN_TOKEN of the test stack
 DONE = ("completed", "previewed", "failed")
+# The smallest valid body of the routes that refuse an empty one before looking up their id.
+_MINIMAL_BODIES = {"/start": {"mapping": {"email": "email"}}, "/resolve": {"action": "dismiss"}}
+
+
+def minimal_body(path: str) -> dict[str, Any]:
+    """A body a route at ``path`` accepts as valid (the id may still be unknown)."""
+    return next((b for end, b in _MINIMAL_BODIES.items() if path.endswith(end)), {})
 
 
 class Api:
