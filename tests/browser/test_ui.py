@@ -353,7 +353,7 @@ def test_narrow_layout(narrow_ui: Ui, workspace: Api) -> None:
     ui.no_horizontal_scroll()
     ui.shot("04-history")
 
-    page.locator("tbody tr").first.get_by_role("link").click()
+    page.locator("tbody tr").first.locator("td[data-label=Date]").get_by_role("link").click()
     expect(page.get_by_test_id("progress-percent")).to_have_text("100 %")
     expect(page.get_by_role("button", name="Download error report (CSV)")).to_be_visible()
     ui.no_horizontal_scroll()

@@ -3,7 +3,7 @@
 
 import { api, session } from "./api.js";
 import { append, clear, errorBox, field, h } from "./dom.js";
-import { importHistory, importProgress } from "./imports.js";
+import { importChanges, importHistory, importProgress } from "./imports.js";
 import { messageForm, messageList, messagePage } from "./messages.js";
 import { loadMeta } from "./meta.js";
 import { people, person } from "./people.js";
@@ -13,6 +13,7 @@ const routes = [
   [/^\/import$/, importWizard, "Import people"],
   [/^\/imports$/, importHistory, "Import history"],
   [/^\/imports\/([^/]+)$/, importProgress, "Import"],
+  [/^\/imports\/([^/]+)\/changes$/, importChanges, "Import changes"],
   [/^\/people$/, people, "People"],
   [/^\/people\/([^/]+)$/, person, "Person"],
   [/^\/messages$/, messageList, "Messages"],

@@ -60,6 +60,32 @@ export function field(labelText, control, { hint, required } = {}) {
   return { wrap, input: control };
 }
 
+/**
+ * Radio buttons named `name`, one `.choice` each: `options` are [value, label, hint?];
+ * `onChange(value)` runs when one is picked. Wrap them in a fieldset with a legend.
+ */
+export function radios(name, options, value, onChange) {
+  return options.map(([optValue, text, hint]) => {
+    const id = uid(name);
+    const hintId = `${id}-hint`;
+    return h(
+      "div",
+      { class: "choice" },
+      h("input", {
+        type: "radio",
+        name,
+        id,
+        value: optValue,
+        checked: optValue === value,
+        "aria-describedby": hint ? hintId : null,
+        onchange: () => onChange(optValue),
+      }),
+      h("label", { for: id }, text),
+      hint ? h("p", { class: "hint", id: hintId }, hint) : null,
+    );
+  });
+}
+
 export function select(options, value) {
   const el = h("select");
   for (const option of options) {

@@ -1,7 +1,10 @@
-// One import's live progress and summary (with the error report), and the import history.
+// One import's live progress and summary (with the error report), a dry run's preview with the
+// way to import it, an import's changes row by row, and the import history.
 
-import { api, download, query } from "./api.js";
+import { api, query } from "./api.js";
+import { changesView, resultCounts } from "./changes.js";
 import { clear, errorBox, fmtDate, fmtNumber, h, notice, table } from "./dom.js";
+import { errorReportButton, previewSections, resultSentence, summarySections } from "./summary.js";
 
 const SOURCES = {
   csv: "CSV",
@@ -17,40 +20,43 @@ const STATUSES = {
   processing: "Processing",
   completed: "Completed",
   failed: "Failed",
+  cancelled: "Cancelled",
+  previewed: "Preview",
 };
+const FINISHED = ["completed", "failed", "cancelled", "uploaded", "previewed"];
 const POLL_MS = 700;
 
 export function sourceName(source) {
   return SOURCES[source] || source;
 }
 
-function statusBadge(status) {
-  return h("span", { class: `badge status-${status}` }, STATUSES[status] || status);
+function statusBadge(imp) {
+  const previewing = imp.dry_run && (imp.status === "queued" || imp.status === "processing");
+  const text = previewing ? "Previewing" : STATUSES[imp.status] || imp.status;
+  return h("span", { class: `badge status-${imp.status}` }, text);
 }
 
-function errorReportButton(imp, label = "Download error report (CSV)", ariaLabel = null) {
-  const result = h("span", { class: "inline-result", "aria-live": "polite" });
-  const button = h(
-    "button",
-    {
-      type: "button",
-      class: "secondary",
-      "aria-label": ariaLabel,
-      onclick: async () => {
-        clear(result);
-        button.disabled = true;
-        try {
-          await download(`/api/imports/${encodeURIComponent(imp.id)}/errors`, `errors-${imp.id}.csv`);
-        } catch (error) {
-          result.append(errorBox(error, "The error report could not be downloaded"));
-        } finally {
-          button.disabled = false;
-        }
-      },
-    },
-    label,
-  );
-  return h("span", { class: "download" }, button, result);
+/**
+ * Follow import `id` until it is finished: `onState(imp)` gets every state read, `onError(error)`
+ * every failed read (polling goes on, except after a 404). Stops when `isStopped()` says so.
+ * Resolves to the finished import, or null when it stopped first.
+ */
+export async function watchImport(id, { onState, onError, isStopped }) {
+  const path = `/api/imports/${encodeURIComponent(id)}`;
+  while (!isStopped()) {
+    try {
+      const imp = await api("GET", path);
+      if (isStopped()) return null;
+      onState(imp);
+      if (FINISHED.includes(imp.status)) return imp;
+    } catch (error) {
+      if (isStopped()) return null;
+      onError(error);
+      if (error.status === 404) return null;
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  return null;
 }
 
 function duration(start, end) {
@@ -62,7 +68,12 @@ function duration(start, end) {
 }
 
 function percentOf(imp) {
-  return imp.status === "completed" ? 100 : Math.floor((imp.progress || 0) * 100);
+  return imp.status === "completed" || imp.status === "previewed" ? 100 : Math.floor((imp.progress || 0) * 100);
+}
+
+function title(imp) {
+  if (imp.dry_run) return imp.file_name ? `Preview of the import of ${imp.file_name}` : `Preview of the ${sourceName(imp.source)} import`;
+  return imp.file_name ? `Import of ${imp.file_name}` : `${sourceName(imp.source)} import`;
 }
 
 export async function importProgress(ctx) {
@@ -71,69 +82,122 @@ export async function importProgress(ctx) {
   const heading = h("h1", {}, "Import");
   const badge = h("span");
   const bar = h("progress", { id: "import-progress", max: "100", value: "0" });
+  const barLabel = h("label", { for: "import-progress" }, "Progress");
   const percent = h("span", { class: "percent", "data-testid": "progress-percent" }, "0 %");
   const rowsDone = h("dd", { "data-testid": "rows-done" });
   const created = h("dd", { "data-testid": "count-created" });
   const updated = h("dd", { "data-testid": "count-updated" });
+  const unchanged = h("dd", { "data-testid": "count-unchanged" });
   const failed = h("dd", { "data-testid": "count-failed" });
   const speed = h("dd", { "data-testid": "rows-per-second" });
   const tag = h("dd");
   const timing = h("dd");
   const summary = h("section", { class: "summary-box", "aria-live": "polite" });
   const problem = h("div", { "aria-live": "assertive" });
-  let timer = null;
+  const progressCard = h(
+    "section",
+    { class: "card" },
+    h("div", { class: "progress-line" }, barLabel, bar, percent),
+    h(
+      "dl",
+      { class: "stats" },
+      h("div", {}, h("dt", {}, "Rows done"), rowsDone),
+      h("div", {}, h("dt", {}, "Created"), created),
+      h("div", {}, h("dt", {}, "Updated"), updated),
+      h("div", {}, h("dt", {}, "Unchanged"), unchanged),
+      h("div", {}, h("dt", {}, "Failed"), failed),
+      h("div", {}, h("dt", {}, "Speed"), speed),
+      h("div", {}, h("dt", {}, "Tag"), tag),
+      h("div", {}, h("dt", {}, "Duration"), timing),
+    ),
+  );
   let stopped = false;
   ctx.onLeave(() => {
     stopped = true;
-    clearTimeout(timer);
   });
 
-  ctx.main.append(
-    h("div", { class: "page-head" }, heading, badge),
-    h(
-      "section",
-      { class: "card" },
-      h(
-        "div",
-        { class: "progress-line" },
-        h("label", { for: "import-progress" }, "Progress"),
-        bar,
-        percent,
-      ),
-      h(
-        "dl",
-        { class: "stats" },
-        h("div", {}, h("dt", {}, "Rows done"), rowsDone),
-        h("div", {}, h("dt", {}, "Created"), created),
-        h("div", {}, h("dt", {}, "Updated"), updated),
-        h("div", {}, h("dt", {}, "Failed"), failed),
-        h("div", {}, h("dt", {}, "Speed"), speed),
-        h("div", {}, h("dt", {}, "Tag"), tag),
-        h("div", {}, h("dt", {}, "Duration"), timing),
-      ),
-    ),
-    problem,
-    summary,
-  );
+  ctx.main.append(h("div", { class: "page-head" }, heading, badge), progressCard, problem, summary);
 
   const draw = (imp) => {
-    heading.textContent = imp.file_name ? `Import of ${imp.file_name}` : `${sourceName(imp.source)} import`;
-    clear(badge).append(statusBadge(imp.status));
+    heading.textContent = title(imp);
+    clear(badge).append(statusBadge(imp));
+    barLabel.textContent = imp.dry_run ? "Checking the rows" : "Progress";
     const value = percentOf(imp);
     bar.value = value;
     bar.setAttribute("aria-valuetext", `${value} percent`);
     percent.textContent = `${value} %`;
     const c = imp.counts;
+    const shown = resultCounts(c);
     const done = c.created + c.updated + c.failed;
     rowsDone.textContent = c.rows ? `${fmtNumber(done)} of ${fmtNumber(c.rows)}` : fmtNumber(done);
-    created.textContent = fmtNumber(c.created);
-    updated.textContent = fmtNumber(c.updated);
-    failed.textContent = fmtNumber(c.failed);
+    created.textContent = fmtNumber(shown.created);
+    updated.textContent = fmtNumber(shown.updated);
+    unchanged.textContent = fmtNumber(shown.unchanged);
+    failed.textContent = fmtNumber(shown.failed);
     speed.textContent = imp.rows_per_second != null ? `${fmtNumber(imp.rows_per_second)} rows/s` : "—";
     tag.textContent = imp.tag || "—";
     timing.textContent = imp.started_at
       ? `${duration(imp.started_at, imp.finished_at || new Date())}${imp.finished_at ? "" : " so far"}`
       : "not started";
+  };
+
+  const failedRows = async (imp) => {
+    const c = imp.counts;
+    summary.append(
+      h("h3", {}, `${fmtNumber(c.failed)} ${c.failed === 1 ? "row" : "rows"} failed`),
+      h("p", {}, "Nothing from a failed row was imported. Fix the rows in the report and import it again."),
+      errorReportButton(imp),
+    );
+    try {
+      const report = await api("GET", `${path}/errors?format=json&limit=20`);
+      const shown = report.data.filter((e) => e.errors.length);
+      summary.append(
+        table(
+          ["Row", "Errors", "Values"],
+          shown.map((e) => [
+            String(e.row),
+            h("ul", {}, e.errors.map((text) => h("li", {}, text))),
+            Object.entries(e.values)
+              .map(([k, v]) => `${k}: ${v}`)
+              .join(" · "),
+          ]),
+          { caption: c.failed > shown.length ? `The first ${shown.length} of ${fmtNumber(c.failed)} failed rows` : "Failed rows" },
+        ),
+      );
+    } catch (error) {
+      summary.append(errorBox(error, "The failed rows could not be listed"));
+    }
+  };
+
+  // A dry run's result: what importing would do, and the button that imports it.
+  const previewed = (imp) => {
+    progressCard.hidden = true;
+    const result = h("div", { "aria-live": "polite" });
+    const commit = h(
+      "button",
+      {
+        type: "button",
+        onclick: async () => {
+          commit.disabled = true;
+          clear(result);
+          try {
+            await api("POST", `${path}/start`);
+            ctx.navigate(`/imports/${encodeURIComponent(id)}`);
+          } catch (error) {
+            result.append(errorBox(error, "The import did not start"));
+            commit.disabled = false;
+          }
+        },
+      },
+      "Import",
+    );
+    summary.append(
+      h("h2", {}, "What this import would do"),
+      notice("Nothing has been imported yet. Import applies this file with the options of this preview, to the workspace as it is then."),
+      previewSections(imp),
+      result,
+      h("div", { class: "actions sticky" }, h("a", { class: "button secondary", href: "#/imports" }, "Import history"), commit),
+    );
   };
 
   const finish = async (imp) => {
@@ -142,72 +206,65 @@ export async function importProgress(ctx) {
       summary.append(notice("This file was uploaded but the import was never started. Upload it again from Import people."));
       return;
     }
+    if (imp.status === "previewed") {
+      previewed(imp);
+      return;
+    }
     const c = imp.counts;
+    const shown = resultCounts(c);
     if (imp.status === "failed") {
-      summary.append(errorBox({ message: imp.error || "The import failed." }, "The import failed"));
+      summary.append(errorBox({ message: imp.error || "The import failed." }, imp.dry_run ? "The preview failed" : "The import failed"));
     } else {
+      const done = imp.status === "cancelled" ? "Import cancelled" : "Import completed";
       summary.append(
         h("h2", {}, "Summary"),
         h(
           "p",
           { class: "done-line" },
-          `Import completed: ${fmtNumber(c.created)} created, ${fmtNumber(c.updated)} updated, ${fmtNumber(c.failed)} failed, out of ${fmtNumber(c.rows)} rows.`,
+          `${done}: ${fmtNumber(shown.created)} created, ${fmtNumber(shown.updated)} updated, ${shown.unchanged ? `${fmtNumber(shown.unchanged)} unchanged, ` : ""}${fmtNumber(shown.failed)} failed, out of ${fmtNumber(c.rows)} rows.`,
         ),
       );
     }
     const links = h("p", { class: "actions" });
-    if (imp.tag) {
+    if (imp.tag && !imp.dry_run) {
       links.append(h("a", { class: "button", href: `#/people${query({ q: `tag: ${imp.tag}` })}` }, `See the people tagged “${imp.tag}”`));
+    }
+    if (imp.summary && !imp.dry_run) {
+      links.append(h("a", { class: "button secondary", href: `#/imports/${encodeURIComponent(imp.id)}/changes` }, "View changes"));
     }
     links.append(h("a", { class: "button secondary", href: "#/import" }, "Import more people"));
     summary.append(links);
-    if (c.failed > 0) {
-      summary.append(
-        h("h3", {}, `${fmtNumber(c.failed)} ${c.failed === 1 ? "row" : "rows"} failed`),
-        h("p", {}, "Nothing from a failed row was imported. Fix the rows in the report and import it again."),
-        errorReportButton(imp),
-      );
-      try {
-        const report = await api("GET", `${path}/errors?format=json&limit=20`);
-        const shown = report.data;
-        summary.append(
-          table(
-            ["Row", "Errors", "Values"],
-            shown.map((e) => [
-              String(e.row),
-              h("ul", {}, e.errors.map((text) => h("li", {}, text))),
-              Object.entries(e.values)
-                .map(([k, v]) => `${k}: ${v}`)
-                .join(" · "),
-            ]),
-            { caption: c.failed > shown.length ? `The first ${shown.length} of ${fmtNumber(c.failed)} failed rows` : "Failed rows" },
-          ),
-        );
-      } catch (error) {
-        summary.append(errorBox(error, "The failed rows could not be listed"));
-      }
-    }
+    if (imp.summary) summary.append(summarySections(imp));
+    if (c.failed > 0) await failedRows(imp);
   };
 
-  const poll = async () => {
-    if (stopped) return;
-    try {
-      const imp = await api("GET", path);
-      if (stopped) return;
+  const last = await watchImport(id, {
+    isStopped: () => stopped,
+    onState: (imp) => {
       clear(problem);
       draw(imp);
-      if (["completed", "failed", "uploaded"].includes(imp.status)) {
-        await finish(imp);
-        return;
-      }
-    } catch (error) {
-      if (stopped) return;
-      clear(problem).append(errorBox(error, "Progress could not be updated; retrying"));
-      if (error.status === 404) return;
-    }
-    timer = setTimeout(poll, POLL_MS);
-  };
-  await poll();
+    },
+    onError: (error) => clear(problem).append(errorBox(error, "Progress could not be updated; retrying")),
+  });
+  if (last) await finish(last);
+}
+
+/** One import's changes, row by row (the diff), reached from its page and the history. */
+export async function importChanges(ctx) {
+  const [id] = ctx.params;
+  const imp = await api("GET", `/api/imports/${encodeURIComponent(id)}`);
+  ctx.main.append(
+    h("p", { class: "crumbs" }, h("a", { href: `#/imports/${encodeURIComponent(id)}` }, title(imp))),
+    h("div", { class: "page-head" }, h("h1", {}, imp.dry_run ? "Changes it would make" : "Changes made"), statusBadge(imp)),
+  );
+  if (!imp.summary) {
+    ctx.main.append(notice("This import has not finished: its changes are listed once it has."));
+    return;
+  }
+  ctx.main.append(
+    h("p", { class: "done-line" }, resultSentence(imp)),
+    changesView(imp, { limit: 50, people: !imp.dry_run }),
+  );
 }
 
 export async function importHistory(ctx) {
@@ -219,6 +276,23 @@ export async function importHistory(ctx) {
     more,
   );
   const rows = [];
+  const actions = (imp) => {
+    const when = fmtDate(imp.created_at);
+    const items = [];
+    if (imp.status === "previewed") {
+      items.push(
+        h("a", { href: `#/imports/${encodeURIComponent(imp.id)}`, "aria-label": `Review and import the preview of ${when}` }, "Review and import"),
+      );
+    } else if (imp.summary && !imp.dry_run) {
+      items.push(
+        h("a", { href: `#/imports/${encodeURIComponent(imp.id)}/changes`, "aria-label": `View the changes of the import of ${when}` }, "View changes"),
+      );
+    }
+    if (imp.counts.failed > 0 && !imp.dry_run) {
+      items.push(errorReportButton(imp, "Download", `Download the error report of the import of ${when}`));
+    }
+    return items.length ? h("div", { class: "row-actions" }, items) : "—";
+  };
   const load = async (cursor) => {
     const page = await api("GET", `/api/imports${query({ limit: 50, cursor })}`);
     rows.push(...page.data);
@@ -228,19 +302,23 @@ export async function importHistory(ctx) {
     } else {
       slot.append(
         table(
-          ["Date", "Source", "Kind", "Tag", "Rows", "Created", "Updated", "Failed", "Status", "Errors"],
-          rows.map((imp) => [
-            h("a", { href: `#/imports/${encodeURIComponent(imp.id)}` }, fmtDate(imp.created_at)),
-            imp.file_name ? `${sourceName(imp.source)}: ${imp.file_name}` : sourceName(imp.source),
-            imp.kind === "leads" ? "Leads" : "Users",
-            imp.tag || "—",
-            fmtNumber(imp.counts.rows),
-            fmtNumber(imp.counts.created),
-            fmtNumber(imp.counts.updated),
-            fmtNumber(imp.counts.failed),
-            statusBadge(imp.status),
-            imp.counts.failed > 0 ? errorReportButton(imp, "Download", `Download the error report of the import of ${fmtDate(imp.created_at)}`) : "—",
-          ]),
+          ["Date", "Source", "Kind", "Tag", "Rows", "Created", "Updated", "Unchanged", "Failed", "Status", "Actions"],
+          rows.map((imp) => {
+            const c = resultCounts(imp.counts);
+            return [
+              h("a", { href: `#/imports/${encodeURIComponent(imp.id)}` }, fmtDate(imp.created_at)),
+              imp.file_name ? `${sourceName(imp.source)}: ${imp.file_name}` : sourceName(imp.source),
+              imp.kind === "leads" ? "Leads" : "Users",
+              imp.tag || "—",
+              fmtNumber(imp.counts.rows),
+              fmtNumber(c.created),
+              fmtNumber(c.updated),
+              fmtNumber(c.unchanged),
+              fmtNumber(c.failed),
+              statusBadge(imp),
+              actions(imp),
+            ];
+          }),
           { caption: `${rows.length} ${rows.length === 1 ? "import" : "imports"}, newest first` },
         ),
       );

@@ -1,12 +1,13 @@
 // The import wizard: method and kind → file (drag and drop, upload progress) or credentials →
-// preview → columns → tag, live messages and confirm. The draft lives in memory for the tab.
+// preview → columns → tag, live messages and confirm (options.js) → for a file, the review of a
+// dry run's changes (review.js) before importing. The draft lives in memory for the tab.
 
-import { api, isUnavailable, unavailable, uploadFile } from "./api.js";
-import { append, clear, errorBox, field, h, select, uid } from "./dom.js";
+import { api, uploadFile } from "./api.js";
+import { append, clear, errorBox, h, radios } from "./dom.js";
 import { initMapping, mappingStep, previewStep, startColumns } from "./mapping.js";
-import { mappingLabels } from "./meta.js";
-import { channelName } from "./messages.js";
+import { optionsStep } from "./options.js";
 import { REMOTE_NAMES, remoteForm, startRemote } from "./remote.js";
+import { reviewStep, startPreview } from "./review.js";
 
 const METHODS = [
   ["csv", "CSV file", "A spreadsheet export: one person per row, a header row naming the columns."],
@@ -23,6 +24,7 @@ const STEPS = [
   ["preview", "Preview"],
   ["mapping", "Columns"],
   ["options", "Tag and confirm"],
+  ["review", "Review changes"],
 ];
 
 let draft = fresh();
@@ -47,6 +49,9 @@ function fresh() {
     blank: "clear",
     dateOrder: "DMY",
     country: "",
+    invalid: "fail_record",
+    suppress: [], // ids of the live messages this import must not send
+    previewOf: null, // the body of the last dry run (JSON), to tell when its preview is out of date
     remote: { region: "us", status: "subscribed" },
   };
 }
@@ -60,37 +65,19 @@ function fileFlow() {
   return draft.method === "csv" || draft.mode === "file";
 }
 
-function radios(name, options, value, onChange) {
-  return options.map(([optValue, text, hint]) => {
-    const id = uid(name);
-    const hintId = `${id}-hint`;
-    return h(
-      "div",
-      { class: "choice" },
-      h("input", {
-        type: "radio",
-        name,
-        id,
-        value: optValue,
-        checked: optValue === value,
-        "aria-describedby": hint ? hintId : null,
-        onchange: () => onChange(optValue),
-      }),
-      h("label", { for: id }, text),
-      hint ? h("p", { class: "hint", id: hintId }, hint) : null,
-    );
-  });
-}
-
 export function importWizard(ctx) {
   const container = h("div", { class: "wizard" });
   const restart = h("div", { class: "head-actions" });
   ctx.main.append(h("div", { class: "page-head" }, h("h1", {}, "Import people"), restart), container);
 
-  function go(step) {
+  /** Show `step`, with the focus on its heading, or on the control `focus` selects. */
+  function go(step, focus) {
     draft.step = step;
     show();
-    container.querySelector("h2")?.focus();
+    const target = (focus && container.querySelector(focus)) || container.querySelector("h2");
+    const folded = target?.closest("details");
+    if (folded) folded.open = true;
+    target?.focus();
   }
 
   function show() {
@@ -104,7 +91,7 @@ export function importWizard(ctx) {
       };
       restart.append(h("button", { type: "button", class: "link", onclick: again }, "Start over"));
     }
-    const skipped = !fileFlow() ? ["preview", "mapping"] : jsonFile() ? ["mapping"] : [];
+    const skipped = !fileFlow() ? ["preview", "mapping", "review"] : jsonFile() ? ["mapping"] : [];
     const visible = STEPS.filter(([key]) => !skipped.includes(key));
     const current = visible.findIndex(([key]) => key === draft.step);
     container.append(
@@ -130,7 +117,35 @@ export function importWizard(ctx) {
       preview: () =>
         previewStep(draft, { container: body, next: () => go(jsonFile() ? "options" : "mapping"), back: () => go("source") }),
       mapping: () => mappingStep(draft, { container: body, next: () => go("options"), back: () => go("preview") }),
-      options: () => optionsStep(body),
+      options: () =>
+        optionsStep(draft, {
+          container: body,
+          file: fileFlow(),
+          jsonFile: jsonFile(),
+          back: () => go(!fileFlow() ? "source" : jsonFile() ? "preview" : "mapping"),
+          preview: async () => {
+            await startPreview(draft, fileBody());
+            go("review");
+          },
+          start: commit,
+        }),
+      review: () =>
+        reviewStep(draft, {
+          container: body,
+          body: fileBody,
+          back: () => go("options"),
+          fix: (target) => {
+            if (target === "restart") {
+              draft = fresh();
+              go("method");
+            } else if (target === "mapping") {
+              go("mapping");
+            } else {
+              go("options", target === "country" ? "#default-country" : "input[name=invalid-values]:checked");
+            }
+          },
+          start: commit,
+        }),
     };
     steps[draft.step]();
   }
@@ -262,155 +277,34 @@ export function importWizard(ctx) {
     remoteForm(draft, body, { header: modeSwitch(), back: () => go("method"), next: () => go("options") });
   }
 
-  function optionsStep(body) {
-    const tag = h("input", { type: "text", id: "import-tag", value: draft.tag, maxlength: "255" });
-    tag.addEventListener("input", () => (draft.tag = tag.value));
-    const trigger = h("input", { type: "checkbox", role: "switch", id: "trigger-messages", checked: draft.trigger });
-    const liveList = h("div", { class: "live-messages", "aria-live": "polite" }, h("p", { class: "hint" }, "Loading live messages…"));
-    trigger.addEventListener("change", () => {
-      draft.trigger = trigger.checked;
-      liveList.classList.toggle("muted", !trigger.checked);
-    });
-    api("GET", "/api/messages?limit=200")
-      .then((page) => {
-        clear(liveList);
-        const live = page.data.filter((m) => m.state === "live" && m.type === "auto");
-        if (!live.length) {
-          liveList.append(h("p", { class: "hint" }, "No auto message is live, so this import sends nothing either way."));
-          return;
-        }
-        liveList.append(
-          h("p", { class: "hint" }, "With the switch on, these live messages go to every imported person who matches their audience:"),
-          h(
-            "ul",
-            {},
-            live.map((m) => h("li", {}, h("a", { href: `#/messages/${encodeURIComponent(m.id)}` }, m.name), ` (${channelName(m.channel)})`)),
-          ),
-        );
-      })
-      .catch((error) => {
-        clear(liveList);
-        liveList.append(errorBox(error, "The live messages could not be listed"));
-      });
-
-    const blank = select([["clear", "Clear the field (blank means unknown)"], ["ignore", "Keep the current value"]], draft.blank);
-    blank.addEventListener("change", () => (draft.blank = blank.value));
-    const dateOrder = select([["DMY", "Day first: DD/MM/YYYY"], ["MDY", "Month first: MM/DD/YYYY"]], draft.dateOrder);
-    dateOrder.addEventListener("change", () => (draft.dateOrder = dateOrder.value));
-    const country = h("input", { type: "text", value: draft.country, maxlength: "2", size: "4", autocomplete: "off" });
-    country.addEventListener("input", () => (draft.country = country.value));
-
-    const result = h("div", { "aria-live": "polite" });
-    const confirm = h("button", { type: "submit" }, "Start import");
-    const file = fileFlow();
-    const { mapping, custom_attributes: custom } = file && !jsonFile() ? startColumns(draft) : { mapping: {}, custom_attributes: {} };
-    const summary = h(
-      "dl",
-      { class: "summary" },
-      h("dt", {}, "Source"),
-      h("dd", {}, file ? draft.upload.file_name || "uploaded file" : REMOTE_NAMES[draft.method]),
-      h("dt", {}, "Import as"),
-      h("dd", {}, draft.kind === "users" ? "Users" : "Leads"),
-      file && jsonFile() ? [h("dt", {}, "Columns"), h("dd", {}, "Mapped automatically from the Mixpanel properties")] : null,
-      file && !jsonFile()
-        ? [
-            h("dt", {}, "Columns"),
-            h(
-              "dd",
-              {},
-              h(
-                "ul",
-                {},
-                Object.entries(mappingLabels())
-                  .filter(([key]) => mapping[key])
-                  .map(([key, text]) => h("li", {}, `${text} ← ${mapping[key]}`)),
-                Object.entries(custom).map(([column, name]) => h("li", {}, `Custom attribute “${name}” ← ${column}`)),
-              ),
-            ),
-          ]
-        : null,
-    );
-
-    body.append(
-      h("h2", { tabindex: "-1" }, "Tag and confirm"),
-      h(
-        "form",
-        {
-          novalidate: true,
-          onsubmit: async (event) => {
-            event.preventDefault();
-            clear(result);
-            confirm.disabled = true;
-            try {
-              const started = file ? await startFile() : await startRemote(draft);
-              draft = fresh();
-              ctx.navigate(`/imports/${encodeURIComponent(started.id)}`);
-            } catch (error) {
-              if (!file && isUnavailable(error)) {
-                result.append(errorBox({ message: unavailable(`${REMOTE_NAMES[draft.method]} import is`) }, "The import did not start"));
-              } else {
-                result.append(errorBox(error, "The import did not start"));
-              }
-              result.querySelector("[role=alert]")?.scrollIntoView({ block: "nearest" });
-              confirm.disabled = false;
-            }
-          },
-        },
-        field("Tag", tag, { hint: "Every imported person gets this tag, e.g. New Sign-Ups 2015." }).wrap,
-        h(
-          "div",
-          { class: "switch-field" },
-          trigger,
-          h("label", { for: "trigger-messages" }, "Trigger live messages"),
-        ),
-        liveList,
-        file
-          ? h(
-              "details",
-              {},
-              h("summary", {}, "More options"),
-              field("Blank cells", blank).wrap,
-              field("Dates like 03/04/2015", dateOrder).wrap,
-              field("Default country for phone numbers", country, { hint: "Two letters, e.g. GB; used when a number has no country code." }).wrap,
-            )
-          : null,
-        summary,
-        result,
-        h(
-          "div",
-          { class: "actions" },
-          h("button", { type: "button", class: "secondary", onclick: () => go(!file ? "source" : jsonFile() ? "preview" : "mapping") }, "Back"),
-          confirm,
-        ),
-      ),
-    );
+  /** Start the import (the draft's file with its body, or its remote source) and follow it on
+   * its own page; rejects with the API's error. */
+  async function commit() {
+    const started = fileFlow()
+      ? await api("POST", `/api/imports/${encodeURIComponent(draft.upload.id)}/start`, fileBody())
+      : await startRemote(draft);
+    draft = fresh();
+    ctx.navigate(`/imports/${encodeURIComponent(started.id)}`);
   }
 
-  async function startFile() {
-    const path = `/api/imports/${encodeURIComponent(draft.upload.id)}/start`;
-    if (jsonFile()) {
-      return api("POST", path, {
-        kind: draft.kind,
-        tag: draft.tag.trim() || null,
-        trigger_messages: draft.trigger,
-        blank_values: draft.blank,
-        date_order: draft.dateOrder,
-        default_country: draft.country.trim() || null,
-      });
-    }
-    const detected = draft.upload.detected || {};
-    const body = {
+  /** The body of start (and of dry-run: the same) for the draft's file (SPEC §3, §6.2). */
+  function fileBody() {
+    const options = {
       kind: draft.kind,
-      ...startColumns(draft),
       tag: draft.tag.trim() || null,
       trigger_messages: draft.trigger,
       blank_values: draft.blank,
       date_order: draft.dateOrder,
       default_country: draft.country.trim() || null,
+      invalid_values: draft.invalid,
+      suppress_messages: draft.suppress,
     };
+    if (jsonFile()) return options;
+    const detected = draft.upload.detected || {};
+    const body = { ...options, ...startColumns(draft) };
     if (draft.encoding !== detected.encoding) body.encoding = draft.encoding;
     if (draft.delimiter !== detected.delimiter) body.delimiter = draft.delimiter;
-    return api("POST", path, body);
+    return body;
   }
 
   show();

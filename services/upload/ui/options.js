@@ -1,0 +1,178 @@
+// The wizard's "Tag and confirm" step: the tag, the live messages the import may trigger, what to
+// do with invalid optional values, the file's options (blank cells, dates, default country) and
+// what will be imported; then, for a file, "Preview changes" (a dry run: Enter does this, as it
+// changes nothing) or "Start import without preview"; for a remote source, "Start import".
+
+import { api, isUnavailable, unavailable } from "./api.js";
+import { clear, errorBox, field, h, radios, select } from "./dom.js";
+import { startColumns } from "./mapping.js";
+import { mappingLabels } from "./meta.js";
+import { channelName } from "./messages.js";
+import { REMOTE_NAMES } from "./remote.js";
+
+const INVALID = [
+  ["fail_record", "Skip the whole row", "Nothing from that row is imported; it is listed in the error report."],
+  [
+    "skip_value",
+    "Import the person without that value",
+    "Their email, user ID and every valid value are imported; each value left out is listed as a warning.",
+  ],
+];
+
+/**
+ * The step in `container` for `draft`. `file`: a file is imported (else a remote source);
+ * `jsonFile`: a Mixpanel export (no columns). `back()` goes to the step before; `preview()` and
+ * `start()` run the dry run or the import (they reject with the API's error, shown here).
+ */
+export function optionsStep(draft, { container, file, jsonFile, back, preview, start }) {
+  const tag = h("input", { type: "text", id: "import-tag", value: draft.tag, maxlength: "255" });
+  tag.addEventListener("input", () => (draft.tag = tag.value));
+  const trigger = h("input", { type: "checkbox", role: "switch", id: "trigger-messages", checked: draft.trigger });
+  const liveList = h("div", { class: "live-messages", "aria-live": "polite" }, h("p", { class: "hint" }, "Loading live messages…"));
+  trigger.addEventListener("change", () => {
+    draft.trigger = trigger.checked;
+    liveList.classList.toggle("muted", !trigger.checked);
+  });
+  api("GET", "/api/messages?limit=200")
+    .then((page) => {
+      clear(liveList);
+      const live = page.data.filter((m) => m.state === "live" && m.type === "auto");
+      if (!live.length) {
+        liveList.append(h("p", { class: "hint" }, "No auto message is live, so this import sends nothing either way."));
+        return;
+      }
+      liveList.append(
+        h("p", { class: "hint" }, "With the switch on, these live messages go to every imported person who matches their audience:"),
+        h(
+          "ul",
+          {},
+          live.map((m) =>
+            h(
+              "li",
+              {},
+              h("a", { href: `#/messages/${encodeURIComponent(m.id)}` }, m.name),
+              ` (${channelName(m.channel)})`,
+              draft.suppress.includes(m.id) ? h("strong", {}, " — suppressed for this import") : null,
+            ),
+          ),
+        ),
+        file ? h("p", { class: "hint" }, "Preview changes counts how many people each would reach, and lets you suppress any of them.") : null,
+      );
+    })
+    .catch((error) => {
+      clear(liveList);
+      liveList.append(errorBox(error, "The live messages could not be listed"));
+    });
+
+  const blank = select([["clear", "Clear the field (blank means unknown)"], ["ignore", "Keep the current value"]], draft.blank);
+  blank.addEventListener("change", () => (draft.blank = blank.value));
+  const dateOrder = select([["DMY", "Day first: DD/MM/YYYY"], ["MDY", "Month first: MM/DD/YYYY"]], draft.dateOrder);
+  dateOrder.addEventListener("change", () => (draft.dateOrder = dateOrder.value));
+  const country = h("input", { type: "text", id: "default-country", value: draft.country, maxlength: "2", size: "4", autocomplete: "off" });
+  country.addEventListener("input", () => (draft.country = country.value));
+
+  const result = h("div", { "aria-live": "polite" });
+  // For a file, Enter (the form's submit) previews: it changes nothing. Importing takes a click.
+  const confirm = h("button", { type: "submit" }, file ? "Preview changes" : "Start import");
+  const direct = file ? h("button", { type: "button", class: "secondary", onclick: () => submit(false) }, "Start import without preview") : null;
+  const invalid = file
+    ? h(
+        "fieldset",
+        { class: "invalid-values", "aria-describedby": "invalid-values-hint" },
+        h("legend", {}, "If a phone number, date or IP address is not valid"),
+        h(
+          "p",
+          { class: "hint", id: "invalid-values-hint" },
+          "The same goes for a custom attribute value that does not fit its type. A row with an invalid email or user ID is always skipped.",
+        ),
+        radios("invalid-values", INVALID, draft.invalid, (value) => (draft.invalid = value)),
+      )
+    : null;
+  const submit = async (toPreview) => {
+    clear(result);
+    confirm.disabled = true;
+    if (direct) direct.disabled = true;
+    try {
+      await (toPreview ? preview() : start());
+    } catch (error) {
+      const intro = toPreview ? "The preview did not start" : "The import did not start";
+      if (!file && isUnavailable(error)) {
+        result.append(errorBox({ message: unavailable(`${REMOTE_NAMES[draft.method]} import is`) }, intro));
+      } else {
+        result.append(errorBox(error, intro));
+      }
+      result.querySelector("[role=alert]")?.scrollIntoView({ block: "nearest" });
+      confirm.disabled = false;
+      if (direct) direct.disabled = false;
+    }
+  };
+  const { mapping, custom_attributes: custom } = file && !jsonFile ? startColumns(draft) : { mapping: {}, custom_attributes: {} };
+  const summary = h(
+    "dl",
+    { class: "summary" },
+    h("dt", {}, "Source"),
+    h("dd", {}, file ? draft.upload.file_name || "uploaded file" : REMOTE_NAMES[draft.method]),
+    h("dt", {}, "Import as"),
+    h("dd", {}, draft.kind === "users" ? "Users" : "Leads"),
+    file && jsonFile ? [h("dt", {}, "Columns"), h("dd", {}, "Mapped automatically from the Mixpanel properties")] : null,
+    file && !jsonFile
+      ? [
+          h("dt", {}, "Columns"),
+          h(
+            "dd",
+            {},
+            h(
+              "ul",
+              {},
+              Object.entries(mappingLabels())
+                .filter(([key]) => mapping[key])
+                .map(([key, text]) => h("li", {}, `${text} ← ${mapping[key]}`)),
+              Object.entries(custom).map(([column, name]) => h("li", {}, `Custom attribute “${name}” ← ${column}`)),
+            ),
+          ),
+        ]
+      : null,
+  );
+
+  container.append(
+    h("h2", { tabindex: "-1" }, "Tag and confirm"),
+    h(
+      "form",
+      {
+        novalidate: true,
+        onsubmit: (event) => {
+          event.preventDefault();
+          submit(file);
+        },
+      },
+      field("Tag", tag, { hint: "Every imported person gets this tag, e.g. New Sign-Ups 2015." }).wrap,
+      h(
+        "div",
+        { class: "switch-field" },
+        trigger,
+        h("label", { for: "trigger-messages" }, "Trigger live messages"),
+      ),
+      liveList,
+      invalid,
+      file
+        ? h(
+            "details",
+            {},
+            h("summary", {}, "More options"),
+            field("Blank cells", blank).wrap,
+            field("Dates like 03/04/2015", dateOrder).wrap,
+            field("Default country for phone numbers", country, { hint: "Two letters, e.g. GB; used when a number has no country code." }).wrap,
+          )
+        : null,
+      summary,
+      result,
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", class: "secondary", onclick: back }, "Back"),
+        direct,
+        confirm,
+      ),
+    ),
+  );
+}
