@@ -329,6 +329,7 @@ def run_usher(
         rss = sampler.stop()
         cpu = sampler.cpu
         sampler = None
+        usher_people = asyncio.run(_count_people(stack.dsn, api.workspace_id))
         tu = time.monotonic()
         undo = api.ok("POST", f"/api/imports/{import_id}/undo", 202)
         undone = api.wait(undo["id"], timeout_s=3600, poll_s=0.1)
@@ -358,7 +359,7 @@ def run_usher(
             rss_mb=rss,
             cpu_s=cpu,
             counts=state["counts"],
-            usher_people=asyncio.run(_count_people(stack.dsn, api.workspace_id)),
+            usher_people=usher_people,
             dry_run_s=round(dry_run_s, 2),
             diff_bytes=diff_bytes,
             undo_s=round(undo_s, 2),
@@ -370,9 +371,12 @@ def run_usher(
 
 
 async def _diff_bytes(dsn: str) -> int:
-    """What the diffs kept take in the database (one import per run's database)."""
+    """What the diffs kept take in the database (one import per run's database), rewritten
+    first: the dry run's diff rows were deleted when the import started, and their dead
+    tuples would be counted too."""
     conn = await db.connect(dsn)
     try:
+        await conn.execute("VACUUM FULL import_diffs")
         value: int = await conn.fetchval("SELECT pg_total_relation_size('import_diffs')")
         return value
     finally:

@@ -8,8 +8,9 @@ where PostgreSQL's own TOAST compression kept ~137), beside its counts, per-fiel
 problem tallies, so a reader skips chunks without the result it filters on and the summary is
 summed without decoding any entry. An entry is ``[row, result, contact_id, matched_by, changes,
 errors, warnings]`` with trailing empty members left out; ``result`` is one letter (:data:`CODES`);
-``changes`` holds, for a created contact, each value it got (``{field: new}``), for an updated
-one ``{field: [old, new]}``, and for tags the names added (``{"tags": [...]}``) either way.
+for an updated contact ``changes`` is ``{field: [old, new]}`` and for tags the names added; for a
+created one it is the record it was created from, as the parser normalised it, and an eighth
+member holds the tags it got (:func:`changes_of` reads both alike).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import orjson
 
 from shared import problems
-from shared.identity import Outcome
+from shared.identity import Outcome, created_values
 
 CODES = {"created": "c", "updated": "u", "unchanged": "n", "failed": "f"}
 RESULTS = {code: name for name, code in CODES.items()}
@@ -98,35 +99,45 @@ def build(
         if outcome is None or outcome.result == "failed":
             continue
         row = record["_row"]
-        warnings = list(record.get("_warnings") or ())
-        if row in repeated:
-            warnings.append(problems.DUPLICATE_WARNING)
-        contact = outcome.contact
-        assert contact is not None
-        contact_id: str | None = contact.id
+        contact_id: str | None = outcome.contact.id if outcome.contact is not None else None
         if contact_id is not None and contact_id.startswith(PREVIEW_ID_PREFIX):
             contact_id = None
-        changes = outcome.changes or {}
+        entry: list[Any]
         if outcome.result == "created":
-            code = "c"
+            # The record itself is the entry's changes (serialised as it is: the hot path).
             diff.created += 1
-            for key in changes:
-                _count(tally, key, SET)
-        elif changes:
-            code = "u"
-            diff.updated += 1
-            for key, value in changes.items():
-                if key == "tags":
-                    _count(tally, key, SET)
+            entry = [row, "c", contact_id, None, record, None, None, outcome.tags or None]
+            for key, value in record.items():
+                if value is None or key[0] == "_" or key == "tags":
+                    continue
+                if key == "custom":
+                    for name, attribute in value.items():
+                        if attribute is not None:
+                            _count(tally, "custom." + name, SET)
                 else:
-                    old, new = value
-                    _count(tally, key, SET if old is None else CLEARED if new is None else CHANGED)
+                    _count(tally, key, SET)
+            if outcome.tags:
+                _count(tally, "tags", SET)
         else:
-            code = "n"
-            diff.unchanged += 1
-        entry: list[Any] = [row, code, contact_id, outcome.matched_by, changes or None, None]
-        if warnings:
-            entry.append(warnings)
+            changes = outcome.changes
+            if changes:
+                diff.updated += 1
+                for key, value in changes.items():
+                    if key == "tags":
+                        _count(tally, key, SET)
+                    else:
+                        old, new = value
+                        which = SET if old is None else CLEARED if new is None else CHANGED
+                        _count(tally, key, which)
+            else:
+                diff.unchanged += 1
+            entry = [row, "u" if changes else "n", contact_id, outcome.matched_by, changes or None]
+        warnings = record.get("_warnings")
+        if warnings or row in repeated:
+            warnings = list(warnings or ())
+            if row in repeated:
+                warnings.append(problems.DUPLICATE_WARNING)
+            entry[5:7] = [None, warnings]
             _problems(diff.problems, "w:", warnings, row)
         entries.append(entry)
     for failure in failures:
@@ -183,9 +194,18 @@ def entries(packed: bytes, result: str | None = None, after_row: int = 0) -> lis
     return out
 
 
+def changes_of(entry: Sequence[Any]) -> dict[str, Any]:
+    """An entry's changes: for a created contact the values it got (``{field: new}``), for an
+    updated one ``{field: [old, new]}``; ``tags``: the names added."""
+    if entry[1] == "c":
+        return created_values(entry[4] or {}, entry[7] if len(entry) > 7 else None)
+    return (entry[4] if len(entry) > 4 else None) or {}
+
+
 def present(entry: Sequence[Any]) -> dict[str, Any]:
     """One stored entry as the API shows it."""
-    row, code, contact_id, matched_by, changes, errors, warnings = (*entry, *(None,) * 7)[:7]
+    row, code, contact_id, matched_by, _, errors, warnings = (*entry, *(None,) * 7)[:7]
+    changes = changes_of(entry)
     shown: dict[str, Any] = {}
     for key, value in (changes or {}).items():
         if key == "tags":

@@ -15,7 +15,7 @@ keys are standard fields (``user_id``, ``email``, ``name``, ``phone``, ``signed_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -93,11 +93,12 @@ MatchedBy = Literal["user_id", "email", "lead_conversion"]
 class Outcome:
     """What happened to one record: ``created``/``updated`` (with the contact) or ``failed``.
 
-    ``changes`` is what the record did to the contact (the diff of SPEC §6.1), keyed by field
-    (standard fields, ``role``, ``user_id``, ``custom.<name>``, ``tags``). For a created contact:
-    each value it was created with (``tags``: the names added); for an updated one: ``(old,
-    new)`` per field whose value changed (``tags``: the names added) — empty when the record
-    changed nothing. ``matched_by`` says which identity rule found the contact.
+    ``changes`` is what an update did to the contact (the diff of SPEC §6.1): ``(old, new)``
+    per field whose value changed — standard fields, ``role``, ``user_id``, ``custom.<name>`` —
+    and for ``tags`` the names added; empty when the record changed nothing. A created
+    contact's values are its ``record`` and ``tags`` as they were (kept by reference, not
+    copied: creating is the hot path; :func:`created_values` spells them out).
+    ``matched_by`` says which identity rule found the contact.
     """
 
     result: Literal["created", "updated", "failed"]
@@ -107,6 +108,8 @@ class Outcome:
     changes: dict[str, Any] | None = None
     # An ambiguous email: the contacts the record could be (it waits in the conflict queue).
     candidates: tuple[str, ...] = ()
+    record: Mapping[str, Any] | None = None  # created: the record it was created from
+    tags: list[str] | None = None  # created: the tags it was created with
 
     @property
     def unchanged(self) -> bool:
@@ -240,12 +243,7 @@ class Engine:
         )
         self.changed[contact.id] = contact
         self.index.add(contact)
-        changes = {k: v for k in CREATED_FIELDS if (v := getattr(contact, k)) is not None}
-        for key, value in custom.items():
-            changes["custom." + key] = value
-        if tags:
-            changes["tags"] = tags
-        return Outcome("created", contact, changes=changes)
+        return Outcome("created", contact, record=record, tags=tags)
 
     def _snapshot(self, contact: Contact) -> None:
         """Keep the state a contact changed earlier in this batch had, before it changes again."""
@@ -318,6 +316,18 @@ class Engine:
             canonical = self.canonical_tag(name)
             known = self._tags[name] = (canonical, fold(canonical))
         return known
+
+
+def created_values(record: Mapping[str, Any], tags: Sequence[str] | None) -> dict[str, Any]:
+    """The values a contact was created with from ``record`` (an engine record, as it may come
+    back through JSON): each standard field and ``custom.<name>`` that is set, and ``tags``."""
+    values = {k: v for k in CREATED_FIELDS if (v := record.get(k)) is not None}
+    for key, value in (record.get("custom") or {}).items():
+        if value is not None:
+            values["custom." + key] = value
+    if tags:
+        values["tags"] = list(tags)
+    return values
 
 
 def merge_refusal(other: Contact, into: Contact) -> str | None:

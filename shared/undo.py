@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from shared import fields
+from shared import diff, fields
 from shared.identity import CREATED_FIELDS, Contact
 from shared.values import fold
 
@@ -68,7 +68,7 @@ def undo(entry: Sequence[Any], contact: Contact | None, has_events: bool = False
     """Undo one stored diff entry (``[row, code, contact_id, matched_by, changes, …]``) on
     ``contact`` (None: it no longer exists)."""
     code = entry[1]
-    changes: dict[str, Any] = (entry[4] if len(entry) > 4 else None) or {}
+    changes = diff.changes_of(entry)
     if contact is None:
         return Undone("keep", [Kept("contact", "(the import's)", "(deleted since)")])
     if code == "c":

@@ -153,10 +153,9 @@ def test_tallies_count_set_changed_and_cleared_per_field() -> None:
 def test_entries_are_compact_and_dates_travel_as_utc_text() -> None:
     engine = make_engine([])
     record = {"email": "a@x.io", "signed_up_at": NOW, "_row": 1}
-    chunk = diff.build(0, [record], [engine.apply(record, "users")], [])
-    assert orjson.loads(chunk.entries) == [
-        [1, "c", "n1", None, {"email": "a@x.io", "signed_up_at": "2024-05-01T12:00:00Z"}]
-    ]
+    chunk = diff.build(0, [record], [engine.apply(record, "users", "T")], [])
+    stored = [1, "c", "n1", None, {**record, "signed_up_at": "2024-05-01T12:00:00Z"}, None, None]
+    assert orjson.loads(chunk.entries) == [[*stored, ["T"]]]  # a created one: its record, tags
 
 
 def test_problem_causes_and_their_wording() -> None:
