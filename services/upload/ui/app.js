@@ -3,7 +3,9 @@
 
 import { api, session } from "./api.js";
 import { append, clear, errorBox, field, h } from "./dom.js";
-import { importChanges, importHistory, importProgress } from "./imports.js";
+import { conflictList, openConflicts } from "./conflicts.js";
+import { importHistory } from "./history.js";
+import { importChanges, importProgress } from "./imports.js";
 import { messageForm, messageList, messagePage } from "./messages.js";
 import { loadMeta } from "./meta.js";
 import { people, person } from "./people.js";
@@ -19,6 +21,7 @@ const routes = [
   [/^\/messages$/, messageList, "Messages"],
   [/^\/messages\/new$/, messageForm, "New message"],
   [/^\/messages\/([^/]+)$/, messagePage, "Message"],
+  [/^\/conflicts$/, conflictList, "Conflicts"],
 ];
 
 const main = document.getElementById("main");
@@ -38,6 +41,24 @@ function parseHash() {
   return { path, query: new URLSearchParams(search) };
 }
 
+// The open conflicts' count beside "Conflicts" (read at each page change and after a
+// resolution); hidden when there are none, or when the count cannot be read.
+const conflictBadge = h("span", { class: "nav-count", hidden: true });
+
+function countConflicts() {
+  openConflicts()
+    .then(({ count, more }) => {
+      conflictBadge.hidden = count === 0;
+      clear(conflictBadge).append(
+        h("span", { "aria-hidden": "true" }, `${count}${more ? "+" : ""}`),
+        h("span", { class: "visually-hidden" }, ` (${count}${more ? " or more" : ""} open)`),
+      );
+    })
+    .catch(() => {
+      conflictBadge.hidden = true;
+    });
+}
+
 function renderNav(path) {
   clear(nav);
   if (!session.token) return;
@@ -46,12 +67,16 @@ function renderNav(path) {
     ["/imports", "Import history"],
     ["/people", "People"],
     ["/messages", "Messages"],
+    ["/conflicts", "Conflicts"],
   ];
   const list = h("ul", { class: "nav-links" });
   for (const [href, text] of links) {
     const current = path === href || (href !== "/import" && path.startsWith(`${href}/`));
-    list.append(h("li", {}, h("a", { href: `#${href}`, "aria-current": current ? "page" : null }, text)));
+    const link = h("a", { href: `#${href}`, "aria-current": current ? "page" : null }, text);
+    if (href === "/conflicts") link.append(conflictBadge);
+    list.append(h("li", {}, link));
   }
+  countConflicts();
   nav.append(
     list,
     h(
@@ -179,6 +204,7 @@ window.addEventListener("usher:unauthorized", () => {
   navigate("/signin");
 });
 window.addEventListener("hashchange", render);
+window.addEventListener("usher:conflicts", () => session.token && countConflicts());
 // The skip link must not change the hash (the hash is the route).
 document.querySelector(".skip-link")?.addEventListener("click", (event) => {
   event.preventDefault();

@@ -50,7 +50,8 @@ export function resultCounts(counts) {
   };
 }
 
-function value(key, v) {
+/** A field's value as the page shows it: "(empty)" for none, dates in the reader's time. */
+export function fieldValue(key, v) {
   if (v === null || v === undefined || v === "") return h("span", { class: "empty" }, "(empty)");
   const date = meta.fields.find((f) => f.name === key)?.kind === "date";
   if (date && typeof v === "string") return fmtDate(v);
@@ -64,16 +65,16 @@ function changeItems(entry) {
     const name = h("span", { class: "change-field" }, `${fieldLabel(key)}: `);
     if (key === "tags") return h("li", {}, name, (change.added || []).map((t) => `+ ${t}`).join(", "));
     if (entry.result === "created" || change.old === null || change.old === undefined) {
-      return h("li", {}, name, h("span", { class: "new" }, value(key, change.new)));
+      return h("li", {}, name, h("span", { class: "new" }, fieldValue(key, change.new)));
     }
     return h(
       "li",
       {},
       name,
-      h("span", { class: "old" }, value(key, change.old)),
+      h("span", { class: "old" }, fieldValue(key, change.old)),
       h("span", { class: "arrow", "aria-hidden": "true" }, " → "),
       h("span", { class: "visually-hidden" }, " becomes "),
-      h("span", { class: "new" }, value(key, change.new)),
+      h("span", { class: "new" }, fieldValue(key, change.new)),
     );
   });
 }

@@ -1,10 +1,12 @@
 // One import's live progress and summary (with the error report), a dry run's preview with the
-// way to import it, an import's changes row by row, and the import history.
+// way to import it, an undo's progress and result, and an import's changes row by row. The
+// history is in history.js.
 
 import { api, query } from "./api.js";
 import { changesView, resultCounts } from "./changes.js";
-import { clear, errorBox, fmtDate, fmtNumber, h, notice, table } from "./dom.js";
+import { append, clear, errorBox, fmtNumber, h, notice, table } from "./dom.js";
 import { errorReportButton, previewSections, resultSentence, summarySections } from "./summary.js";
+import { canUndo, undoButton, undoResult, undoStats } from "./undo.js";
 
 const SOURCES = {
   csv: "CSV",
@@ -13,6 +15,7 @@ const SOURCES = {
   mixpanel: "Mixpanel",
   mixpanel_file: "Mixpanel export",
   api: "API",
+  undo: "Undo",
 };
 const STATUSES = {
   uploaded: "Uploaded, not started",
@@ -30,7 +33,7 @@ export function sourceName(source) {
   return SOURCES[source] || source;
 }
 
-function statusBadge(imp) {
+export function statusBadge(imp) {
   const previewing = imp.dry_run && (imp.status === "queued" || imp.status === "processing");
   const text = previewing ? "Previewing" : STATUSES[imp.status] || imp.status;
   return h("span", { class: `badge status-${imp.status}` }, text);
@@ -71,19 +74,28 @@ function percentOf(imp) {
   return imp.status === "completed" || imp.status === "previewed" ? 100 : Math.floor((imp.progress || 0) * 100);
 }
 
+/** An import in a heading or a list: its file ("people.csv"), else "the Mixpanel import". */
+export function importLabel(imp) {
+  return imp.file_name || `the ${sourceName(imp.source)} import`;
+}
+
+/** An import in a sentence: "the import of people.csv", "the Mixpanel import". */
+export function importName(imp) {
+  return imp.file_name ? `the import of ${imp.file_name}` : `the ${sourceName(imp.source)} import`;
+}
+
+/** An undo as the history and its page call it: "Undo of people.csv". */
+export function undoTitle(original) {
+  return original ? `Undo of ${importLabel(original)}` : "Undo of an import";
+}
+
 function title(imp) {
   if (imp.dry_run) return imp.file_name ? `Preview of the import of ${imp.file_name}` : `Preview of the ${sourceName(imp.source)} import`;
   return imp.file_name ? `Import of ${imp.file_name}` : `${sourceName(imp.source)} import`;
 }
 
-export async function importProgress(ctx) {
-  const [id] = ctx.params;
-  const path = `/api/imports/${encodeURIComponent(id)}`;
-  const heading = h("h1", {}, "Import");
-  const badge = h("span");
-  const bar = h("progress", { id: "import-progress", max: "100", value: "0" });
-  const barLabel = h("label", { for: "import-progress" }, "Progress");
-  const percent = h("span", { class: "percent", "data-testid": "progress-percent" }, "0 %");
+/** An import's counts for its progress card: items for a <dl class="stats"> and `draw(imp)`. */
+function importStats() {
   const rowsDone = h("dd", { "data-testid": "rows-done" });
   const created = h("dd", { "data-testid": "count-created" });
   const updated = h("dd", { "data-testid": "count-updated" });
@@ -91,16 +103,8 @@ export async function importProgress(ctx) {
   const failed = h("dd", { "data-testid": "count-failed" });
   const speed = h("dd", { "data-testid": "rows-per-second" });
   const tag = h("dd");
-  const timing = h("dd");
-  const summary = h("section", { class: "summary-box", "aria-live": "polite" });
-  const problem = h("div", { "aria-live": "assertive" });
-  const progressCard = h(
-    "section",
-    { class: "card" },
-    h("div", { class: "progress-line" }, barLabel, bar, percent),
-    h(
-      "dl",
-      { class: "stats" },
+  return {
+    items: [
       h("div", {}, h("dt", {}, "Rows done"), rowsDone),
       h("div", {}, h("dt", {}, "Created"), created),
       h("div", {}, h("dt", {}, "Updated"), updated),
@@ -108,38 +112,73 @@ export async function importProgress(ctx) {
       h("div", {}, h("dt", {}, "Failed"), failed),
       h("div", {}, h("dt", {}, "Speed"), speed),
       h("div", {}, h("dt", {}, "Tag"), tag),
-      h("div", {}, h("dt", {}, "Duration"), timing),
-    ),
+    ],
+    draw(imp) {
+      const c = imp.counts;
+      const shown = resultCounts(c);
+      const done = c.created + c.updated + c.failed;
+      rowsDone.textContent = c.rows ? `${fmtNumber(done)} of ${fmtNumber(c.rows)}` : fmtNumber(done);
+      created.textContent = fmtNumber(shown.created);
+      updated.textContent = fmtNumber(shown.updated);
+      unchanged.textContent = fmtNumber(shown.unchanged);
+      failed.textContent = fmtNumber(shown.failed);
+      speed.textContent = imp.rows_per_second != null ? `${fmtNumber(imp.rows_per_second)} rows/s` : "—";
+      tag.textContent = imp.tag || "—";
+    },
+  };
+}
+
+export async function importProgress(ctx) {
+  const [id] = ctx.params;
+  const path = `/api/imports/${encodeURIComponent(id)}`;
+  // An undo shows other counts, and is named after the import it undid.
+  const first = await api("GET", path);
+  const undo = first.source === "undo";
+  const original = undo
+    ? await api("GET", `/api/imports/${encodeURIComponent(first.undo_of)}`).catch(() => null)
+    : null;
+  const heading = h("h1", {}, "Import");
+  const badge = h("span");
+  const bar = h("progress", { id: "import-progress", max: "100", value: "0" });
+  const barLabel = h("label", { for: "import-progress" }, "Progress");
+  const percent = h("span", { class: "percent", "data-testid": "progress-percent" }, "0 %");
+  const stats = undo ? undoStats() : importStats();
+  const timing = h("dd");
+  const summary = h("section", { class: "summary-box", "aria-live": "polite" });
+  const problem = h("div", { "aria-live": "assertive" });
+  const progressCard = h(
+    "section",
+    { class: "card" },
+    h("div", { class: "progress-line" }, barLabel, bar, percent),
+    h("dl", { class: "stats" }, stats.items, h("div", {}, h("dt", {}, "Duration"), timing)),
   );
   let stopped = false;
   ctx.onLeave(() => {
     stopped = true;
   });
 
-  ctx.main.append(h("div", { class: "page-head" }, heading, badge), progressCard, problem, summary);
+  append(ctx.main, [
+    original ? h("p", { class: "crumbs" }, h("a", { href: `#/imports/${encodeURIComponent(original.id)}` }, title(original))) : null,
+    h("div", { class: "page-head" }, heading, badge),
+    progressCard,
+    problem,
+    summary,
+  ]);
 
   const draw = (imp) => {
-    heading.textContent = title(imp);
+    heading.textContent = undo ? undoTitle(original) : title(imp);
     clear(badge).append(statusBadge(imp));
-    barLabel.textContent = imp.dry_run ? "Checking the rows" : "Progress";
+    barLabel.textContent = imp.dry_run ? "Checking the rows" : undo ? "Undoing" : "Progress";
     const value = percentOf(imp);
     bar.value = value;
     bar.setAttribute("aria-valuetext", `${value} percent`);
     percent.textContent = `${value} %`;
-    const c = imp.counts;
-    const shown = resultCounts(c);
-    const done = c.created + c.updated + c.failed;
-    rowsDone.textContent = c.rows ? `${fmtNumber(done)} of ${fmtNumber(c.rows)}` : fmtNumber(done);
-    created.textContent = fmtNumber(shown.created);
-    updated.textContent = fmtNumber(shown.updated);
-    unchanged.textContent = fmtNumber(shown.unchanged);
-    failed.textContent = fmtNumber(shown.failed);
-    speed.textContent = imp.rows_per_second != null ? `${fmtNumber(imp.rows_per_second)} rows/s` : "—";
-    tag.textContent = imp.tag || "—";
+    stats.draw(imp);
     timing.textContent = imp.started_at
       ? `${duration(imp.started_at, imp.finished_at || new Date())}${imp.finished_at ? "" : " so far"}`
       : "not started";
   };
+  draw(first);
 
   const failedRows = async (imp) => {
     const c = imp.counts;
@@ -202,6 +241,10 @@ export async function importProgress(ctx) {
 
   const finish = async (imp) => {
     clear(summary);
+    if (undo) {
+      append(summary, undoResult(imp, { original, originalName: original ? importName(original) : "the import" }));
+      return;
+    }
     if (imp.status === "uploaded") {
       summary.append(notice("This file was uploaded but the import was never started. Upload it again from Import people."));
       return;
@@ -225,14 +268,27 @@ export async function importProgress(ctx) {
         ),
       );
     }
+    if (imp.undone_by) {
+      summary.append(
+        h(
+          "div",
+          { class: "alert info", "data-testid": "undone" },
+          "This import was undone: ",
+          h("a", { href: `#/imports/${encodeURIComponent(imp.undone_by)}` }, "see the undo"),
+          ". What it did was taken back, except values changed since. The messages below no longer count the people the undo deleted.",
+        ),
+      );
+    }
     const links = h("p", { class: "actions" });
-    if (imp.tag && !imp.dry_run) {
+    // After an undo the tag was taken back: the people tagged are not this import's any more.
+    if (imp.tag && !imp.dry_run && !imp.undone_by) {
       links.append(h("a", { class: "button", href: `#/people${query({ q: `tag: ${imp.tag}` })}` }, `See the people tagged “${imp.tag}”`));
     }
     if (imp.summary && !imp.dry_run) {
       links.append(h("a", { class: "button secondary", href: `#/imports/${encodeURIComponent(imp.id)}/changes` }, "View changes"));
     }
     links.append(h("a", { class: "button secondary", href: "#/import" }, "Import more people"));
+    if (canUndo(imp)) links.append(undoButton(imp, { name: importName(imp), navigate: ctx.navigate, parent: ctx.main }));
     summary.append(links);
     if (imp.summary) summary.append(summarySections(imp));
     if (c.failed > 0) await failedRows(imp);
@@ -265,78 +321,4 @@ export async function importChanges(ctx) {
     h("p", { class: "done-line" }, resultSentence(imp)),
     changesView(imp, { limit: 50, people: !imp.dry_run }),
   );
-}
-
-export async function importHistory(ctx) {
-  const slot = h("div");
-  const more = h("div", { class: "actions" });
-  ctx.main.append(
-    h("div", { class: "page-head" }, h("h1", {}, "Import history"), h("a", { class: "button", href: "#/import" }, "Import people")),
-    slot,
-    more,
-  );
-  const rows = [];
-  const actions = (imp) => {
-    const when = fmtDate(imp.created_at);
-    const items = [];
-    if (imp.status === "previewed") {
-      items.push(
-        h("a", { href: `#/imports/${encodeURIComponent(imp.id)}`, "aria-label": `Review and import the preview of ${when}` }, "Review and import"),
-      );
-    } else if (imp.summary && !imp.dry_run) {
-      items.push(
-        h("a", { href: `#/imports/${encodeURIComponent(imp.id)}/changes`, "aria-label": `View the changes of the import of ${when}` }, "View changes"),
-      );
-    }
-    if (imp.counts.failed > 0 && !imp.dry_run) {
-      items.push(errorReportButton(imp, "Download", `Download the error report of the import of ${when}`));
-    }
-    return items.length ? h("div", { class: "row-actions" }, items) : "—";
-  };
-  const load = async (cursor) => {
-    const page = await api("GET", `/api/imports${query({ limit: 50, cursor })}`);
-    rows.push(...page.data);
-    clear(slot);
-    if (!rows.length) {
-      slot.append(h("p", {}, "No imports yet. ", h("a", { href: "#/import" }, "Import people"), " to get started."));
-    } else {
-      slot.append(
-        table(
-          ["Date", "Source", "Kind", "Tag", "Rows", "Created", "Updated", "Unchanged", "Failed", "Status", "Actions"],
-          rows.map((imp) => {
-            const c = resultCounts(imp.counts);
-            return [
-              h("a", { href: `#/imports/${encodeURIComponent(imp.id)}` }, fmtDate(imp.created_at)),
-              imp.file_name ? `${sourceName(imp.source)}: ${imp.file_name}` : sourceName(imp.source),
-              imp.kind === "leads" ? "Leads" : "Users",
-              imp.tag || "—",
-              fmtNumber(imp.counts.rows),
-              fmtNumber(c.created),
-              fmtNumber(c.updated),
-              fmtNumber(c.unchanged),
-              fmtNumber(c.failed),
-              statusBadge(imp),
-              actions(imp),
-            ];
-          }),
-          { caption: `${rows.length} ${rows.length === 1 ? "import" : "imports"}, newest first` },
-        ),
-      );
-    }
-    clear(more);
-    if (page.next_cursor) {
-      more.append(
-        h(
-          "button",
-          {
-            type: "button",
-            class: "secondary",
-            onclick: () => load(page.next_cursor).catch((error) => more.append(errorBox(error))),
-          },
-          "Show more",
-        ),
-      );
-    }
-  };
-  await load(null);
 }

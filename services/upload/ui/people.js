@@ -1,8 +1,9 @@
 // People: search (free text or "tag: X") and one person's page (fields, attributes, tags,
-// events and in-app inbox).
+// events, in-app inbox, and "Merge into…" for a lead).
 
 import { api, isUnavailable, query, unavailable } from "./api.js";
-import { clear, errorBox, field, fmtDate, h, notice, table } from "./dom.js";
+import { append, clear, errorBox, field, fmtDate, h, notice, table } from "./dom.js";
+import { mergeNotice, mergeSection } from "./merge.js";
 
 function tagLink(name) {
   return h("a", { class: "tag", href: `#/people${query({ q: `tag: ${name}` })}` }, name);
@@ -112,9 +113,10 @@ export async function person(ctx) {
   const events = h("div", { "aria-live": "polite" }, h("p", { class: "hint" }, "Loading events…"));
   const inbox = h("div", { "aria-live": "polite" }, h("p", { class: "hint" }, "Loading the inbox…"));
   const custom = Object.entries(p.custom_attributes || {});
-  ctx.main.append(
+  append(ctx.main, [
     h("p", { class: "crumbs" }, h("a", { href: "#/people" }, "People")),
     h("h1", {}, displayName(p)),
+    mergeNotice(p.id),
     h(
       "div",
       { class: "person-grid" },
@@ -145,9 +147,10 @@ export async function person(ctx) {
         p.tags.length ? h("ul", { class: "tag-list" }, p.tags.map((t) => h("li", {}, tagLink(t)))) : h("p", { class: "hint" }, "No tags."),
       ),
     ),
+    mergeSection(p, { navigate: ctx.navigate, parent: ctx.main, nameOf: displayName }),
     h("section", { class: "card", id: "inbox" }, h("h2", {}, "Inbox"), inbox),
     h("section", { class: "card", id: "events" }, h("h2", {}, "Events"), events),
-  );
+  ]);
 
   const base = `/api/users/${encodeURIComponent(id)}`;
   api("GET", `${base}/messages?limit=100`)

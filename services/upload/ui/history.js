@@ -1,0 +1,124 @@
+// The import history, newest first: each import with its counts, status and actions (its
+// changes, its error report, undo). An undo is an entry of its own ("Undo of people.csv"), and
+// the import it undid links to it.
+
+import { api, query } from "./api.js";
+import { resultCounts } from "./changes.js";
+import { clear, errorBox, fmtDate, fmtNumber, h, table } from "./dom.js";
+import { importName, sourceName, statusBadge, undoTitle } from "./imports.js";
+import { errorReportButton } from "./summary.js";
+import { canUndo, undoButton } from "./undo.js";
+
+const link = (imp) => `#/imports/${encodeURIComponent(imp.id)}`;
+
+export async function importHistory(ctx) {
+  const slot = h("div");
+  const more = h("div", { class: "actions" });
+  ctx.main.append(
+    h("div", { class: "page-head" }, h("h1", {}, "Import history"), h("a", { class: "button", href: "#/import" }, "Import people")),
+    slot,
+    more,
+  );
+  const rows = [];
+  const byId = new Map(); // every import shown, and the originals of undos further down the history
+
+  const actions = (imp) => {
+    const when = fmtDate(imp.created_at);
+    const items = [];
+    if (imp.source === "undo") {
+      if (imp.counts.conflicts) {
+        items.push(h("a", { href: link(imp), "aria-label": `View the conflicts of the undo of ${when}` }, "View the conflicts"));
+      }
+    } else if (imp.status === "previewed") {
+      items.push(h("a", { href: link(imp), "aria-label": `Review and import the preview of ${when}` }, "Review and import"));
+    } else if (imp.summary && !imp.dry_run) {
+      items.push(
+        h("a", { href: `${link(imp)}/changes`, "aria-label": `View the changes of the import of ${when}` }, "View changes"),
+      );
+    }
+    if (imp.counts.failed > 0 && !imp.dry_run) {
+      items.push(errorReportButton(imp, "Download", `Download the error report of the import of ${when}`));
+    }
+    if (canUndo(imp)) {
+      items.push(undoButton(imp, { name: importName(imp), navigate: ctx.navigate, parent: ctx.main, ariaLabel: `Undo the import of ${when}` }));
+    }
+    return items.length ? h("div", { class: "row-actions" }, items) : "—";
+  };
+
+  const source = (imp) => {
+    if (imp.source !== "undo") return imp.file_name ? `${sourceName(imp.source)}: ${imp.file_name}` : sourceName(imp.source);
+    const c = imp.counts;
+    return h(
+      "div",
+      { class: "undo-entry" },
+      h("span", {}, undoTitle(byId.get(imp.undo_of))),
+      h("span", { class: "hint" }, `${fmtNumber(c.deleted)} deleted · ${fmtNumber(c.reverted)} restored · ${fmtNumber(c.conflicts)} ${c.conflicts === 1 ? "conflict" : "conflicts"}`),
+    );
+  };
+
+  const status = (imp) => {
+    if (!imp.undone_by) return statusBadge(imp);
+    return h(
+      "div",
+      { class: "row-actions" },
+      statusBadge(imp),
+      h("a", { href: `#/imports/${encodeURIComponent(imp.undone_by)}`, "aria-label": `Undone: open the undo of ${importName(imp)}` }, "Undone: see the undo"),
+    );
+  };
+
+  // The history's counts are the import's records; an undo counts people, shown under its name.
+  const counts = (imp) => {
+    if (imp.source === "undo") return [fmtNumber(imp.counts.rows), "—", "—", "—", "—"];
+    const c = resultCounts(imp.counts);
+    return [fmtNumber(imp.counts.rows), fmtNumber(c.created), fmtNumber(c.updated), fmtNumber(c.unchanged), fmtNumber(c.failed)];
+  };
+
+  const load = async (cursor) => {
+    const page = await api("GET", `/api/imports${query({ limit: 50, cursor })}`);
+    rows.push(...page.data);
+    for (const imp of page.data) byId.set(imp.id, imp);
+    const missing = [...new Set(rows.filter((imp) => imp.undo_of && !byId.has(imp.undo_of)).map((imp) => imp.undo_of))];
+    await Promise.all(
+      missing.map((id) =>
+        api("GET", `/api/imports/${encodeURIComponent(id)}`)
+          .then((imp) => byId.set(id, imp))
+          .catch(() => null),
+      ),
+    );
+    clear(slot);
+    if (!rows.length) {
+      slot.append(h("p", {}, "No imports yet. ", h("a", { href: "#/import" }, "Import people"), " to get started."));
+    } else {
+      slot.append(
+        table(
+          ["Date", "Source", "Kind", "Tag", "Rows", "Created", "Updated", "Unchanged", "Failed", "Status", "Actions"],
+          rows.map((imp) => [
+            h("a", { href: link(imp) }, fmtDate(imp.created_at)),
+            source(imp),
+            imp.kind === "leads" ? "Leads" : "Users",
+            imp.tag || "—",
+            ...counts(imp),
+            status(imp),
+            actions(imp),
+          ]),
+          { caption: `${rows.length} ${rows.length === 1 ? "import" : "imports"}, newest first` },
+        ),
+      );
+    }
+    clear(more);
+    if (page.next_cursor) {
+      more.append(
+        h(
+          "button",
+          {
+            type: "button",
+            class: "secondary",
+            onclick: () => load(page.next_cursor).catch((error) => more.append(errorBox(error))),
+          },
+          "Show more",
+        ),
+      );
+    }
+  };
+  await load(null);
+}
