@@ -65,11 +65,6 @@ class Prepared:
     # A dry run's records (by index) that changed someone an earlier record of it changed.
     again: list[int] = field(default_factory=list)
 
-    @property
-    def failed(self) -> list[tuple[int, Outcome | None]]:
-        """``(index in the batch, outcome)`` of each record that did not apply."""
-        return [(i, o) for i, o in enumerate(self.outcomes) if o is None or o.result == "failed"]
-
 
 @dataclass(frozen=True)
 class Change:

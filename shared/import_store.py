@@ -98,20 +98,13 @@ async def message_summary(
     ]
 
 
-async def delivered(
-    conn: asyncpg.Connection | asyncpg.Pool, import_ids: Iterable[str]
-) -> dict[str, dict[str, int]]:
-    """Import id -> message id -> how many people each (real) import's changes have reached
-    so far."""
+async def delivered(conn: asyncpg.Connection | asyncpg.Pool, import_id: str) -> dict[str, int]:
+    """Message id -> how many people a (real) import's changes have reached so far."""
     rows = await conn.fetch(
-        "SELECT import_id, message_id, count(*) AS n FROM deliveries"
-        " WHERE import_id = ANY($1::text[]) GROUP BY import_id, message_id",
-        list(import_ids),
+        "SELECT message_id, count(*) AS n FROM deliveries WHERE import_id = $1 GROUP BY message_id",
+        import_id,
     )
-    out: dict[str, dict[str, int]] = {}
-    for r in rows:
-        out.setdefault(r["import_id"], {})[r["message_id"]] = r["n"]
-    return out
+    return {r["message_id"]: r["n"] for r in rows}
 
 
 async def claim_stalled(conn: asyncpg.Connection, stalled_s: float, limit: int = 10) -> list[Any]:

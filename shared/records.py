@@ -174,9 +174,12 @@ def contact_record(
     return record, errors, new_attributes
 
 
+_RECORD_DATES = tuple(f for f in fields.DATES if f in fields.WRITABLE)  # a record's dates
+
+
 def parse_dates(record: dict[str, Any]) -> dict[str, Any]:
     """A record that came through JSON with its standard dates back as datetimes (in place)."""
-    for key in fields.DATES:
+    for key in _RECORD_DATES:
         value = record.get(key)
         if isinstance(value, str):
             record[key] = datetime.fromisoformat(value)

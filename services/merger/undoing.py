@@ -45,6 +45,7 @@ async def undo_chunk(
     eventful = await people_store.with_events(conn, created) if created else set()
     outcome: dict[str, str] = {}
     deleted: set[str] = set()
+    restored: set[str] = set()  # changed back in memory: to be written
     result = UndoneChunk()
     for entry in sorted(todo, key=lambda e: e[0], reverse=True):
         contact_id = entry[2]
@@ -55,6 +56,8 @@ async def undo_chunk(
             outcome[contact_id] = code
         if done.action == "delete":
             deleted.add(contact_id)
+        elif done.action == "revert":
+            restored.add(contact_id)
         if done.kept:
             result.errors.append(
                 {"row": entry[0], "errors": [k.sentence() for k in done.kept], "cells": None}
@@ -69,7 +72,8 @@ async def undo_chunk(
             totals[earlier] -= 1
         totals[code] += 1
     await repo.save_undo_outcomes(conn, undo_id, outcome)
-    reverted = [contacts[c] for c in outcome if c not in deleted and c in contacts]
+    # (a created contact kept as it is, changed since, is not written again)
+    reverted = [contacts[c] for c in restored if c not in deleted]
     now = datetime.now(UTC)
     for contact in reverted:
         contact.updated_at = now

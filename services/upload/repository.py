@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -157,38 +158,25 @@ async def start_undo(
             " AND (claimed_until IS NULL OR claimed_until < now()) RETURNING message_id",
             original["id"],
         )
-        sent = await conn.fetch(
-            "SELECT d.message_id, m.name, count(*) AS n FROM deliveries d"
-            " JOIN messages m ON m.id = d.message_id"
-            " WHERE d.import_id = $1 AND d.status <> 'cancelled'"
-            " GROUP BY d.message_id, m.name ORDER BY d.message_id",
+        gone = Counter(r["message_id"] for r in cancelled)
+        rows = await conn.fetch(
+            "SELECT d.message_id, m.name, count(*) FILTER (WHERE d.status <> 'cancelled') AS n"
+            " FROM deliveries d JOIN messages m ON m.id = d.message_id WHERE d.import_id = $1"
+            " GROUP BY d.message_id, m.name"
+            " HAVING count(*) FILTER (WHERE d.status <> 'cancelled') > 0"
+            " OR d.message_id = ANY($2::text[]) ORDER BY d.message_id",
             original["id"],
+            list(gone),
         )
-        gone: dict[str, int] = {}
-        for r in cancelled:
-            gone[r["message_id"]] = gone.get(r["message_id"], 0) + 1
         messages = [
             {
                 "message_id": r["message_id"],
                 "name": r["name"],
                 "deliveries": r["n"],
                 "suppressed": False,
-                "cancelled": gone.pop(r["message_id"], 0),
+                "cancelled": gone[r["message_id"]],
             }
-            for r in sent
-        ]
-        names = await conn.fetch(
-            "SELECT id, name FROM messages WHERE id = ANY($1::text[])", list(gone)
-        )
-        messages += [
-            {
-                "message_id": r["id"],
-                "name": r["name"],
-                "deliveries": 0,
-                "suppressed": False,
-                "cancelled": gone[r["id"]],
-            }
-            for r in names
+            for r in rows
         ]
         await conn.execute(
             "INSERT INTO imports (id, workspace_id, source, kind, status, undo_of,"

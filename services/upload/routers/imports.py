@@ -271,7 +271,7 @@ async def one(import_id: str, workspace: CurrentWorkspace, pool: Pool) -> Import
         raise not_found("import")
     shown = ImportPublic.from_row(row)
     if shown.summary is not None and not row["dry_run"] and row["source"] != "undo":
-        reached = (await import_store.delivered(pool, [import_id])).get(import_id, {})
+        reached = await import_store.delivered(pool, import_id)
         suppressed = (row["options"] or {}).get("suppress_messages")
         messages = await import_store.message_summary(pool, workspace.id, reached, suppressed)
         shown.summary.messages = [MessageReach(**m) for m in messages]
