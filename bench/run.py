@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
 import subprocess
 import threading
@@ -307,6 +308,7 @@ def run_usher(
         promised = {m["message_id"]: m["deliveries"] for m in preview["summary"]["messages"]}
         assert promised == {message["id"]: expected.enterprise_people}, promised
         sampler = RssSampler(stack)
+        profiles = _profile(stack)
         t0 = time.monotonic() - upload_s  # the import's time counts its upload
         t1 = time.monotonic()
         api.start(import_id)  # commits the previewed import with the dry run's options
@@ -319,6 +321,7 @@ def run_usher(
         state = api.wait(import_id, timeout_s=3600, poll_s=0.1, seen=seen)
         parse_s = parsed[0] if parsed else 0.0
         merge_s = time.monotonic() - t1
+        _stop_profiles(profiles)
         assert state["status"] == "completed", state
         deliveries, _first, last, p50, p99 = _deliveries(stack, message["id"], expected)
         if pg_stats:
@@ -368,6 +371,43 @@ def run_usher(
         if sampler is not None:
             sampler.stop()
         stack.stop_services()
+
+
+def _profile(stack: Stack) -> list[subprocess.Popen[bytes]]:
+    """With ``USHER_BENCH_PROFILE=<dir>``: py-spy samples the parser and the merger during the
+    measured import (``<dir>/<service>.raw``, collapsed stacks), to see where their CPU goes."""
+    out = os.environ.get("USHER_BENCH_PROFILE")
+    if not out:
+        return []
+    Path(out).mkdir(parents=True, exist_ok=True)
+    spy = ROOT / ".venv" / "bin" / "py-spy"
+    return [
+        subprocess.Popen(
+            [
+                str(spy),
+                "record",
+                "-p",
+                str(stack.services[name].pid),
+                "-r",
+                "100",
+                "--nonblocking",
+                "-f",
+                "raw",
+                "-o",
+                f"{out}/{name}.raw",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name in ("parser", "merger")
+    ]
+
+
+def _stop_profiles(profiles: list[subprocess.Popen[bytes]]) -> None:
+    for proc in profiles:
+        proc.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+    for proc in profiles:
+        proc.wait(timeout=60)
 
 
 async def _diff_bytes(dsn: str) -> int:
