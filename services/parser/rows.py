@@ -8,7 +8,7 @@ work is a precomputed list of small closures.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared import problems, values
@@ -66,6 +66,8 @@ class ImportOptions:
     mapping: Mapping[str, str]  # standard field -> column
     custom_attributes: Mapping[str, str]  # column -> attribute name
     blank_values: str = "clear"
+    # The types chosen for new attributes (name -> type); the others are inferred.
+    attribute_types: Mapping[str, str] = field(default_factory=dict)
     date_order: str = "DMY"
     default_country: str | None = None
     email_required: bool = True
@@ -79,6 +81,7 @@ class ImportOptions:
             mapping=raw.get("mapping") or {},
             custom_attributes=raw.get("custom_attributes") or {},
             blank_values=raw.get("blank_values", "clear"),
+            attribute_types=raw.get("attribute_types") or {},
             date_order=raw.get("date_order", "DMY"),
             default_country=raw.get("default_country"),
             email_required=raw.get("email_required", True),

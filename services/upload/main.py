@@ -26,6 +26,7 @@ from services.upload.routers import (
     import_diff,
     import_errors,
     imports,
+    mappings,
     messages,
     meta,
     people,
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         messages,
         audiences,
         conflicts,
+        mappings,
         meta,
     ):
         app.include_router(router.router)

@@ -16,7 +16,8 @@ IMPORT_COLUMNS = (
     "id, workspace_id, source, kind, status, tag, trigger_messages, file_name, file_size,"
     " file_key, detected, columns, preview, suggested_mapping, options, rows_total, rows_parsed,"
     " rows_estimate, created, updated, failed, error, created_at, started_at, finished_at,"
-    " dry_run, unchanged, warnings, summary, undo_of, undone_by, deleted, reverted, conflicts"
+    " dry_run, unchanged, warnings, summary, undo_of, undone_by, deleted, reverted, conflicts,"
+    " mapping_source, fresh_mapping, remembered, column_types"
 )
 CONTACT_COLUMNS = (
     "id, role, user_id, email, name, phone, signed_up_at, last_seen_at, last_seen_ip, tags,"
@@ -227,6 +228,14 @@ async def diff_chunks(
 async def set_columns(conn: asyncpg.Connection, import_id: str, columns: list[str]) -> None:
     """The columns of a file read again with another encoding or delimiter."""
     await conn.execute("UPDATE imports SET columns = $2 WHERE id = $1", import_id, columns)
+
+
+async def set_described(conn: asyncpg.Connection, import_id: str, **values: Any) -> None:
+    """An upload described again (read with another encoding or delimiter): its ``detected``,
+    ``columns``, ``preview`` and what the mapping step offers for them."""
+    names = list(values)
+    sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(names, start=2))  # names are ours
+    await conn.execute(f"UPDATE imports SET {sets} WHERE id = $1", import_id, *values.values())
 
 
 async def error_rows(

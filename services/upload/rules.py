@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any, Final
 
 import phonenumbers
@@ -21,11 +22,19 @@ FILE_SOURCES = import_store.FILE_SOURCES
 
 
 def tag_problem(tag: str | None) -> str | None:
-    """What is wrong with an import's tag (too long, a line break, …), if anything."""
+    """What is wrong with an import's tag (too long, a line break, a comma, …), if anything.
+    A comma is refused: in a tags column commas separate tags, so no column could give a
+    person the tag "Shopify, VIP" an import-level tag with one would."""
     try:
         values.parse_tag(tag or "")
     except InvalidValue as exc:
         return str(exc)
+    if tag and "," in tag:
+        return (
+            f"tag {tag.strip()!r} has a comma: an import has one tag, and commas separate tags"
+            " (as in a tags column); choose one, e.g. "
+            f"{tag.split(',')[0].strip() or 'Shopify'!r}"
+        )
     return None
 
 
@@ -66,6 +75,7 @@ class Start:
     default_country: str | None
     encoding: str | None
     delimiter: str | None
+    attribute_types: Mapping[str, str] = dc_field(default_factory=dict)
 
 
 def start_problems(
@@ -92,10 +102,18 @@ def start_problems(
     if start.kind == "leads" and "user_id" in start.mapping:
         problems.append("mapping.user_id: leads have no user_id; import them as users instead")
     problems.extend(attribute_problems(start.custom_attributes, known, existing))
+    problems.extend(type_problems(start.attribute_types, start.custom_attributes, existing))
     problems.extend(common_problems(start.tag, start.default_country))
-    if start.encoding is not None and start.encoding not in csvfile.ENCODINGS:
+    problems.extend(reading_problems(start.encoding, start.delimiter))
+    return problems
+
+
+def reading_problems(encoding: str | None, delimiter: str | None) -> list[str]:
+    """Problems with reading a file in a chosen ``encoding`` or with a chosen ``delimiter``."""
+    problems: list[str] = []
+    if encoding is not None and encoding not in csvfile.ENCODINGS:
         problems.append(f"encoding: use one of {', '.join(csvfile.ENCODINGS)}")
-    if start.delimiter is not None and start.delimiter not in csvfile.DELIMITERS:
+    if delimiter is not None and delimiter not in csvfile.DELIMITERS:
         problems.append("delimiter: use one of ',', ';', tab or '|'")
     return problems
 
@@ -128,6 +146,34 @@ def attribute_problems(
             f"custom_attributes: a workspace has at most {MAX_ATTRIBUTES} custom attributes;"
             f" it has {len(existing)} and this import would add {new_names}"
         )
+    return problems
+
+
+def type_problems(
+    types: Mapping[str, str], custom: Mapping[str, str], existing: Mapping[str, str]
+) -> list[str]:
+    """Problems with choosing the types of new custom attributes (``types``: name -> type):
+    a name no column is mapped to, an unknown type, an attribute that exists with another
+    type (its type cannot change)."""
+    problems: list[str] = []
+    named = {fold(n) for n in custom.values()}
+    stored = {fold(n): (n, t) for n, t in existing.items()}
+    for name, type_ in types.items():
+        if fold(name) not in named:
+            problems.append(
+                f"attribute_types.{name}: no column is mapped to {name!r} in custom_attributes"
+            )
+        elif type_ not in values.ATTRIBUTE_TYPES:
+            problems.append(
+                f"attribute_types.{name}: {type_!r} is not a type; use one of"
+                f" {', '.join(values.ATTRIBUTE_TYPES)}"
+            )
+        elif fold(name) in stored and stored[fold(name)][1] != type_:
+            have, its = stored[fold(name)]
+            problems.append(
+                f"attribute_types.{name}: the attribute {have!r} exists as {its}; its type cannot"
+                f" change (leave it out of attribute_types, or name a new attribute)"
+            )
     return problems
 
 

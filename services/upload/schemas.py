@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, Self, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
@@ -144,6 +144,16 @@ class ImportPublic(BaseModel):
     preview: list[list[str]] | None
     detected: dict[str, Any] | None
     suggested_mapping: dict[str, str] | None
+    mapping_source: Literal["suggested", "remembered"] = "suggested"
+    fresh_mapping: dict[str, str] | None = Field(
+        None, description="the suggestion from the columns alone (what starting fresh offers)"
+    )
+    remembered: dict[str, Any] | None = Field(
+        None, description="the earlier import whose mapping, attributes and options this got"
+    )
+    column_types: dict[str, str] | None = Field(
+        None, description="per column, its type as a new custom attribute (from the preview)"
+    )
     rows_per_second: float | None = None
     dry_run: bool = False
     summary: Summary | None = None
@@ -187,6 +197,10 @@ class ImportPublic(BaseModel):
             preview=row["preview"],
             detected=row["detected"],
             suggested_mapping=row["suggested_mapping"],
+            mapping_source=row["mapping_source"],
+            fresh_mapping=row["fresh_mapping"],
+            remembered=row["remembered"],
+            column_types=row["column_types"],
             rows_per_second=speed,
             dry_run=row["dry_run"],
             summary=_summary(row),
@@ -289,6 +303,21 @@ class ContactPublic(BaseModel):
 class Upserted(BaseModel):
     contact: ContactPublic
     created: bool
+
+
+class MappingPublic(BaseModel):
+    """A remembered mapping (SPEC §6.5): what the last import of a header set started with."""
+
+    id: str
+    columns: list[str]
+    mapping: dict[str, str]
+    custom_attributes: dict[str, str]
+    attribute_types: dict[str, str]
+    options: dict[str, Any]
+    import_id: str
+    file_name: str | None
+    used_at: When
+    created_at: When
 
 
 class ConflictPublic(BaseModel):

@@ -16,6 +16,19 @@ _ISO_RE = re.compile(
     r"([Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"
 )
 _SLASH_RE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+# How exports write date-times besides ISO 8601: an offset or zone after a space
+# ("2023-05-01 14:03:00 UTC", Shopify's "2023-05-01 14:03:00 -0400"), a slash date with a time
+# ("4/15/2019 6:47 PM", "15/04/2019 18:47").
+_ISO_ZONED_RE = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,9})?)?)"
+    r"\s+(?:(UTC|GMT|Z)|([+-][0-9]{2}(?::?[0-9]{2})?))",
+    re.IGNORECASE,
+)
+_SLASH_DATETIME_RE = re.compile(
+    r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4}),?(?:\s+|[Tt])([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?"
+    r"(?:\s*([AaPp])\.?[Mm]\.?)?(?:\s+(?:UTC|GMT))?",
+    re.IGNORECASE,
+)
 _SLASH_TIME_RE = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}(?:[Tt]|\s)+\S")
 _UNIX_RE = re.compile(r"([+-]?)([0-9]+)(?:\.([0-9]*))?")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -90,25 +103,48 @@ def _parse_date_text(text: str, date_order: str, numbers: bool) -> datetime | st
         if m is not None:
             unix = _from_unix(m[1] == "-", int(m[2]), m[3] or "") if len(m[2]) <= 20 else None
             return unix if unix is not None else f"{_show(text)} is out of range for Unix time"
+    m = _ISO_ZONED_RE.fullmatch(text)
+    if m is not None:
+        return _parse_date_text(m[1] + ("Z" if m[2] else m[3]), date_order, False)
+    m = _SLASH_DATETIME_RE.fullmatch(text)
+    if m is not None:
+        return _slash_datetime(m, text, date_order)
     if _SLASH_TIME_RE.match(text) is not None:
         form = _SLASH_FORM.get(date_order, "DD/MM/YYYY")
         return (
-            f"{_show(text)} has a time after the date, but {form} takes a date only: "
-            "drop the time or write ISO 8601 (2015-12-31T23:59:00Z)"
+            f"{_show(text)} has a time after the date that is not HH:MM[:SS] (AM/PM allowed):"
+            f" write it as {form} HH:MM or ISO 8601 (2015-12-31T23:59:00Z)"
         )
     return _not_a_date(text, date_order)
+
+
+def _slash_datetime(m: re.Match[str], text: str, date_order: str) -> datetime | str:
+    """A slash date with a time (UTC), the date read in ``date_order``."""
+    day = _parse_date_text(text[: m.end(3)], date_order, False)
+    if not isinstance(day, datetime):
+        return day
+    hour, minute, second = int(m[4]), int(m[5]), int(m[6] or 0)
+    if m[7] is not None:  # 12-hour clock
+        if not 1 <= hour <= 12:
+            return f"{_show(text)} has an hour that is not on a 12-hour clock (1–12 before AM/PM)"
+        hour = hour % 12 + (12 if m[7] in "Pp" else 0)
+    if hour > 23 or minute > 59 or second > 59:
+        return f"{_show(text)} is not a real time of day: check the hours and minutes"
+    return day.replace(hour=hour, minute=minute, second=second)
 
 
 def parse_datetime(raw: str | int | float, date_order: str = "DMY") -> datetime:
     """Return the aware UTC datetime that `raw` denotes (SPEC §2.2).
 
     Accepted: `DD/MM/YYYY` (`MM/DD/YYYY` when date_order is "MDY"; day and month may have one
-    digit; a date only, midnight UTC); ISO 8601 `YYYY-MM-DD` or `YYYY-MM-DD[T ]HH:MM[:SS[.f]]`
-    with optional `Z`, `±HH`, `±HH:MM` or `±HHMM` (no offset means UTC; digits beyond
-    microseconds are truncated); Unix time in seconds as an int, a float or a decimal string,
-    taken as milliseconds when its magnitude is above 10**11. Note that a plain number such as
-    `20151231` is Unix seconds, not a basic-format ISO date. Raises InvalidValue otherwise,
-    listing the accepted forms, or with a hint when the day and month look swapped.
+    digit; midnight UTC), also followed by a time `HH:MM[:SS]` (24-hour, or 12-hour with AM/PM;
+    UTC); ISO 8601 `YYYY-MM-DD` or `YYYY-MM-DD[T ]HH:MM[:SS[.f]]` with optional `Z`, `±HH`,
+    `±HH:MM` or `±HHMM` (no offset means UTC; digits beyond microseconds are truncated), the
+    offset or `UTC`/`GMT` also after a space, as exports write them; Unix time in seconds as an
+    int, a float or a decimal string, taken as milliseconds when its magnitude is above 10**11.
+    Note that a plain number such as `20151231` is Unix seconds, not a basic-format ISO date.
+    Raises InvalidValue otherwise, listing the accepted forms, or with a hint when the day and
+    month look swapped.
     """
     if isinstance(raw, str):
         result = _parse_date_text(raw.strip(), date_order, True)

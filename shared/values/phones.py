@@ -85,13 +85,16 @@ def _e164(number: PhoneNumber, shown: str, e164: str | None = None) -> str:
     raise InvalidValue(f"{shown} {problem.format(number.country_code)}")
 
 
-def _parse_full(text: str, region: str | None, shown: str) -> str:
+def _parse_number(text: str, region: str | None, shown: str) -> PhoneNumber:
     try:
-        number = phonenumbers.parse(text, region)
+        return phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as e:
         problem = _PARSE_ERRORS.get(e.error_type, "is not a phone number")
         raise InvalidValue(f"{shown} {problem}") from None
-    return _e164(number, shown)
+
+
+def _parse_full(text: str, region: str | None, shown: str) -> str:
+    return _e164(_parse_number(text, region, shown), shown)
 
 
 def parse_phone(raw: str, default_country: str | None = None) -> str:
@@ -100,8 +103,10 @@ def parse_phone(raw: str, default_country: str | None = None) -> str:
     A number written with its country calling code ('+44…', or the international prefix '00' as
     in '0044…' or '001…') is parsed as such; otherwise it is a national number of
     `default_country` (ISO 3166 alpha-2, any case). It must be a possible number for its country
-    (right length; local-only numbers without an area code are refused). Extensions are dropped.
-    Raises InvalidValue, e.g. "'020 7946 0958' has no country calling code: …".
+    (right length; local-only numbers without an area code are refused), and a national number a
+    valid one of `default_country` (a US number under GB is refused, not stored as +44…).
+    Extensions are dropped. Raises InvalidValue, e.g. "'020 7946 0958' has no country calling
+    code: …".
     """
     text = raw.strip()
     shown = _show(text)
@@ -129,4 +134,15 @@ def parse_phone(raw: str, default_country: str | None = None) -> str:
         raise InvalidValue(
             f"default_country {_show(default_country)} is not an ISO 3166 alpha-2 code such as GB"
         )
-    return _parse_full(text, region, shown)
+    number = _parse_number(text, region, shown)
+    e164 = _e164(number, shown)
+    # The parser takes any possible length as a number of the region: a US number under GB
+    # would be stored as +44… — only a number valid in its region is.
+    if not phonenumbers.is_valid_number(number):
+        if number.country_code == phonenumbers.country_code_for_region(region):
+            raise InvalidValue(
+                f"{shown} is not a valid {region} phone number: check its digits, or write it"
+                " with its country code (+…) if it is of another country"
+            )
+        raise InvalidValue(f"{shown} is not a valid phone number: check its digits")
+    return e164

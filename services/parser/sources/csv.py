@@ -20,6 +20,7 @@ from shared import values
 from shared.csvfile import Detected, Record, iter_records
 from shared.errors import FileProblem
 from shared.logs import get_logger
+from shared.values import fold
 
 log = get_logger(__name__)
 
@@ -81,10 +82,11 @@ class CsvSource:
         path: Path,
         detected: Detected,
     ) -> dict[str, tuple[str, str]]:
-        """Fix the type of each custom attribute: existing ones keep theirs, new ones are
-        inferred from the first values of their column in this import."""
+        """Fix the type of each custom attribute: existing ones keep theirs, new ones get the
+        type chosen for them or one inferred from the first values of their column."""
         if not options.custom_attributes:
             return {}
+        chosen = {fold(n): t for n, t in options.attribute_types.items()}
         position = {name: i for i, name in enumerate(columns)}
         samples: dict[str, list[str]] = {name: [] for name in options.custom_attributes.values()}
         for record in itertools.islice(_good(iter_records(path, detected)), TYPE_SAMPLE * 10):
@@ -94,7 +96,9 @@ class CsvSource:
                     samples[name].append(cell)
             if all(len(s) >= TYPE_SAMPLE for s in samples.values()):
                 break
-        inferred = {name: values.infer_type(s) for name, s in samples.items()}
+        inferred = {
+            name: chosen.get(fold(name)) or values.infer_type(s) for name, s in samples.items()
+        }
         return await ctx.register_attributes(inferred)
 
 

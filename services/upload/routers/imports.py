@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.upload import column_mapping, jsonimports, rules, storage
+from services.upload import column_mapping, jsonimports, mappings, rules, storage
 from services.upload import repository as repo
 from services.upload.deps import CurrentWorkspace, PageByTime, Pool, Producer, Settings
 from services.upload.errors import ApiError, invalid, not_found
@@ -18,6 +18,7 @@ from shared import csvfile, import_store, people_store
 from shared.csvfile import Detected
 from shared.errors import FileProblem
 from shared.ids import new_id
+from shared.values import fold
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 
@@ -64,6 +65,7 @@ async def _describe(
     except FileProblem as exc:
         raise invalid(str(exc)) from None
     async with pool.acquire() as conn:
+        offer = await _offer(conn, workspace_id, source, columns, preview, described)
         row = await repo.insert_import(
             conn,
             id=new_id("imp_"),
@@ -77,12 +79,89 @@ async def _describe(
             detected=described,
             columns=columns,
             preview=preview,
-            # A Mixpanel export is mapped by the SPEC's rules, not by columns.
-            suggested_mapping={}
-            if source == "mixpanel_file"
-            else column_mapping.suggested_mapping(columns, source),
+            **offer,
         )
     return ImportPublic.from_row(row)
+
+
+async def _offer(
+    conn: Any,
+    workspace_id: str,
+    source: str,
+    columns: list[str],
+    preview: list[list[str]],
+    described: dict[str, Any],
+) -> dict[str, Any]:
+    """What the mapping step offers for an upload's columns and first rows (SPEC §6.5): the
+    mapping an earlier import of the same header set was started with ("remembered", with its
+    attributes and options), else the suggestion from the columns and their values; the type
+    of each column as a new attribute; the date order the dates say (into ``described``)."""
+    if source == "mixpanel_file":  # mapped by the SPEC's rules, not by columns
+        return {"suggested_mapping": {}, "fresh_mapping": {}, "column_types": {}}
+    fresh = column_mapping.suggested_mapping(columns, source, preview)
+    offer: dict[str, Any] = {
+        "suggested_mapping": fresh,
+        "fresh_mapping": fresh,
+        "mapping_source": "suggested",
+        "remembered": None,
+        "column_types": column_mapping.column_types(columns, preview),
+    }
+    earlier = await mappings.find(conn, workspace_id, columns)
+    if earlier is not None:
+        offer["suggested_mapping"] = mappings.translate(earlier["mapping"], columns)
+        offer["mapping_source"] = "remembered"
+        offer["remembered"] = mappings.remembered_answer(earlier, columns)
+    order = column_mapping.date_order(offer["suggested_mapping"], columns, preview)
+    described.pop("date_order", None)
+    if order is not None:
+        described["date_order"] = order
+    return offer
+
+
+class PreviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
+@router.post("/{import_id}/preview", response_model=ImportPublic)
+async def preview_again(
+    import_id: str,
+    body: PreviewRequest,
+    workspace: CurrentWorkspace,
+    pool: Pool,
+    settings: Settings,
+) -> ImportPublic:
+    """Read an uploaded file again with another encoding or delimiter: its columns, first rows
+    and what the mapping step offers for them, as the upload's answer gave them."""
+    row = await repo.get_import(pool, workspace.id, import_id)
+    if row is None:
+        raise not_found("import")
+    if row["source"] == "mixpanel_file":
+        raise invalid("a Mixpanel export is JSON: it has no encoding or delimiter to choose")
+    if row["status"] != "uploaded":
+        raise ApiError(
+            409, "conflict", f"the import is already {row['status']}: its file is read as it was"
+        )
+    problems = rules.reading_problems(body.encoding, body.delimiter)
+    if problems:
+        raise invalid(f"the file cannot be read so: {rules.summary(problems)}", problems)
+    detected = Detected(
+        body.encoding or row["detected"]["encoding"], body.delimiter or row["detected"]["delimiter"]
+    )
+    path = Path(settings.storage_dir) / row["file_key"]
+    try:
+        columns, preview = await asyncio.to_thread(csvfile.read_header_and_preview, path, detected)
+    except FileProblem as exc:
+        raise invalid(f"the file cannot be read with that encoding/delimiter: {exc}") from None
+    described: dict[str, Any] = {"encoding": detected.encoding, "delimiter": detected.delimiter}
+    async with pool.acquire() as conn:
+        offer = await _offer(conn, workspace.id, row["source"], columns, preview, described)
+        await repo.set_described(
+            conn, import_id, detected=described, columns=columns, preview=preview, **offer
+        )
+    return ImportPublic.from_row(await repo.get_import(pool, workspace.id, import_id))
 
 
 class StartRequest(BaseModel):
@@ -104,6 +183,8 @@ class StartRequest(BaseModel):
     )
     invalid_values: Literal["fail_record", "skip_value"] = "fail_record"
     allow_shared_columns: bool = False  # one column mapped to two fields is meant
+    # The types of new custom attributes (attribute name -> type); the others are inferred.
+    attribute_types: dict[str, str] = Field(default_factory=dict, max_length=1000)
 
     def rules(self) -> rules.Start:
         return rules.Start(
@@ -114,6 +195,7 @@ class StartRequest(BaseModel):
             default_country=self.default_country,
             encoding=self.encoding,
             delimiter=self.delimiter,
+            attribute_types=self.attribute_types,
         )
 
 
@@ -220,10 +302,33 @@ async def _queue(
         queued = await repo.queue_import(
             conn, import_id, body.kind, common.tag, body.trigger_messages, options, dry_run
         )
+        if queued and not json_file:
+            await mappings.remember(
+                conn,
+                workspace_id,
+                import_id=import_id,
+                file_name=row["file_name"],
+                columns=columns,
+                options=options,
+                attribute_types=_attribute_types(body, existing, row["column_types"] or {}),
+            )
     if not queued:
         raise ApiError(409, "conflict", "the import was already started")
     await import_store.request(producer, settings, workspace_id, import_id)
     return ImportPublic.from_row(await repo.get_import(pool, workspace_id, import_id))
+
+
+def _attribute_types(
+    body: StartRequest, existing: dict[str, str], column_types: dict[str, str]
+) -> dict[str, str]:
+    """The type of each custom attribute of a start (as a remembered mapping keeps them): an
+    existing attribute's, the one chosen for a new one, else the one its column suggests."""
+    stored = {fold(n): t for n, t in existing.items()}
+    chosen = {fold(n): t for n, t in body.attribute_types.items()}
+    return {
+        name: stored.get(fold(name)) or chosen.get(fold(name)) or column_types.get(column, "string")
+        for column, name in body.custom_attributes.items()
+    }
 
 
 def _request_options(stored: dict[str, Any]) -> dict[str, Any]:

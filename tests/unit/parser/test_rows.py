@@ -360,7 +360,7 @@ COERCE_ERRORS = {
     "boolean-2": ("boolean", "2", "is not true/false/yes/no/1/0"),
     "date-words": ("date", "next week", "is not a date"),
     "date-mdy-under-dmy": ("date", "12/31/2015", "set date_order to MDY"),
-    "date-with-time-after-dmy": ("date", "31/12/2015 10:00", "takes a date only"),
+    "date-with-odd-time-after-dmy": ("date", "31/12/2015 10h00", "is not HH:MM[:SS]"),
     "string-too-long": ("string", "s" * 256, "256 characters long"),
 }
 

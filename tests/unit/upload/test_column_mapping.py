@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from services.upload import column_mapping
 from services.upload.column_mapping import suggested_mapping
+from shared import csvfile
+from tests.support.exports import VENDORS, Export
 
 
 @pytest.mark.parametrize(
@@ -36,13 +39,15 @@ from services.upload.column_mapping import suggested_mapping
                 "last_seen_ip": "ip",
             },
         ),
-        (  # German; "Name" next to "Vorname" is the surname: no name suggested
+        (  # German; "Name" next to "Vorname" is the surname, joined to it
             ["Kundennummer", "Vorname", "Name", "E-Mail-Adresse", "Telefon", "Registriert am"],
             {
                 "email": "E-Mail-Adresse",
                 "user_id": "Kundennummer",
+                "name": "Vorname",
                 "signed_up_at": "Registriert am",
                 "phone": "Telefon",
+                "name_last": "Name",
             },
         ),
         (
@@ -77,7 +82,10 @@ from services.upload.column_mapping import suggested_mapping
                 "tags": "Étiquettes",
             },
         ),
-        (["Prénom", "Nom", "Adresse e-mail"], {"email": "Adresse e-mail"}),
+        (
+            ["Prénom", "Nom", "Adresse e-mail"],
+            {"email": "Adresse e-mail", "name": "Prénom", "name_last": "Nom"},
+        ),
         (  # Spanish
             ["Nombre", "Correo electrónico", "Teléfono", "Fecha de registro", "Último acceso"],
             {
@@ -112,7 +120,19 @@ from services.upload.column_mapping import suggested_mapping
             ["Sign-up date (UTC)", "Signup source", "email"],
             {"email": "email", "signed_up_at": "Sign-up date (UTC)"},
         ),
-        (["first name", "last name", "company"], {}),
+        (["first name", "last name", "company"], {"name": "first name", "name_last": "last name"}),
+        (
+            ["Given Name", "Surname", "Email"],
+            {"email": "Email", "name": "Given Name", "name_last": "Surname"},
+        ),
+        (  # a full-name column wins over the pair (Google's older export)
+            ["Name", "Given Name", "Family Name", "E-mail 1 - Type", "E-mail 1 - Value"],
+            {"email": "E-mail 1 - Value", "name": "Name"},
+        ),
+        (  # a value column wins over its label sibling, whatever their order
+            ["E-mail 1 - Label", "E-mail 1 - Value", "Phone 1 - Label", "Phone 1 - Value"],
+            {"email": "E-mail 1 - Value", "phone": "Phone 1 - Value"},
+        ),
         (  # HubSpot contacts export
             [
                 "Record ID",
@@ -128,9 +148,11 @@ from services.upload.column_mapping import suggested_mapping
             ],
             {
                 "email": "Email",
+                "name": "First Name",
                 "signed_up_at": "Create Date",
                 "phone": "Phone Number",
                 "last_seen_at": "Last Activity Date",
+                "name_last": "Last Name",
             },
         ),
         (  # Stripe customers export
@@ -153,7 +175,14 @@ from services.upload.column_mapping import suggested_mapping
         (  # Shopify customers export
             "Customer ID,First Name,Last Name,Email,Accepts Email Marketing,"
             "Default Address Phone,Phone,Accepts SMS Marketing,Tags".split(","),
-            {"email": "Email", "user_id": "Customer ID", "phone": "Phone", "tags": "Tags"},
+            {
+                "email": "Email",
+                "user_id": "Customer ID",
+                "name": "First Name",
+                "phone": "Phone",
+                "tags": "Tags",
+                "name_last": "Last Name",
+            },
         ),
         ([], {}),
     ],
@@ -208,6 +237,63 @@ def test_suggested_mapping_mailchimp_fallbacks() -> None:
     assert mapping["last_seen_ip"] == "CONFIRM_IP"
     assert mapping["name"] == "Last Name"
     assert "name_last" not in mapping
-    # the plain csv mapping of the same file never invents name_last
-    assert "name_last" not in suggested_mapping(MAILCHIMP_HEADER)
+    # the plain csv mapping of the same file pairs the names the same way (SPEC §6.5)
+    assert suggested_mapping(MAILCHIMP_HEADER)["name_last"] == "Last Name"
     assert suggested_mapping(MAILCHIMP_HEADER)["email"] == "Email Address"
+
+
+# -- the values, not only the headers ------------------------------------------------------------
+
+
+def test_a_column_whose_values_are_not_emails_is_not_the_email() -> None:
+    columns = ["Email", "Work Email", "Name"]
+    preview = [["yes", "a@example.com", "Ann"], ["no", "b@example.com", "Bo"], ["yes", "", "Cy"]]
+    preview.append(["no", "d@example.com", "Di"])
+    assert suggested_mapping(columns, "csv", preview)["email"] == "Work Email"
+    assert suggested_mapping(columns)["email"] == "Email"  # no rows: the headers decide
+
+
+def test_too_few_values_say_nothing() -> None:
+    preview = [["not an email", "a@example.com"], ["", ""]]
+    assert suggested_mapping(["Email", "Contact email"], "csv", preview)["email"] == "Email"
+
+
+def test_a_label_column_is_never_the_phone() -> None:
+    columns = ["Phone 1 - Label", "Phone 1 - Value"]
+    preview = [["Mobile", "+44 7911 123456"], ["Work", "+1 415 555 0100"], ["Home", ""]]
+    assert suggested_mapping(columns, "csv", preview) == {"phone": "Phone 1 - Value"}
+
+
+@pytest.mark.parametrize("export", VENDORS, ids=lambda e: e.vendor)
+def test_vendor_exports(export: Export) -> None:
+    detected = csvfile.detect(export.path)
+    columns, preview = csvfile.read_header_and_preview(export.path, detected)
+    mapping = suggested_mapping(columns, "csv", preview)
+    assert mapping == export.mapping
+    assert column_mapping.date_order(mapping, columns, preview) == export.date_order
+
+
+def test_column_types() -> None:
+    columns = ["Seats", "Beta", "Plan", "Renewal", "Code", "Empty"]
+    preview = [
+        ["3", "yes", "pro", "4/15/2019", "007", ""],
+        ["12", "no", "free", "12/1/2020", "010", ""],
+    ]
+    assert column_mapping.column_types(columns, preview) == {
+        "Seats": "integer",
+        "Beta": "boolean",
+        "Plan": "string",
+        "Renewal": "date",  # read as MM/DD/YYYY: 4/15 is no DD/MM date
+        "Code": "string",
+        "Empty": "string",
+    }
+
+
+def test_date_order_from_the_mapped_dates() -> None:
+    columns = ["email", "signed up"]
+    mapping = {"email": "email", "signed_up_at": "signed up"}
+    assert column_mapping.date_order(mapping, columns, [["a@x.io", "4/15/2019"]]) == "MDY"
+    assert column_mapping.date_order(mapping, columns, [["a@x.io", "15/4/2019"]]) == "DMY"
+    assert column_mapping.date_order(mapping, columns, [["a@x.io", "1/2/2019"]]) is None
+    both = [["a@x.io", "15/4/2019"], ["b@x.io", "4/15/2019"]]
+    assert column_mapping.date_order(mapping, columns, both) is None

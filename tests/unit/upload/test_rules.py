@@ -57,6 +57,15 @@ def test_a_complete_start_has_no_problem() -> None:
         (start(default_country="XX"), "'XX' is not an ISO 3166 alpha-2 country code"),
         (start(encoding="latin-9"), "encoding: use one of utf-8"),
         (start(delimiter=":"), "delimiter: use one of"),
+        (start(tag="Shopify, VIP"), "(as in a tags column); choose one, e.g. 'Shopify'"),
+        (
+            start(attribute_types={"plan": "integer"}),
+            "attribute_types.plan: no column is mapped to 'plan'",
+        ),
+        (
+            start(custom_attributes={"Plan": "plan"}, attribute_types={"plan": "money"}),
+            "'money' is not a type; use one of",
+        ),
     ],
 )
 def test_every_problem_is_named(body: rules.Start, problem: str) -> None:
@@ -304,3 +313,13 @@ def test_when_a_change_sends_a_message(
     row: dict[str, Any], changes: dict[str, Any], sends: bool
 ) -> None:
     assert rules.activates(row, changes) is sends
+
+
+def test_an_existing_attribute_keeps_its_type() -> None:
+    body = start(custom_attributes={"Plan": "Plan"}, attribute_types={"Plan": "integer"})
+    assert rules.start_problems(body, COLUMNS, {"plan": "string"}) == [
+        "attribute_types.Plan: the attribute 'plan' exists as string; its type cannot change"
+        " (leave it out of attribute_types, or name a new attribute)"
+    ]
+    same = start(custom_attributes={"Plan": "plan"}, attribute_types={"plan": "string"})
+    assert rules.start_problems(same, COLUMNS, {"plan": "string"}) == []

@@ -181,7 +181,7 @@ def test_coerce_accepts(
         ("", "boolean", "not true/false"),
         ("31-12-2015", "date", f"is date: '31-12-2015' is not a date: {ACCEPTED_FORMS}"),
         ("12/31/2015", "date", "set date_order to MDY"),
-        ("31/12/2015 10:00", "date", "has a time after the date"),
+        ("31/12/2015 10h00", "date", "has a time after the date"),
         (True, "date", "is not a date"),
         ("x" * 256, "string", "is string: the value is 256 characters long, at most 255"),
     ],

@@ -52,6 +52,17 @@ def utc(
         ("2015-12-31T23:59:00.5Z", "DMY", utc(2015, 12, 31, 23, 59, 0, 500000)),
         ("2015-12-31T23:59:00.123456789Z", "DMY", utc(2015, 12, 31, 23, 59, 0, 123456)),
         ("2015-12-31T23:59:00,25", "DMY", utc(2015, 12, 31, 23, 59, 0, 250000)),
+        # as exports write them: a zone or offset after a space, a slash date with a time
+        ("2023-05-01 14:03:00 UTC", "DMY", utc(2023, 5, 1, 14, 3)),
+        ("2023-05-01 14:03:00 gmt", "DMY", utc(2023, 5, 1, 14, 3)),
+        ("2023-05-01 14:03:00 -0400", "DMY", utc(2023, 5, 1, 18, 3)),
+        ("2015-12-31T23:59:00 +01:00", "DMY", utc(2015, 12, 31, 22, 59)),
+        ("2019-04-15 18:47", "DMY", utc(2019, 4, 15, 18, 47)),
+        ("31/12/2015 10:00", "DMY", utc(2015, 12, 31, 10)),
+        ("12/31/2015 10:00:05", "MDY", utc(2015, 12, 31, 10, 0, 5)),
+        ("4/15/2019 6:47 PM", "MDY", utc(2019, 4, 15, 18, 47)),
+        ("4/15/2019, 12:05 am", "MDY", utc(2019, 4, 15, 0, 5)),
+        ("4/15/2019 12:05 p.m.", "MDY", utc(2019, 4, 15, 12, 5)),
         # Unix seconds; above 10**11 it is milliseconds
         ("0", "DMY", utc(1970, 1, 1)),
         ("1420070400", "DMY", utc(2015, 1, 1)),
@@ -89,11 +100,13 @@ def test_parse_datetime_accepts(raw: str | int | float, order: str, expected: da
         ("2015-12-31Z", "DMY", ACCEPTED_FORMS),
         ("1e9", "DMY", ACCEPTED_FORMS),
         ("31-12-2015", "MDY", "use MM/DD/YYYY, ISO 8601"),
-        ("2015-12-31T23:59:00 +01:00", "DMY", ACCEPTED_FORMS),
-        # a time after DD/MM/YYYY
-        ("31/12/2015 10:00", "DMY", "has a time after the date, but DD/MM/YYYY takes a date only"),
-        ("31/12/2015T10:00:00Z", "DMY", "has a time after the date"),
-        ("12/31/2015 10:00", "MDY", "but MM/DD/YYYY takes a date only"),
+        ("2015-12-31T23:59:00 +1", "DMY", ACCEPTED_FORMS),
+        ("2015-12-31 23:59:00 CET", "DMY", ACCEPTED_FORMS),
+        # a time after DD/MM/YYYY that is not HH:MM[:SS] [AM/PM]
+        ("31/12/2015T10:00:00Z", "DMY", "has a time after the date that is not HH:MM"),
+        ("12/31/2015 10h00", "MDY", "write it as MM/DD/YYYY HH:MM"),
+        ("12/31/2015 13:00 PM", "MDY", "not on a 12-hour clock"),
+        ("12/31/2015 10:61", "MDY", "not a real time of day"),
         # MM/DD/YYYY only with date_order MDY, with a hint either way
         ("12/31/2015", "DMY", r"\(looks like MM/DD/YYYY: set date_order to MDY\)"),
         ("31/12/2015", "MDY", r"\(looks like DD/MM/YYYY: set date_order to DMY\)"),

@@ -63,6 +63,10 @@ def test_parse_phone_accepts(raw: str, country: str | None, expected: str) -> No
         ("020 7946 0958", "XX", "default_country 'XX' is not an ISO 3166 alpha-2 code"),
         ("020 7946 0958", "GBR", "not an ISO 3166 alpha-2 code"),
         ("1", "GB", "not a phone number|too short"),
+        # a national number must be a valid one of the default country, not only possible
+        ("(415) 555-2671", "GB", r"is not a valid GB phone number: check its digits, or write"),
+        ("07700 900123", "GB", "is not a valid GB phone number"),  # Ofcom's drama range
+        ("0612345678", "US", "is not a valid US phone number"),  # a French mobile
     ],
 )
 def test_parse_phone_rejects(raw: str, country: str | None, message: str) -> None:
