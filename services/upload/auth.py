@@ -18,6 +18,8 @@ make buckets, so random tokens cannot push a tenant's bucket out.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import time
@@ -58,6 +60,19 @@ def bearer(authorization: str, what: str = "workspace token") -> str:
             headers={"WWW-Authenticate": "Bearer"},
         )
     return token.strip()
+
+
+def basic_key(authorization: str) -> str | None:
+    """The key of ``Authorization: Basic base64(<key>:)`` (Segment's write key), or None."""
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    key, _, _password = decoded.partition(":")
+    return key or None
 
 
 async def find_workspace(pool: asyncpg.Pool, token: str) -> Workspace | None:

@@ -16,8 +16,9 @@ In order:
    it was running (asyncpg cancels it in PostgreSQL).
 
 Route limits: uploads (``POST /api/imports``) and ``POST /api/users/bulk`` take
-``USHER_MAX_UPLOAD_BYTES``, ``POST /api/events/bulk`` takes ``USHER_MAX_JSON_BYTES``, every other
-body ``USHER_MAX_REQUEST_BYTES`` (1 MiB).
+``USHER_MAX_UPLOAD_BYTES``, ``POST /api/events/bulk`` takes ``USHER_MAX_JSON_BYTES``, Segment's
+routes (``/segment/``) 500 KB, every other body ``USHER_MAX_REQUEST_BYTES`` (1 MiB). Segment's
+write key is Basic auth (checked here) or the body's ``writeKey`` (checked by its route).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+SEGMENT_MAX_BYTES = 500 * 1024  # a Segment request (the vendor's own limit), gzip or not
+
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -51,13 +54,15 @@ SECURITY_HEADERS = [
 class Rule:
     """What a route needs before its body is read."""
 
-    auth: Literal["none", "admin", "workspace"]
+    auth: Literal["none", "admin", "workspace", "segment"]
     limit: int  # bytes of body
 
 
 def rule_for(method: str, path: str, settings: Settings) -> Rule:
     """The authentication and body limit of a request (one table for every route)."""
     request = settings.max_request_bytes
+    if path.startswith("/segment/"):
+        return Rule("segment", SEGMENT_MAX_BYTES)
     if (path != "/api" and not path.startswith("/api/")) or path == "/api/meta":
         return Rule("none", request)
     if path == "/api/workspaces":
@@ -127,8 +132,15 @@ class Guard:
         limits.per_address.check(client)
         if rule.auth == "none":
             return rule.limit
-        what = "admin token" if rule.auth == "admin" else "workspace token"
-        token = auth.bearer(headers.get(b"authorization", b"").decode("latin-1"), what)
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        if rule.auth == "segment":
+            key = auth.basic_key(authorization)
+            if key is None:
+                return rule.limit  # the write key is in the body: the route checks it
+            token = key
+        else:
+            what = "admin token" if rule.auth == "admin" else "workspace token"
+            token = auth.bearer(authorization, what)
         limits.failures.check_left(client)
         state = scope.setdefault("state", {})
         try:

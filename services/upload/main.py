@@ -26,11 +26,13 @@ from services.upload.routers import (
     import_diff,
     import_errors,
     imports,
+    ingestion,
     mappings,
     messages,
     meta,
     people,
     remote,
+    segment,
     workspaces,
 )
 from shared import db, outbound
@@ -87,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audiences,
         conflicts,
         mappings,
+        segment,
+        ingestion,
         meta,
     ):
         app.include_router(router.router)

@@ -17,7 +17,7 @@ IMPORT_COLUMNS = (
     " file_key, detected, columns, preview, suggested_mapping, options, rows_total, rows_parsed,"
     " rows_estimate, created, updated, failed, error, created_at, started_at, finished_at,"
     " dry_run, unchanged, warnings, summary, undo_of, undone_by, deleted, reverted, conflicts,"
-    " mapping_source, fresh_mapping, remembered, column_types"
+    " mapping_source, fresh_mapping, remembered, column_types, api_day"
 )
 CONTACT_COLUMNS = (
     "id, role, user_id, email, name, phone, signed_up_at, last_seen_at, last_seen_ip, tags,"

@@ -331,6 +331,11 @@ def undo_refusal(row: Mapping[str, Any]) -> str | None:
     """Why an import cannot be undone (SPEC §6.3), or None when it can."""
     if row["source"] == "undo":
         return "an undo cannot be undone: import the data again instead"
+    if row["api_day"] is not None:
+        return (
+            "this entry counts what an API received in a day: it keeps no diff to undo;"
+            " change those people through the API instead"
+        )
     if row["dry_run"]:
         return "a dry run changed nothing: there is nothing to undo"
     if row["undone_by"] is not None:

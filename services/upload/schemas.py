@@ -305,6 +305,18 @@ class Upserted(BaseModel):
     created: bool
 
 
+class IngestedPublic(BaseModel):
+    """One message a compatible API received (SPEC §7) and what became of it."""
+
+    source: str
+    message_id: str
+    type: str
+    outcome: str = Field(description="created, updated, stored (an event), ignored or failed")
+    problems: list[str] = Field(description="why it failed, or what was left out of it")
+    contact_id: str | None
+    received_at: When
+
+
 class MappingPublic(BaseModel):
     """A remembered mapping (SPEC §6.5): what the last import of a header set started with."""
 

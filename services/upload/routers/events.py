@@ -10,7 +10,6 @@ event (``event:<name>``) reach them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -19,67 +18,16 @@ from fastapi import APIRouter, Request
 from services.upload import repository as repo
 from services.upload.deps import CurrentWorkspace, PageByTime, Pool, Producer, Settings
 from services.upload.errors import ApiError, invalid, not_found
-from services.upload.event_input import (
-    EventIn,
-    Stored,
-    body_items,
-    parse_event,
-    public,
-    resolve,
-    validate,
-)
+from services.upload.event_input import body_items, parse_event, public, validate
+from services.upload.event_store import EventStore
 from services.upload.schemas import EventPublic, EventsStored, EventStored, Page
-from shared import changes, jsonfile
+from shared import jsonfile
 from shared.errors import FileProblem
-from shared.topics import CONTACT_CHANGES
 
 router = APIRouter(tags=["events"])
 
 MAX_EVENTS = 100_000
 BATCH = 5_000
-
-
-class _Store:
-    """Stores batches of events of one workspace and announces the people who got new ones."""
-
-    def __init__(self, pool: Pool, producer: Producer, settings: Settings, workspace_id: str):
-        self.pool, self.producer, self.workspace_id = pool, producer, workspace_id
-        self.topic = CONTACT_CHANGES.name(settings)
-
-    async def batch(self, batch: Sequence[tuple[int, EventIn]], trigger: bool) -> Stored:
-        """Resolve the people of ``batch`` (one query), store its events (one statement) and
-        announce the people with new events, in one transaction; publish after commit."""
-        change = None
-        async with self.pool.acquire() as conn:
-            people = await repo.find_people(
-                conn,
-                self.workspace_id,
-                [e.key for _, e in batch if e.by == "id"],
-                [e.key for _, e in batch if e.by == "user_id"],
-                [e.key for _, e in batch if e.by == "email"],
-            )
-            rows, outcome = resolve(batch, people)
-            if not rows:
-                return outcome
-            async with conn.transaction():
-                new = await repo.insert_events(
-                    conn,
-                    self.workspace_id,
-                    [c for c, _ in rows],
-                    [e.name for _, e in rows],
-                    [e.created_at for _, e in rows],
-                    [orjson.dumps(e.metadata).decode() for _, e in rows],
-                )
-                outcome.stored = len(new)
-                outcome.duplicates = len(rows) - len(new)
-                if new and trigger:
-                    ids = sorted(set(new))
-                    change = await changes.announce(
-                        conn, self.workspace_id, self.topic, contact_ids=ids
-                    )
-                    await changes.stage(conn, change)
-        await changes.publish(self.producer, change)
-        return outcome
 
 
 @router.post("/api/events", status_code=202, response_model=EventStored)
@@ -98,7 +46,7 @@ async def track(
     event, errors = parse_event(body)
     if event is None:
         raise invalid(f"the event is not valid: {'; '.join(errors)}", errors)
-    outcome = await _Store(pool, producer, settings, workspace.id).batch([(0, event)], True)
+    outcome = await EventStore(pool, producer, settings, workspace.id).batch([(0, event)], True)
     if outcome.missing:
         raise not_found(f"person with {event.by} {event.shown!r}")
     if outcome.ambiguous:
@@ -132,7 +80,7 @@ async def track_many(
             {"max_events": MAX_EVENTS},
         )
     valid, failures = await asyncio.to_thread(validate, items)
-    store = _Store(pool, producer, settings, workspace.id)
+    store = EventStore(pool, producer, settings, workspace.id)
     stored = duplicates = 0
     for start in range(0, len(valid), BATCH):
         outcome = await store.batch(valid[start : start + BATCH], trigger_messages)
