@@ -296,9 +296,13 @@ async def write_rows(conn: asyncpg.Connection, workspace_id: str, rows: Rows) ->
     if new:
         await conn.copy_records_to_table("contacts", records=new, columns=CONTACT_COLUMNS)
     if changed:
+        # The stage holds this write's rows only: a transaction may write twice (records one
+        # by one in savepoints, an API request of several runs), and rows left from the first
+        # write would overwrite the second's with their older state.
         await conn.execute(
             "CREATE TEMP TABLE IF NOT EXISTS contact_stage"
-            " (LIKE contacts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            " (LIKE contacts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;"
+            " TRUNCATE contact_stage"
         )
         await conn.copy_records_to_table("contact_stage", records=changed, columns=CONTACT_COLUMNS)
         await conn.execute(

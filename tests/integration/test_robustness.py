@@ -201,3 +201,24 @@ async def test_a_long_in_list_is_hashed_once(pg_pool) -> None:
         )
         text = "\n".join(r[0] for r in plan)
         assert "hashed SubPlan" in text, text
+
+
+async def test_two_writes_in_one_transaction_each_write_their_own_rows(own_pool) -> None:
+    """A transaction that writes the same contact twice (records one by one in savepoints, an
+    API request of several runs) ends with the second write: the stage of changed contacts
+    holds one write's rows at a time."""
+    from shared import changes
+
+    workspace_id = await new_workspace(own_pool)
+    async with own_pool.acquire() as conn, conn.transaction():
+        for name in ("First", "Second", "Third"):
+            await changes.write_records(
+                conn,
+                workspace_id,
+                [{"email": "twice@x.io", "name": name}],
+                "users",
+                "usher.contact-changes",
+                trigger_messages=False,
+            )
+    rows = await own_pool.fetch("SELECT name FROM contacts WHERE workspace_id = $1", workspace_id)
+    assert [r["name"] for r in rows] == ["Third"]
