@@ -21,14 +21,28 @@ class Reference:
             if c["email"] is not None and c["email"].lower() == email.lower()
         ]
 
-    def apply(self, kind: str, record: dict[str, Any], tag: str | None = None) -> str:
-        """``record``: user_id / email / name as CSV text ('' = blank). Returns the outcome."""
+    def apply(
+        self,
+        kind: str,
+        record: dict[str, Any],
+        tag: str | None = None,
+        *,
+        email_required: bool = True,
+    ) -> str:
+        """``record``: user_id / email / name as CSV text ('' = blank). Returns the outcome.
+        CSV rows need an email; an API write (``email_required=False``) of a user may name
+        them by user_id alone (its email is then left as it is)."""
         user_id = record.get("user_id", "").strip() or None
         email = record.get("email", "").strip() or None
         if user_id is not None and user_id.lower() in PLACEHOLDERS:
             return "failed"
+        if email is None and (email_required or kind == "leads" or user_id is None):
+            return "failed"
         if email is None:
-            return "failed"  # CSV rows need an email
+            for c in self.contacts:
+                if c["user_id"] == user_id:
+                    return self._update(c, record, email, tag)
+            return self._create("user", user_id, email, record, tag)
         if kind == "leads":
             found = self._same_email(email)
             if len(found) > 1:
@@ -54,7 +68,12 @@ class Reference:
         return self._create("user", None, email, record, tag)
 
     def _create(
-        self, role: str, user_id: str | None, email: str, record: dict[str, Any], tag: str | None
+        self,
+        role: str,
+        user_id: str | None,
+        email: str | None,
+        record: dict[str, Any],
+        tag: str | None,
     ) -> str:
         contact: dict[str, Any] = {
             "role": role,
@@ -68,9 +87,10 @@ class Reference:
         return "created"
 
     def _update(
-        self, contact: dict[str, Any], record: dict[str, Any], email: str, tag: str | None
+        self, contact: dict[str, Any], record: dict[str, Any], email: str | None, tag: str | None
     ) -> str:
-        contact["email"] = email
+        if email is not None:
+            contact["email"] = email
         if "name" in record:
             contact["name"] = record["name"].strip() or None
         if tag:
@@ -79,7 +99,13 @@ class Reference:
 
     def state(self) -> list[tuple[Any, ...]]:
         return sorted(
-            (c["role"], c["user_id"] or "", c["email"], c["name"] or "", tuple(sorted(c["tags"])))
+            (
+                c["role"],
+                c["user_id"] or "",
+                c["email"] or "",
+                c["name"] or "",
+                tuple(sorted(c["tags"])),
+            )
             for c in self.contacts
         )
 
