@@ -5,7 +5,7 @@ export PYTHONPATH := $(CURDIR)
 ROWS ?= 1000000
 RUNS ?= 3
 
-.PHONY: provision run test slow lint typecheck unit api integration e2e browser bench bench-scale chaos clean
+.PHONY: provision run test slow lint typecheck unit api integration e2e browser bench bench-scale bench-segment chaos clean
 
 provision:
 	@./scripts/provision.sh
@@ -48,6 +48,9 @@ bench: provision
 
 bench-scale: provision
 	$(PY) -m bench.scale $(if $(SCALE_ROWS),--rows $(SCALE_ROWS))
+
+bench-segment: provision
+	$(PY) -m bench.segment $(if $(MESSAGES),--messages $(MESSAGES))
 
 chaos: provision
 	$(PY) -m bench.chaos.run --rows 200000 --kafka-nodes 3 $(if $(SEED),--seed $(SEED))

@@ -31,24 +31,20 @@ class Outcome:
     contact_id: str | None = None
 
 
-async def claim(
-    conn: asyncpg.Connection,
-    workspace_id: str,
-    source: str,
-    ids: Sequence[str],
-    types: Sequence[str],
+async def seen(
+    conn: asyncpg.Connection, workspace_id: str, source: str, ids: Sequence[str]
 ) -> set[str]:
-    """Note messages as received; the ids not received before (the others are retries)."""
+    """Those of ``ids`` received before (retries). Called under the workspace lock, which every
+    request of the workspace takes first, so a concurrent retry cannot slip in between this
+    and :func:`record`."""
     if not ids:
         return set()
     rows = await conn.fetch(
-        "INSERT INTO ingested (workspace_id, source, message_id, type, outcome)"
-        " SELECT $1, $2, m, t, 'received' FROM unnest($3::text[], $4::text[]) AS x(m, t)"
-        " ON CONFLICT DO NOTHING RETURNING message_id",
+        "SELECT message_id FROM ingested WHERE workspace_id = $1 AND source = $2"
+        " AND message_id = ANY($3::text[])",
         workspace_id,
         source,
         list(ids),
-        list(types),
     )
     return {r["message_id"] for r in rows}
 
@@ -56,17 +52,18 @@ async def claim(
 async def record(
     conn: asyncpg.Connection, workspace_id: str, source: str, outcomes: Sequence[Outcome]
 ) -> None:
-    """The outcomes of claimed messages, and their counts in the day's history entry."""
+    """Keep the messages applied (one statement) and count them in the day's history entry."""
     if not outcomes:
         return
     await conn.execute(
-        "UPDATE ingested AS i SET outcome = x.o, contact_id = x.c,"
-        " problems = ARRAY(SELECT jsonb_array_elements_text(x.p::jsonb))"
-        " FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS x(m, o, p, c)"
-        " WHERE i.workspace_id = $1 AND i.source = $2 AND i.message_id = x.m",
+        "INSERT INTO ingested (workspace_id, source, message_id, type, outcome, problems,"
+        " contact_id) SELECT $1, $2, m, t, o, ARRAY(SELECT jsonb_array_elements_text(p::jsonb)), c"
+        " FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[])"
+        " AS x(m, t, o, p, c) ON CONFLICT DO NOTHING",
         workspace_id,
         source,
         [o.message_id for o in outcomes],
+        [o.type for o in outcomes],
         [o.outcome for o in outcomes],
         [orjson.dumps(o.problems).decode() for o in outcomes],
         [o.contact_id for o in outcomes],

@@ -9,7 +9,8 @@ request is applied in one transaction: its new messages (a messageId seen before
 and is skipped) in order, identifies through the one write path (``shared.changes``) a run of
 them at a time, tracks as events. The answer is 200 unless the request as a whole is unusable
 — the library drops a batch silently on any 4xx and retries 5xx — and each message's problems
-are kept for ``GET /api/ingestion-errors``.
+are kept for ``GET /api/ingestion-errors``. The workspace lock is taken first: a retry that
+arrives while its first attempt is being applied waits, then finds its messageIds done.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import asyncpg
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
 
 from services.upload import auth, event_store, ingestion, segment
 from services.upload.deps import Pool, Producer, Settings
@@ -109,9 +111,15 @@ async def _receive(
     sent = segment.sent_at(body)
     read = [segment.read(i, m, sent, received_at) for i, m in enumerate(messages)]
     published = await _apply(pool, workspace.id, CONTACT_CHANGES.name(settings), read)
+    # Published once the answer is sent: the outbox rows are committed (the messenger's sweep
+    # sends any that do not make it), and the library waits for each answer before its next
+    # batch, so a Kafka round trip here would bound the throughput.
+    return JSONResponse({"success": True}, background=BackgroundTask(_publish, producer, published))
+
+
+async def _publish(producer: Any, published: list[changes.Change]) -> None:
     for change in published:
         await changes.publish(producer, change)
-    return {"success": True}
 
 
 async def _apply(
@@ -124,17 +132,13 @@ async def _apply(
     published: list[changes.Change] = []
     async with pool.acquire() as conn, conn.transaction():
         await changes.lock(conn, workspace_id)
-        fresh = await ingestion.claim(
-            conn,
-            workspace_id,
-            SOURCE,
-            [m.message_id or "" for m in messages],
-            [m.type for m in messages],
+        done = await ingestion.seen(
+            conn, workspace_id, SOURCE, [m.message_id or "" for m in messages]
         )
         todo: list[segment.Message] = []
         for m in messages:  # a retry, or a messageId twice in one request, is applied once
-            if m.message_id in fresh:
-                fresh.discard(m.message_id)
+            if m.message_id not in done:
+                done.add(m.message_id or "")
                 todo.append(m)
         outcomes: list[ingestion.Outcome] = []
         run: list[segment.Message] = []
