@@ -2,7 +2,7 @@
 
 -- Every message received, once per (workspace, source, message id): the dedupe key (Segment
 -- retries a batch with the same messageIds), the log the Connect page shows, and the
--- per-message problems GET /api/ingestion-errors lists. Pruned after USHER_INGESTION_DAYS.
+-- per-message problems GET /api/ingestion-errors lists. Pruned after 7 days (ingestion.KEEP_DAYS).
 CREATE TABLE ingested (
     workspace_id    text NOT NULL REFERENCES workspaces(id),
     source          text NOT NULL,
