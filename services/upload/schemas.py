@@ -486,4 +486,6 @@ class Meta(BaseModel):
     delimiters: list[str]
     attribute_name: dict[str, Any]
     max_attributes: int
+    attribute_types: list[str]
+    countries: list[str] = Field(description="ISO 3166 codes a default_country may be")
     sources: list[str]

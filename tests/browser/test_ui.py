@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from typing import Any
 
@@ -174,10 +175,13 @@ def test_error_report_download(ui: Ui, workspace: Api) -> None:
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("Tag", exact=True).fill("Scores")
 
-    # The API's refusal is shown with its message and every detail it lists.
-    page.get_by_text("More options").click()
-    country = page.get_by_label("Default country for phone numbers")
-    country.fill("ZZ")
+    # The API's refusal is shown with its message and every detail it lists. The country is a
+    # select of valid ones, so the request is given a code the server refuses on its way.
+    def bad_country(route: Any) -> None:
+        body = {**route.request.post_data_json, "default_country": "ZZ"}
+        route.continue_(post_data=json.dumps(body))
+
+    page.route("**/api/imports/*/start", bad_country)
     page.get_by_role("button", name="Start import").click()
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("The import did not start")
@@ -186,7 +190,7 @@ def test_error_report_download(ui: Ui, workspace: Api) -> None:
         ["default_country: 'ZZ' is not an ISO 3166 alpha-2 country code"]
     )
     ui.shot("02-start-refused")
-    country.fill("")
+    page.unroute("**/api/imports/*/start")
     page.get_by_role("button", name="Start import").click()
 
     _wait_completed(ui)
@@ -255,15 +259,17 @@ def test_mapping_checks_columns_against_their_values(ui: Ui, workspace: Api) -> 
     email_warning, email_error = messages("map-email")
     name_error = messages("map-name")[1]
     phone_warning = messages("map-phone")[0]
+    country = page.get_by_label("Default country for phone numbers")
+    country_count = page.locator("#default-country-count")
     blocked = page.get_by_text("Fix the columns marked above before you continue.")
 
-    # The suggestions are right, but the phone numbers have no country code.
+    # The suggestions are right, but the phone numbers have no country code: the default
+    # country is offered beside the phone column, with the count.
     expect(email).to_have_value("Email address")
     expect(phone).to_have_value("Phone")
-    expect(phone_warning).to_have_text(
-        "3 of 3 values in “Phone” have no country code:"
-        " choose a default country in the next step (More options)."
-    )
+    expect(phone_warning).to_be_hidden()
+    expect(country).to_have_value("")
+    expect(country_count).to_have_text("3 of 3 numbers have no country code: choose their country.")
     expect(proceed).to_be_enabled()
 
     # A name column picked for the email (and for the name too): refused until fixed.
@@ -295,16 +301,22 @@ def test_mapping_checks_columns_against_their_values(ui: Ui, workspace: Api) -> 
     expect(blocked).to_have_count(0)
     expect(proceed).to_be_enabled()
     phone.select_option("Phone")
-    expect(phone_warning).to_contain_text("have no country code")
-    ui.shot("02-fixed")
+    expect(country_count).to_contain_text("3 of 3 numbers have no country code")
 
-    # A default country chosen in the next step answers the phone warning.
+    # The country chosen beside the column answers it, and the confirm step says so.
+    country.select_option("GB")
+    expect(country_count).to_have_text(
+        "3 of 3 numbers have no country code: they are read as United Kingdom numbers,"
+        " and one not valid there is refused."
+    )
+    ui.shot("02-fixed")
     proceed.click()
-    page.get_by_text("More options").click()
-    page.get_by_label("Default country for phone numbers").fill("GB")
+    expect(page.locator("dl.summary")).to_contain_text(
+        "Phone ← Phone (without a country code: United Kingdom numbers)"
+    )
     page.get_by_role("button", name="Back").click()
     expect(phone).to_have_value("Phone")
-    expect(phone_warning).to_be_hidden()
+    expect(country).to_have_value("GB")
     proceed.click()
     page.get_by_role("button", name="Start import").click()
     _wait_completed(ui)

@@ -103,8 +103,9 @@ def test_live_message_reaches_imported_persons_inbox(ui: Ui, workspace: Api) -> 
         "Email,Name,Plan\nvera@example.com,Vera,pro\nwill@example.com,Will,free\n",
     )
     page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Import column “Plan”").check()
-    page.get_by_label("Attribute name for “Plan”").fill("plan")
+    # The column goes into the workspace's attribute of that name (ticked, picked already).
+    expect(page.get_by_label("Import column “Plan”")).to_be_checked()
+    expect(page.get_by_label("Attribute for “Plan”")).to_have_value("plan")
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("Tag", exact=True).fill("VIP 2024")
     expect(page.get_by_role("switch", name="Trigger live messages")).to_be_checked()

@@ -175,11 +175,14 @@ def test_preview_shows_results_fields_problems_and_failed_rows(ui: Ui, workspace
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("new@example.com")
 
-    # A problem's button opens the control that fixes it.
+    # A problem's button opens the control that fixes it: the country beside the phone column.
     phone.get_by_role("button", name="Choose a default country").click()
-    expect(page.get_by_role("heading", name="Tag and confirm")).to_be_visible()
+    expect(page.get_by_role("heading", name="Match the columns")).to_be_visible()
     country = page.get_by_label("Default country for phone numbers")
     expect(country).to_be_focused()
+    expect(page.locator("#default-country-count")).to_have_text(
+        "1 of 2 numbers have no country code: choose their country."
+    )
     ui.shot("03-fix-country")
 
 

@@ -1,11 +1,13 @@
 """``GET /api/meta``: the product's rules a client needs — the standard fields (shared.fields),
 the filter operators per kind, the CSV encodings and delimiters, the custom-attribute naming
-rules — so the web UI reads them instead of keeping copies. Public: it holds no data."""
+rules and types, the countries a default_country may name — so the web UI reads them instead
+of keeping copies. Public: it holds no data."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
+import phonenumbers
 from fastapi import APIRouter
 
 from services.upload import rules
@@ -30,5 +32,7 @@ async def meta() -> Meta:
             "reserved": sorted(fields.NAMES),
         },
         max_attributes=rules.MAX_ATTRIBUTES,
+        attribute_types=list(values.ATTRIBUTE_TYPES),
+        countries=sorted(phonenumbers.SUPPORTED_REGIONS),
         sources=list(rules.FILE_SOURCES),
     )

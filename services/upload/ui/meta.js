@@ -1,6 +1,7 @@
 // The product's rules as the server states them (GET /api/meta, from shared/fields.py and the
 // filter language): standard fields with their labels and kinds, operators per kind, CSV
-// encodings and delimiters, the custom-attribute naming rules. Loaded once before the first view.
+// encodings and delimiters, the custom-attribute naming rules and types, the countries of a
+// default_country. Loaded once before the first view.
 
 import { api } from "./api.js";
 
@@ -12,6 +13,8 @@ export const meta = {
   delimiters: [],
   attribute_name: { max_length: 190, forbidden: [".", "$"], reserved: [] },
   max_attributes: 250,
+  attribute_types: [],
+  countries: [],
 };
 
 export async function loadMeta() {

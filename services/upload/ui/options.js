@@ -1,9 +1,12 @@
-// The wizard's "Tag and confirm" step: the tag, the live messages the import may trigger, what to
-// do with invalid optional values, the file's options (blank cells, dates, default country) and
-// what will be imported; then, for a file, "Preview changes" (a dry run: Enter does this, as it
+// The wizard's "Tag and confirm" step: the tag (one, without a comma), the live messages the
+// import may trigger, what to do with invalid optional values, the file's options (blank cells,
+// dates; the default country is beside the phone column, in mapping.js), what will be imported
+// and what will not; then, for a file, "Preview changes" (a dry run: Enter does this, as it
 // changes nothing) or "Start import without preview"; for a remote source, "Start import".
 
 import { api, isUnavailable, unavailable } from "./api.js";
+import { notImported, targetOf, typeName } from "./attributes.js";
+import { countryName } from "./countries.js";
 import { clear, errorBox, field, h, radios, select } from "./dom.js";
 import { startColumns } from "./mapping.js";
 import { mappingLabels } from "./meta.js";
@@ -26,7 +29,24 @@ const INVALID = [
  */
 export function optionsStep(draft, { container, file, jsonFile, back, preview, start }) {
   const tag = h("input", { type: "text", id: "import-tag", value: draft.tag, maxlength: "255" });
-  tag.addEventListener("input", () => (draft.tag = tag.value));
+  const tagError = h("p", { class: "field-error", id: "import-tag-error", "aria-live": "polite" });
+  // In a Tags column commas separate tags: an import's one tag cannot hold one (the server
+  // refuses it too), or it would be a tag that no Tags column could give anyone.
+  const checkTag = () => {
+    const comma = draft.tag.includes(",");
+    const first = draft.tag.split(",")[0].trim();
+    tagError.textContent = comma
+      ? `A tag cannot contain a comma: commas separate tags in a Tags column. Choose one tag${first ? `, e.g. “${first}”` : ""}.`
+      : "";
+    if (comma) tag.setAttribute("aria-invalid", "true");
+    else tag.removeAttribute("aria-invalid");
+    return comma;
+  };
+  tag.addEventListener("input", () => {
+    draft.tag = tag.value;
+    checkTag();
+  });
+  checkTag();
   const trigger = h("input", { type: "checkbox", role: "switch", id: "trigger-messages", checked: draft.trigger });
   const liveList = h("div", { class: "live-messages", "aria-live": "polite" }, h("p", { class: "hint" }, "Loading live messages…"));
   trigger.addEventListener("change", () => {
@@ -68,8 +88,6 @@ export function optionsStep(draft, { container, file, jsonFile, back, preview, s
   blank.addEventListener("change", () => (draft.blank = blank.value));
   const dateOrder = select([["DMY", "Day first: DD/MM/YYYY"], ["MDY", "Month first: MM/DD/YYYY"]], draft.dateOrder);
   dateOrder.addEventListener("change", () => (draft.dateOrder = dateOrder.value));
-  const country = h("input", { type: "text", id: "default-country", value: draft.country, maxlength: "2", size: "4", autocomplete: "off" });
-  country.addEventListener("input", () => (draft.country = country.value));
 
   const result = h("div", { "aria-live": "polite" });
   // For a file, Enter (the form's submit) previews: it changes nothing. Importing takes a click.
@@ -90,6 +108,10 @@ export function optionsStep(draft, { container, file, jsonFile, back, preview, s
     : null;
   const submit = async (toPreview) => {
     clear(result);
+    if (checkTag()) {
+      tag.focus();
+      return;
+    }
     confirm.disabled = true;
     if (direct) direct.disabled = true;
     try {
@@ -106,7 +128,17 @@ export function optionsStep(draft, { container, file, jsonFile, back, preview, s
       if (direct) direct.disabled = false;
     }
   };
-  const { mapping, custom_attributes: custom } = file && !jsonFile ? startColumns(draft) : { mapping: {}, custom_attributes: {} };
+  const columns = file && !jsonFile;
+  const { mapping, custom_attributes: custom } = columns ? startColumns(draft) : { mapping: {}, custom_attributes: {} };
+  const left = columns ? notImported(draft) : [];
+  const attributeLine = (column, name) => {
+    const target = targetOf(draft, draft.attributes[column]);
+    return h("li", {}, `Custom attribute “${name}” ← ${column} (${target.created ? "new" : "existing"}, ${typeName(target.type).toLowerCase()})`);
+  };
+  const phoneLine = () =>
+    mapping.phone
+      ? ` (without a country code: ${draft.country ? `${countryName(draft.country)} numbers` : "not valid, as no default country is chosen"})`
+      : "";
   const summary = h(
     "dl",
     { class: "summary" },
@@ -126,10 +158,12 @@ export function optionsStep(draft, { container, file, jsonFile, back, preview, s
               {},
               Object.entries(mappingLabels())
                 .filter(([key]) => mapping[key])
-                .map(([key, text]) => h("li", {}, `${text} ← ${mapping[key]}`)),
-              Object.entries(custom).map(([column, name]) => h("li", {}, `Custom attribute “${name}” ← ${column}`)),
+                .map(([key, text]) => h("li", {}, `${text} ← ${mapping[key]}${key === "phone" ? phoneLine() : ""}`)),
+              Object.entries(custom).map(([column, name]) => attributeLine(column, name)),
             ),
           ),
+          h("dt", {}, "Not imported"),
+          h("dd", { "data-testid": "not-imported" }, left.length ? left.join(", ") : "Nothing: every column is imported."),
         ]
       : null,
   );
@@ -145,7 +179,7 @@ export function optionsStep(draft, { container, file, jsonFile, back, preview, s
           submit(file);
         },
       },
-      field("Tag", tag, { hint: "Every imported person gets this tag, e.g. New Sign-Ups 2015." }).wrap,
+      tagField(tag, tagError),
       h(
         "div",
         { class: "switch-field" },
@@ -161,7 +195,6 @@ export function optionsStep(draft, { container, file, jsonFile, back, preview, s
             h("summary", {}, "More options"),
             field("Blank cells", blank).wrap,
             field("Dates like 03/04/2015", dateOrder).wrap,
-            field("Default country for phone numbers", country, { hint: "Two letters, e.g. GB; used when a number has no country code." }).wrap,
           )
         : null,
       summary,
@@ -175,4 +208,14 @@ export function optionsStep(draft, { container, file, jsonFile, back, preview, s
       ),
     ),
   );
+}
+
+/** The tag's field: its hint says what one tag is, and why a comma is refused. */
+function tagField(tag, error) {
+  const { wrap } = field("Tag", tag, {
+    hint: "One tag for everyone imported from this file, e.g. New Sign-Ups 2015. It cannot contain a comma: in a Tags column, commas separate tags.",
+  });
+  tag.setAttribute("aria-describedby", `${tag.getAttribute("aria-describedby")} ${error.id}`);
+  wrap.append(error);
+  return wrap;
 }

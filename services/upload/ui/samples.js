@@ -36,22 +36,27 @@ export function sampleValues(columns, preview, column) {
 /**
  * What the `values` of `column` say about it being picked for `field`: `{error}` when an email
  * column holds no email address (the server refuses to start), `{warning}` when another field's
- * column holds none of its kind or phone numbers lack a country code while no default
- * `country` is chosen; null when they look right, or are fewer than three.
+ * column holds none of its kind; null when they look right, or are fewer than three. (Phone
+ * numbers without a country code are counted by countryCodes, beside the default country.)
  */
-export function checkSample(field, column, values, { country = "" } = {}) {
+export function checkSample(field, column, values) {
   const check = CHECKS[field];
   if (!check || values.length < MIN_SAMPLE) return null;
   const [fits, noun] = check;
   const valid = values.filter(fits);
   const of = `of ${values.length} values in “${column}”`;
-  if (field === "phone" && !country.trim()) {
-    const national = valid.filter((v) => !INTERNATIONAL.test(v)).length;
-    if (national) return { warning: `${national} ${of} have no country code: choose a default country in the next step (More options).` };
-  }
   if (valid.length) return null;
   if (field === "email") return { error: `0 ${of} look like email addresses: select the column that holds them.` };
   return { warning: `0 ${of} look like ${noun}: select the column that holds them, or leave this field empty.` };
+}
+
+/**
+ * Of the `values` of a phone column: how many look like phone numbers (seven digits or more),
+ * and how many of those are written without a country code (+44…, 0044…): {numbers, national}.
+ */
+export function countryCodes(values) {
+  const numbers = values.filter(CHECKS.phone[0]);
+  return { numbers: numbers.length, national: numbers.filter((v) => !INTERNATIONAL.test(v)).length };
 }
 
 /**

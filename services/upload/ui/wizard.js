@@ -1,11 +1,13 @@
 // The import wizard: method and kind → file (drag and drop, upload progress) or credentials →
-// preview → columns → tag, live messages and confirm (options.js) → for a file, the review of a
-// dry run's changes (review.js) before importing. The draft lives in memory for the tab.
+// preview (preview.js) → columns (mapping.js) → tag, live messages and confirm (options.js) →
+// for a file, the review of a dry run's changes (review.js) before importing. The draft lives
+// in memory for the tab.
 
 import { api, uploadFile } from "./api.js";
 import { append, clear, errorBox, h, radios } from "./dom.js";
-import { initMapping, mappingStep, previewStep, startColumns } from "./mapping.js";
+import { mappingStep, startColumns } from "./mapping.js";
 import { optionsStep } from "./options.js";
+import { previewStep, readAs } from "./preview.js";
 import { REMOTE_NAMES, remoteForm, startRemote } from "./remote.js";
 import { reviewStep, startPreview } from "./review.js";
 
@@ -33,15 +35,19 @@ function fresh() {
   return {
     step: "method",
     method: "csv",
-    kind: "users",
+    kind: "users", // the import's: the one chosen, or the one a remembered mapping brings
+    chosenKind: "users", // the one chosen on the first step (what "Start fresh" goes back to)
     mode: "api",
-    file: null,
-    upload: null,
+    upload: null, // the import as the server last described it (upload, or a re-read)
+    sniffed: null, // the encoding and delimiter the server detected at the upload
     source: "csv",
     columns: [],
     preview: [],
     mapping: {},
-    attributes: {},
+    attributes: {}, // column → {on, existing, name, type} (attributes.js)
+    existing: [], // the workspace's custom attributes [{name, type}]; null: not listed
+    existingError: "",
+    usingRemembered: false,
     encoding: "utf-8",
     delimiter: ",",
     tag: "",
@@ -141,7 +147,9 @@ export function importWizard(ctx) {
             } else if (target === "mapping") {
               go("mapping");
             } else {
-              go("options", target === "country" ? "#default-country" : "input[name=invalid-values]:checked");
+              // The default country is beside the phone column.
+              if (target === "country") go("mapping", "#default-country");
+              else go("options", "input[name=invalid-values]:checked");
             }
           },
           start: commit,
@@ -154,7 +162,7 @@ export function importWizard(ctx) {
     body.append(
       h("h2", { tabindex: "-1" }, "How do you want to import?"),
       h("fieldset", {}, h("legend", {}, "Import from"), radios("method", METHODS, draft.method, (v) => (draft.method = v))),
-      h("fieldset", {}, h("legend", {}, "Import them as"), radios("kind", KINDS, draft.kind, (v) => (draft.kind = v))),
+      h("fieldset", {}, h("legend", {}, "Import them as"), radios("kind", KINDS, draft.chosenKind, (v) => (draft.kind = draft.chosenKind = v))),
       h("div", { class: "actions" }, h("button", { type: "button", onclick: () => go("source") }, "Continue")),
     );
   }
@@ -196,16 +204,20 @@ export function importWizard(ctx) {
       };
       onProgress(0);
       const source = draft.method === "mailchimp" ? "mailchimp_csv" : draft.method === "mixpanel" ? "mixpanel_file" : "csv";
+      // The workspace's attributes, listed while the file goes up: the mapping offers them.
+      const listed = api("GET", "/api/attributes").then(
+        (page) => ({ existing: page.data, error: "" }),
+        (error) => ({ existing: null, error: error.message }),
+      );
       try {
         const uploaded = await uploadFile(file, source, onProgress);
-        draft.file = file;
-        draft.upload = uploaded;
+        const attributes = await listed;
+        draft.existing = attributes.existing;
+        draft.existingError = attributes.error;
         draft.source = uploaded.source || source;
-        draft.columns = uploaded.columns || [];
-        draft.preview = uploaded.preview || [];
-        draft.encoding = uploaded.detected?.encoding || "utf-8";
-        draft.delimiter = uploaded.detected?.delimiter || ",";
-        if (!jsonFile()) initMapping(draft);
+        draft.sniffed = uploaded.detected || null;
+        draft.columns = [];
+        readAs(draft, uploaded);
         go("preview");
       } catch (error) {
         progressBox.hidden = true;
@@ -300,6 +312,8 @@ export function importWizard(ctx) {
       suppress_messages: draft.suppress,
     };
     if (jsonFile()) return options;
+    // The server reads the file as it last described it (the upload's detection, or the
+    // re-read the preview asked for): encoding and delimiter go only when they differ.
     const detected = draft.upload.detected || {};
     const body = { ...options, ...startColumns(draft) };
     if (draft.encoding !== detected.encoding) body.encoding = draft.encoding;
