@@ -488,4 +488,5 @@ class Meta(BaseModel):
     max_attributes: int
     attribute_types: list[str]
     countries: list[str] = Field(description="ISO 3166 codes a default_country may be")
+    ingestion_days: int = Field(description="days the compatible APIs' messages are listed")
     sources: list[str]

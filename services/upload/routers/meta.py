@@ -10,7 +10,7 @@ from dataclasses import asdict
 import phonenumbers
 from fastapi import APIRouter
 
-from services.upload import rules
+from services.upload import ingestion, rules
 from services.upload.schemas import Meta
 from shared import csvfile, fields, values
 from shared.filters.tree import _OPS
@@ -34,5 +34,6 @@ async def meta() -> Meta:
         max_attributes=rules.MAX_ATTRIBUTES,
         attribute_types=list(values.ATTRIBUTE_TYPES),
         countries=sorted(phonenumbers.SUPPORTED_REGIONS),
+        ingestion_days=ingestion.KEEP_DAYS,
         sources=list(rules.FILE_SOURCES),
     )

@@ -4,6 +4,7 @@
 import { api, session } from "./api.js";
 import { append, clear, errorBox, field, h } from "./dom.js";
 import { conflictList, openConflicts } from "./conflicts.js";
+import { connectPage } from "./connect.js";
 import { importHistory } from "./history.js";
 import { importChanges, importProgress } from "./imports.js";
 import { messageForm, messageList, messagePage } from "./messages.js";
@@ -22,6 +23,7 @@ const routes = [
   [/^\/messages\/new$/, messageForm, "New message"],
   [/^\/messages\/([^/]+)$/, messagePage, "Message"],
   [/^\/conflicts$/, conflictList, "Conflicts"],
+  [/^\/connect$/, connectPage, "Connect"],
 ];
 
 const main = document.getElementById("main");
@@ -68,6 +70,7 @@ function renderNav(path) {
     ["/people", "People"],
     ["/messages", "Messages"],
     ["/conflicts", "Conflicts"],
+    ["/connect", "Connect"],
   ];
   const list = h("ul", { class: "nav-links" });
   for (const [href, text] of links) {

@@ -1,10 +1,12 @@
 // The import history, newest first: each import with its counts, status and actions (its
 // changes, its error report, undo). An undo is an entry of its own ("Undo of people.csv"), and
-// the import it undid links to it.
+// the import it undid links to it. An API's day entry ("Segment (API), 1 Dec 2026") counts the
+// messages of that day and links to the Connect page's log: it has nothing to undo or download.
 
 import { api, query } from "./api.js";
 import { resultCounts } from "./changes.js";
 import { clear, errorBox, fmtDate, fmtNumber, h, table } from "./dom.js";
+import { feedDay, feedLinks, feedOf } from "./feeds.js";
 import { importName, sourceName, statusBadge, undoTitle } from "./imports.js";
 import { errorReportButton } from "./summary.js";
 import { canUndo, undoButton } from "./undo.js";
@@ -24,6 +26,7 @@ export async function importHistory(ctx) {
 
   const actions = (imp) => {
     const when = fmtDate(imp.created_at);
+    if (feedOf(imp)) return h("div", { class: "row-actions" }, feedLinks(imp));
     const items = [];
     if (imp.source === "undo") {
       if (imp.counts.conflicts) {
@@ -46,6 +49,15 @@ export async function importHistory(ctx) {
   };
 
   const source = (imp) => {
+    const feed = feedOf(imp);
+    if (feed) {
+      return h(
+        "div",
+        { class: "feed-entry" },
+        h("span", {}, feed.name),
+        h("span", { class: "hint" }, `Messages of ${feedDay(imp)} (UTC)`),
+      );
+    }
     if (imp.source !== "undo") return imp.file_name ? `${sourceName(imp.source)}: ${imp.file_name}` : sourceName(imp.source);
     const c = imp.counts;
     return h(
@@ -95,7 +107,7 @@ export async function importHistory(ctx) {
           rows.map((imp) => [
             h("a", { href: link(imp) }, fmtDate(imp.created_at)),
             source(imp),
-            imp.kind === "leads" ? "Leads" : "Users",
+            feedOf(imp) ? "Users and leads" : imp.kind === "leads" ? "Leads" : "Users",
             imp.tag || "—",
             ...counts(imp),
             status(imp),

@@ -5,6 +5,7 @@
 import { api, query } from "./api.js";
 import { changesView, resultCounts } from "./changes.js";
 import { append, clear, errorBox, fmtNumber, h, notice, table } from "./dom.js";
+import { feedDay, feedLinks, feedOf, feedTitle } from "./feeds.js";
 import { errorReportButton, previewSections, resultSentence, summarySections } from "./summary.js";
 import { canUndo, undoButton, undoResult, undoStats } from "./undo.js";
 
@@ -15,6 +16,7 @@ const SOURCES = {
   mixpanel: "Mixpanel",
   mixpanel_file: "Mixpanel export",
   api: "API",
+  segment: "Segment (API)",
   undo: "Undo",
 };
 const STATUSES = {
@@ -76,11 +78,13 @@ function percentOf(imp) {
 
 /** An import in a heading or a list: its file ("people.csv"), else "the Mixpanel import". */
 export function importLabel(imp) {
+  if (feedOf(imp)) return feedTitle(imp);
   return imp.file_name || `the ${sourceName(imp.source)} import`;
 }
 
 /** An import in a sentence: "the import of people.csv", "the Mixpanel import". */
 export function importName(imp) {
+  if (feedOf(imp)) return `the ${feedTitle(imp)} entry`;
   return imp.file_name ? `the import of ${imp.file_name}` : `the ${sourceName(imp.source)} import`;
 }
 
@@ -90,6 +94,7 @@ export function undoTitle(original) {
 }
 
 function title(imp) {
+  if (feedOf(imp)) return feedTitle(imp);
   if (imp.dry_run) return imp.file_name ? `Preview of the import of ${imp.file_name}` : `Preview of the ${sourceName(imp.source)} import`;
   return imp.file_name ? `Import of ${imp.file_name}` : `${sourceName(imp.source)} import`;
 }
@@ -128,11 +133,38 @@ function importStats() {
   };
 }
 
+/**
+ * An API's day entry: its counts, what it is, and the way to its messages (it has no file, no
+ * changes and no error report, and cannot be undone).
+ */
+function feedEntry(ctx, imp) {
+  const feed = feedOf(imp);
+  const c = resultCounts(imp.counts);
+  const stat = (label, value, key) => h("div", {}, h("dt", {}, label), h("dd", { "data-testid": `count-${key}` }, fmtNumber(value)));
+  ctx.main.append(
+    h("p", { class: "crumbs" }, h("a", { href: "#/imports" }, "Import history")),
+    h("div", { class: "page-head" }, h("h1", {}, title(imp)), statusBadge(imp)),
+    h(
+      "section",
+      { class: "card" },
+      h("dl", { class: "stats" }, stat("Created", c.created, "created"), stat("Updated", c.updated, "updated"), stat("Failed", c.failed, "failed")),
+    ),
+    notice(
+      `This entry counts the people that the identifies from ${feed.what} created, updated or could not write on ${feedDay(imp)} (UTC), as they arrive: one entry a day. Messages sent through the API keep no file and no list of changes, and cannot be undone.`,
+    ),
+    h("p", { class: "actions left" }, feedLinks(imp, { button: true })),
+  );
+}
+
 export async function importProgress(ctx) {
   const [id] = ctx.params;
   const path = `/api/imports/${encodeURIComponent(id)}`;
   // An undo shows other counts, and is named after the import it undid.
   const first = await api("GET", path);
+  if (feedOf(first)) {
+    feedEntry(ctx, first);
+    return;
+  }
   const undo = first.source === "undo";
   const original = undo
     ? await api("GET", `/api/imports/${encodeURIComponent(first.undo_of)}`).catch(() => null)

@@ -15,6 +15,7 @@ export const meta = {
   max_attributes: 250,
   attribute_types: [],
   countries: [],
+  ingestion_days: 7,
 };
 
 export async function loadMeta() {

@@ -7,6 +7,7 @@ import { api } from "./api.js";
 import { fieldLabel } from "./changes.js";
 import { confirmDialog } from "./dialog.js";
 import { clear, errorBox, fmtNumber, h, table } from "./dom.js";
+import { feedOf } from "./feeds.js";
 import { channelName } from "./messages.js";
 import { errorReportButton } from "./summary.js";
 
@@ -20,9 +21,12 @@ function touched(counts) {
   return { created: counts.created, changed: counts.updated - (counts.unchanged || 0) };
 }
 
-/** Whether `imp` can be undone: a finished real import, not an undo, not undone, that did something. */
+/**
+ * Whether `imp` can be undone: a finished real import, not an undo, not undone, that did
+ * something. An API's day entry keeps no diff to take back (the server answers 409).
+ */
 export function canUndo(imp) {
-  if (imp.dry_run || imp.source === "undo" || imp.undone_by || !UNDOABLE.includes(imp.status)) return false;
+  if (imp.dry_run || imp.source === "undo" || feedOf(imp) || imp.undone_by || !UNDOABLE.includes(imp.status)) return false;
   const { created, changed } = touched(imp.counts);
   return created + changed > 0;
 }
