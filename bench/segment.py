@@ -23,21 +23,9 @@ from typing import Any
 import requests
 from segment.analytics import Client
 
-from bench.run import ADMIN, RESULTS, _ensure_topics, bench_stack
-from shared import db
+from bench.run import ADMIN, RESULTS, _count_people, _ensure_topics, bench_stack
 from tests.support.api import Api
 from tests.support.db import fresh_database
-
-
-async def _people(dsn: str, workspace_id: str) -> int:
-    conn = await db.connect(dsn)
-    try:
-        value: int = await conn.fetchval(
-            "SELECT count(*) FROM contacts WHERE workspace_id = $1", workspace_id
-        )
-        return value
-    finally:
-        await conn.close()
 
 
 def run(messages: int) -> dict[str, Any]:
@@ -88,7 +76,7 @@ def run(messages: int) -> dict[str, Any]:
         client.flush()
         flushed = time.monotonic() - started
         deadline = time.monotonic() + 600
-        while asyncio.run(_people(stack.dsn, api.workspace_id)) < people:
+        while asyncio.run(_count_people(stack.dsn, api.workspace_id)) < people:
             assert time.monotonic() < deadline, "not everyone arrived"
             time.sleep(0.05)
         seconds = max(time.monotonic() - started, flushed)
