@@ -80,6 +80,20 @@ async def find_workspace(pool: asyncpg.Pool, token: str) -> Workspace | None:
     return Workspace(row["id"], row["name"], row["webhook_secret"]) if row else None
 
 
+async def workspace_of(pool: asyncpg.Pool, limits: Limits, client: str, token: str) -> Workspace:
+    """The workspace of ``token``, or ApiError: 429 for a client that sent too many wrong
+    tokens (checked before the lookup), 401 for a wrong one (counted against the client), 429
+    past the token's own rate limit. The guard's check of every token, and Segment's route's of
+    a write key sent in the body."""
+    limits.failures.check_left(client)
+    workspace = await find_workspace(pool, token)
+    if workspace is None:
+        limits.failures.spend(client)
+        raise invalid_token()
+    limits.per_token.check(workspace.id)
+    return workspace
+
+
 def invalid_token() -> ApiError:
     return ApiError(
         401,

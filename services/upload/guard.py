@@ -141,21 +141,17 @@ class Guard:
         else:
             what = "admin token" if rule.auth == "admin" else "workspace token"
             token = auth.bearer(authorization, what)
-        limits.failures.check_left(client)
         state = scope.setdefault("state", {})
-        try:
-            if rule.auth == "admin":
+        if rule.auth == "admin":
+            limits.failures.check_left(client)
+            try:
                 auth.check_admin(settings, token)
-                state["admin"] = True
-                return rule.limit
-            workspace = await auth.find_workspace(app.state.pool, token)
-            if workspace is None:
-                raise auth.invalid_token()
-        except ApiError:
-            limits.failures.spend(client)
-            raise
-        limits.per_token.check(workspace.id)
-        state["workspace"] = workspace
+            except ApiError:
+                limits.failures.spend(client)
+                raise
+            state["admin"] = True
+            return rule.limit
+        state["workspace"] = await auth.workspace_of(app.state.pool, limits, client, token)
         return rule.limit
 
     async def _run(

@@ -28,6 +28,7 @@ from starlette.background import BackgroundTask
 
 from services.upload import auth, event_store, ingestion, segment
 from services.upload.deps import Pool, Producer, Settings
+from services.upload.errors import ApiError
 from services.upload.guard import SEGMENT_MAX_BYTES
 from services.upload.rules import MAX_ATTRIBUTES
 from shared import changes, jsonfile, people_store
@@ -41,9 +42,13 @@ MAX_BYTES = SEGMENT_MAX_BYTES  # per request, after gzip too (Segment's own limi
 SOURCE = "segment"
 
 
-def _refuse(status: int, code: str, message: str) -> JSONResponse:
+def _refuse(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """Segment's error shape: the library reads ``code`` and ``message``."""
-    return JSONResponse({"success": False, "code": code, "message": message}, status_code=status)
+    return JSONResponse(
+        {"success": False, "code": code, "message": message}, status_code=status, headers=headers
+    )
 
 
 @router.post("/batch")
@@ -87,14 +92,16 @@ async def _receive(
     if not isinstance(body, dict):
         return _refuse(400, "invalid_request", "the body must be a JSON object")
     workspace = getattr(request.state, "workspace", None)
-    if workspace is None:  # no Basic auth: the body's writeKey
+    if workspace is None:  # no Basic auth: the body's writeKey, checked as the guard checks
         key = body.get("writeKey")
-        limits: auth.Limits = request.app.state.limits
         client = request.client.host if request.client else "unknown"
-        limits.failures.check_left(client)
-        workspace = await auth.find_workspace(pool, key) if isinstance(key, str) else None
-        if workspace is None:
-            limits.failures.spend(client)
+        try:
+            workspace = await auth.workspace_of(
+                pool, request.app.state.limits, client, key if isinstance(key, str) else ""
+            )
+        except ApiError as exc:
+            if exc.status != 401:
+                return _refuse(exc.status, exc.code, exc.message, exc.headers)
             return _refuse(
                 401,
                 "unauthorized",
@@ -180,13 +187,9 @@ async def _apply_run(
         stored, change = await event_store.store(conn, workspace_id, topic, events, True)
         if change is not None:
             published.append(change)
-        failed = {f["index"]: f["errors"] for f in stored.failures}
-        return [
-            _outcome(m, "stored")
-            if i not in failed
-            else ingestion.Outcome(m.message_id or "", m.type, "failed", failed[i])
-            for i, m in enumerate(run)
-        ]
+        for failure in stored.failures:
+            run[failure["index"]].errors.extend(failure["errors"])
+        return [_outcome(m, "failed" if m.errors else "stored") for m in run]
     types = await people_store.attribute_types(conn, workspace_id)
     records: list[dict[str, Any]] = []
     placed: list[segment.Message] = []
