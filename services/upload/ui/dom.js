@@ -120,6 +120,39 @@ export function errorBox(error, intro) {
   );
 }
 
+/**
+ * A secondary button that runs `work()` when clicked, disabled meanwhile, and says its failure
+ * beside it (`failure` starts the sentence). `work` may return a function to run once the
+ * button is enabled again (a dialog that needs the button as its opener).
+ */
+export function actionButton(label, { ariaLabel = null, failure, work }) {
+  const result = h("span", { class: "inline-result", "aria-live": "polite" });
+  const button = h(
+    "button",
+    {
+      type: "button",
+      class: "secondary",
+      "aria-label": ariaLabel,
+      onclick: async () => {
+        clear(result);
+        button.disabled = true;
+        let then;
+        try {
+          then = await work();
+        } catch (error) {
+          result.append(errorBox(error, failure));
+          return;
+        } finally {
+          button.disabled = false;
+        }
+        if (then) await then(button);
+      },
+    },
+    label,
+  );
+  return h("span", { class: "download" }, button, result);
+}
+
 export function notice(text, kind = "info") {
   return h("div", { class: `alert ${kind}`, role: "status" }, text);
 }

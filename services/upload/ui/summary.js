@@ -5,7 +5,7 @@
 
 import { download } from "./api.js";
 import { changesView, fieldLabel, fieldOrder, resultCounts } from "./changes.js";
-import { append, clear, errorBox, fmtNumber, h, table } from "./dom.js";
+import { actionButton, append, fmtNumber, h, table } from "./dom.js";
 
 const plural = (n, one, many) => `${fmtNumber(n)} ${n === 1 ? one : many}`;
 
@@ -211,27 +211,10 @@ export function previewSections(imp, options = {}) {
 
 /** A button that downloads the import's error report (CSV), with its failure said beside it. */
 export function errorReportButton(imp, label = "Download error report (CSV)", ariaLabel = null) {
-  const result = h("span", { class: "inline-result", "aria-live": "polite" });
-  const button = h(
-    "button",
-    {
-      type: "button",
-      class: "secondary",
-      "aria-label": ariaLabel,
-      onclick: async () => {
-        clear(result);
-        button.disabled = true;
-        try {
-          await download(`/api/imports/${encodeURIComponent(imp.id)}/errors`, `errors-${imp.id}.csv`);
-        } catch (error) {
-          result.append(errorBox(error, "The error report could not be downloaded"));
-        } finally {
-          button.disabled = false;
-        }
-      },
-    },
-    label,
-  );
-  return h("span", { class: "download" }, button, result);
+  return actionButton(label, {
+    ariaLabel,
+    failure: "The error report could not be downloaded",
+    work: () => download(`/api/imports/${encodeURIComponent(imp.id)}/errors`, `errors-${imp.id}.csv`),
+  });
 }
 

@@ -6,7 +6,7 @@
 import { api } from "./api.js";
 import { fieldLabel } from "./changes.js";
 import { confirmDialog } from "./dialog.js";
-import { clear, errorBox, fmtNumber, h, table } from "./dom.js";
+import { actionButton, clear, errorBox, fmtNumber, h, table } from "./dom.js";
 import { feedOf } from "./feeds.js";
 import { channelName } from "./messages.js";
 import { errorReportButton } from "./summary.js";
@@ -107,27 +107,13 @@ function effects(imp, channelOf) {
  */
 export function undoButton(imp, { name, navigate, parent, ariaLabel }) {
   const id = encodeURIComponent(imp.id);
-  const problem = h("span", { class: "inline-result", "aria-live": "polite" });
-  const button = h(
-    "button",
-    {
-      type: "button",
-      class: "secondary",
-      "aria-label": ariaLabel,
-      onclick: async () => {
-        clear(problem);
-        button.disabled = true;
-        let fresh;
-        let channelOf;
-        try {
-          fresh = await api("GET", `/api/imports/${id}`);
-          channelOf = await channels((fresh.summary?.messages || []).filter((m) => m.deliveries > 0));
-        } catch (error) {
-          problem.append(errorBox(error, "What the undo would do could not be counted"));
-          return;
-        } finally {
-          button.disabled = false;
-        }
+  return actionButton("Undo import", {
+    ariaLabel,
+    failure: "What the undo would do could not be counted",
+    work: async () => {
+      const fresh = await api("GET", `/api/imports/${id}`);
+      const channelOf = await channels((fresh.summary?.messages || []).filter((m) => m.deliveries > 0));
+      return async (button) => {
         const started = await confirmDialog({
           title: `Undo ${name}?`,
           body: effects(fresh, channelOf),
@@ -141,11 +127,9 @@ export function undoButton(imp, { name, navigate, parent, ariaLabel }) {
           run: () => api("POST", `/api/imports/${id}/undo`),
         });
         if (started) navigate(`/imports/${encodeURIComponent(started.id)}`);
-      },
+      };
     },
-    "Undo import",
-  );
-  return h("span", { class: "download" }, button, problem);
+  });
 }
 
 /** The undo's counts for its progress card: items for a <dl class="stats"> and `draw(imp)`. */
