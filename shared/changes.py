@@ -43,6 +43,17 @@ lock = lock_workspace
 ensure_attributes = people_store.ensure_attributes
 
 
+class Exists(Exception):
+    """:func:`write_records` with ``create_only``: record ``index`` matches an existing contact
+    by the identity rules (nothing was written; the caller's transaction is to be rolled
+    back)."""
+
+    def __init__(self, index: int, contact_id: str) -> None:
+        super().__init__(contact_id)
+        self.index = index
+        self.contact_id = contact_id
+
+
 class Unappliable(Exception):
     """The engine raised on one record (a bug its data trips): the caller fails that record
     alone and prepares the batch again without it (``skip``)."""
@@ -271,14 +282,21 @@ async def write_records(
     trigger_messages: bool = True,
     import_id: str | None = None,
     placed: Mapping[int, str | None] | None = None,
+    create_only: bool = False,
 ) -> Written:
     """Steps 1–6 of the module docstring for records at hand, in the caller's transaction; the
     caller commits, then :func:`publish` es ``written.change``. ``placed``: see
-    :func:`prepare` (LookupError when a chosen contact does not exist)."""
+    :func:`prepare` (LookupError when a chosen contact does not exist). ``create_only`` (a
+    create that never updates, as Intercom's ``POST /contacts``): a record the identity rules
+    match to an existing contact raises :class:`Exists` before anything is written."""
     await lock(conn, workspace_id)
     if new_attributes:
         await ensure_attributes(conn, workspace_id, new_attributes)
     prepared = await prepare(conn, workspace_id, records, kind, tag, placed=placed)
+    if create_only:
+        for i, outcome in enumerate(prepared.outcomes):
+            if outcome is not None and outcome.result == "updated" and outcome.contact:
+                raise Exists(i, outcome.contact.id)
     engine = prepared.engine
     await write(
         conn,

@@ -8,8 +8,9 @@ database once per batch.
 
 Record format (values already validated and normalised by the parser or the API): a dict whose
 keys are standard fields (``user_id``, ``email``, ``name``, ``phone``, ``signed_up_at``,
-``last_seen_at``, ``last_seen_ip``), ``custom`` (attribute -> value, ``None`` removes it) and
-``tags`` (names to add). An absent key leaves that field alone; ``None`` clears it. Identifiers
+``last_seen_at``, ``last_seen_ip``), ``custom`` (attribute -> value, ``None`` removes it),
+``tags`` (names to add) and ``untag`` (names to remove; only the APIs that name a contact by id
+send it). An absent key leaves that field alone; ``None`` clears it. Identifiers
 (``user_id``, ``email``) are never cleared: ``None`` there means "the record has none".
 """
 
@@ -117,6 +118,14 @@ class Outcome:
         return self.result == "updated" and not self.changes
 
 
+def _taken(what: str, holder: Contact) -> Outcome:
+    return Outcome(
+        "failed",
+        errors=(f"{what} belongs to another contact ({holder.id})",),
+        candidates=(holder.id,),
+    )
+
+
 def _ambiguous(email: str, candidates: list[Contact]) -> Outcome:
     return Outcome(
         "failed",
@@ -191,12 +200,42 @@ class Engine:
     def apply_to(
         self, contact: Contact | None, record: Mapping[str, Any], kind: Kind, tag: str | None = None
     ) -> Outcome:
-        """Apply a record the identity rules could not place (SPEC §6.4) where a person chose:
-        to ``contact`` (in the index), or to a new contact (None: a lead for ``leads``, else a
-        user)."""
+        """Apply a record to a contact chosen by id instead of by the identity rules: where a
+        person chose for a record the rules could not place (SPEC §6.4), or the contact an API
+        call names (``PUT /intercom/contacts/{id}``). ``contact`` is in the index; None makes a
+        new contact (a lead for ``leads``, else a user).
+
+        For ``users`` a lead becomes a user, and a ``user_id`` in the record is set on the
+        contact (a user's is replaced) unless another user has it; for ``leads`` a ``user_id``
+        is ignored, as leads have none. A new email is refused when the contact keeps no
+        ``user_id`` and another contact has that email (the email is then its identity, and
+        two would make it ambiguous). A refusal is a failed outcome whose ``candidates`` name
+        the contact that has the identity."""
         if contact is None:
             return self._create("lead" if kind == "leads" else "user", record, tag)
-        return self._update(contact, record, tag, "email")
+        user_id = record.get("user_id") if kind == "users" else None
+        if user_id is not None and user_id != contact.user_id:
+            holder = self.index.by_user_id.get(user_id)
+            if holder is not None and holder is not contact:
+                return _taken(f"user_id {user_id!r}", holder)
+        email = record.get("email")
+        if email is not None and _key(email) != _key(contact.email):
+            keeps_user_id = user_id is not None or contact.user_id is not None
+            others = [c for c in self.index.with_email(email) if c is not contact]
+            if others and not keeps_user_id:
+                return _taken(f"email {email!r}", others[0])
+        self._snapshot(contact)
+        changes: dict[str, Any] = {}
+        if kind == "users" and contact.role == "lead":
+            changes["role"] = ("lead", "user")
+            contact.role = "user"
+        if user_id is not None and user_id != contact.user_id:
+            changes["user_id"] = (contact.user_id, user_id)
+            if contact.user_id is not None:
+                self.index.by_user_id.pop(contact.user_id, None)
+            contact.user_id = user_id
+            self.index.by_user_id[user_id] = contact
+        return self._update(contact, record, tag, "email", changes)
 
     def _apply_lead(self, record: Mapping[str, Any], email: str | None, tag: str | None) -> Outcome:
         if email is None:
@@ -305,6 +344,13 @@ class Engine:
             if added:
                 contact.tags = [*contact.tags, *added]
                 changes["tags"] = added
+        untag = record.get("untag")
+        if untag and contact.tags:
+            gone = {fold(name) for name in untag}  # (not _tag: that would register the name)
+            kept = [t for t in contact.tags if fold(t) not in gone]
+            if len(kept) != len(contact.tags):
+                changes["untagged"] = [t for t in contact.tags if fold(t) in gone]
+                contact.tags = kept
         contact.updated_at = self.now
         self.changed[contact.id] = contact
 

@@ -42,6 +42,7 @@ def contact_record(
     date_order: str = "DMY",
     default_country: str | None = None,
     skip_invalid: bool = False,
+    needs_identifier: bool = True,
 ) -> tuple[dict[str, Any] | None, list[str], dict[str, str]]:
     """Validate one JSON contact.
 
@@ -49,7 +50,8 @@ def contact_record(
     errors), every problem found, and the attributes this contact would create with the type its
     value implies (``attribute_types`` holds the workspace's existing ones, by exact name).
     With ``skip_invalid`` (``invalid_values: "skip_value"``, SPEC §6.2) an invalid value of an
-    optional field is left out instead, and the record's ``_warnings`` say so.
+    optional field is left out instead, and the record's ``_warnings`` say so. Without
+    ``needs_identifier`` (a write to a contact named by id) neither email nor user_id is needed.
     """
     errors: list[str] = []
     skipped: list[str] = []
@@ -162,7 +164,7 @@ def contact_record(
                     optional.append(str(exc))
             if out:
                 record["custom"] = out
-    if "email" not in record and "user_id" not in record and not errors:
+    if needs_identifier and "email" not in record and "user_id" not in record and not errors:
         errors.append("a contact needs an email or a user_id")
     role = obj.get("role")
     if role is not None and role not in ("user", "lead"):
