@@ -1,4 +1,10 @@
-"""The API's error format: ``{"error": {"code", "message", "details"?}}`` with a fitting 4xx."""
+"""The API's error format: ``{"error": {"code", "message", "details"?}}`` with a fitting 4xx.
+
+Under ``/intercom/`` errors take Intercom's shape instead (SPEC §7): ``{"type": "error.list",
+"request_id", "errors": [{"code", "message"}]}``, with Intercom's codes, and 400 where Usher
+says 422 — :func:`answer` picks the shape by path, for the exception handlers here and for the
+guard alike.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.ids import new_id
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -48,6 +55,48 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": error}
 
 
+INTERCOM_PREFIX = "/intercom/"
+# Usher's error codes as Intercom names them (https://developers.intercom.com/docs/references/
+# rest-api/errors/error-codes); a code not listed here is passed on as it is.
+_INTERCOM_CODES = {
+    "invalid": "parameter_invalid",
+    "rate_limited": "rate_limit_exceeded",
+    "internal": "server_error",
+    "too_large": "request_too_large",
+    "timeout": "service_unavailable",
+}
+
+
+def intercom_error(code: str, message: str) -> dict[str, Any]:
+    """An Intercom ``error.list`` body (code already in Intercom's words)."""
+    return {
+        "type": "error.list",
+        "request_id": new_id("req_"),
+        "errors": [{"code": code, "message": message}],
+    }
+
+
+def answer(path: str, status: int, code: str, message: str, details: Any = None) -> tuple[int, Any]:
+    """The status and body of an error answer to a request for ``path``."""
+    if path.startswith(INTERCOM_PREFIX):
+        return (400 if status == 422 else status), intercom_error(
+            _INTERCOM_CODES.get(code, code), message
+        )
+    return status, error_body(code, message, details)
+
+
+def _json(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    status, body = answer(request.url.path, status, code, message, details)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
 def _where(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path")]
     return ".".join(parts) or "body"
@@ -55,58 +104,47 @@ def _where(loc: tuple[Any, ...]) -> str:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(
-            error_body(exc.code, exc.message, exc.details),
-            status_code=exc.status,
-            headers=exc.headers,
-        )
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _json(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = [
             {"field": _where(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
             for e in exc.errors()
         ]
         summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
-        return JSONResponse(
-            error_body("invalid", f"the request is not valid: {summary}", details), status_code=422
-        )
+        return _json(request, 422, "invalid", f"the request is not valid: {summary}", details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
             exc.status_code, "error"
         )
-        return JSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
-        )
+        return _json(request, exc.status_code, code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(asyncpg.QueryCanceledError)
-    async def too_slow(_: Request, exc: asyncpg.QueryCanceledError) -> JSONResponse:
+    async def too_slow(request: Request, exc: asyncpg.QueryCanceledError) -> JSONResponse:
         log.warning("a request ran past the statement timeout", extra={"error": str(exc)})
-        return JSONResponse(
-            error_body(
-                "timeout",
-                "the request took too long and was stopped (USHER_API_STATEMENT_TIMEOUT_S):"
-                " narrow it down, for example with a simpler filter",
-            ),
-            status_code=503,
+        return _json(
+            request,
+            503,
+            "timeout",
+            "the request took too long and was stopped (USHER_API_STATEMENT_TIMEOUT_S):"
+            " narrow it down, for example with a simpler filter",
         )
 
     @app.exception_handler(asyncpg.CharacterNotInRepertoireError)
     @app.exception_handler(asyncpg.UntranslatableCharacterError)
-    async def unstorable(_: Request, exc: Exception) -> JSONResponse:
+    async def unstorable(request: Request, exc: Exception) -> JSONResponse:
         # Validation refuses NUL characters where it knows the field; this is the net below it.
-        return JSONResponse(
-            error_body("invalid", "the request holds a NUL character, which cannot be stored"),
-            status_code=422,
+        return _json(
+            request, 422, "invalid", "the request holds a NUL character, which cannot be stored"
         )
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
-        return JSONResponse(
-            error_body("internal", "something went wrong on our side; the error was logged"),
-            status_code=500,
+        return _json(
+            request, 500, "internal", "something went wrong on our side; the error was logged"
         )

@@ -18,7 +18,9 @@ In order:
 Route limits: uploads (``POST /api/imports``) and ``POST /api/users/bulk`` take
 ``USHER_MAX_UPLOAD_BYTES``, ``POST /api/events/bulk`` takes ``USHER_MAX_JSON_BYTES``, Segment's
 routes (``/segment/``) 500 KB, every other body ``USHER_MAX_REQUEST_BYTES`` (1 MiB). Segment's
-write key is Basic auth (checked here) or the body's ``writeKey`` (checked by its route).
+write key is Basic auth (checked here) or the body's ``writeKey`` (checked by its route);
+Intercom's routes (``/intercom/``) take a workspace token as Bearer, and their errors, these
+included, have Intercom's shape (``errors.answer``).
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from typing import Any, Literal
 
 import orjson
 
-from services.upload import auth, storage
-from services.upload.errors import ApiError, error_body
+from services.upload import auth, errors, storage
+from services.upload.errors import ApiError
 from shared.settings import Settings
 
 Scope = MutableMapping[str, Any]
@@ -63,6 +65,8 @@ def rule_for(method: str, path: str, settings: Settings) -> Rule:
     request = settings.max_request_bytes
     if path.startswith("/segment/"):
         return Rule("segment", SEGMENT_MAX_BYTES)
+    if path.startswith(errors.INTERCOM_PREFIX):
+        return Rule("workspace", request)
     if (path != "/api" and not path.startswith("/api/")) or path == "/api/meta":
         return Rule("none", request)
     if path == "/api/workspaces":
@@ -108,7 +112,7 @@ class Guard:
         try:
             limit = await self._admit(scope)
         except ApiError as exc:
-            await _answer(send_secured, exc)
+            await _answer(send_secured, exc, scope["path"])
             return
         await self._run(scope, receive, send_secured, limit, state)
 
@@ -203,15 +207,16 @@ class Guard:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             if isinstance(reader.exception(), _TooLarge) and not state["started"]:
-                await _answer(send, too_large(limit))
+                await _answer(send, too_large(limit), scope["path"])
         finally:
             reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)
 
 
-async def _answer(send: Send, exc: ApiError) -> None:
-    payload = orjson.dumps(error_body(exc.code, exc.message, exc.details))
+async def _answer(send: Send, exc: ApiError, path: str) -> None:
+    status, body = errors.answer(path, exc.status, exc.code, exc.message, exc.details)
+    payload = orjson.dumps(body)
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
     headers += [(k.lower().encode(), v.encode()) for k, v in (exc.headers or {}).items()]
-    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

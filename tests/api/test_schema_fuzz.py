@@ -44,7 +44,14 @@ def test_fuzzing_finds_no_server_errors(app: FastAPI, client: TestClient) -> Non
 
 def _error_body(path: str, body: Any) -> bool:
     """Usher's error shape, or the vendor's on a compatible API (Segment's library reads
-    ``code`` and ``message``)."""
+    ``code`` and ``message``; Intercom's SDK an ``error.list``)."""
     if path.startswith("/segment/"):
         return isinstance(body, dict) and {"code", "message"} <= set(body)
+    if path.startswith("/intercom/"):
+        errors = body.get("errors") if isinstance(body, dict) else None
+        return (
+            body.get("type") == "error.list"
+            and isinstance(errors, list)
+            and all({"code", "message"} <= set(e) for e in errors)
+        )
     return isinstance(body, dict) and "error" in body
