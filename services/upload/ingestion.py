@@ -18,6 +18,8 @@ from shared.ids import new_id
 SOURCES = {"segment": "Segment", "intercom": "Intercom API"}  # source -> its history entry
 KEEP_DAYS = 7  # how long a message id is remembered (Segment dedupes over 24 h at least)
 _COLUMNS = "source, message_id, type, outcome, problems, contact_id, received_at"
+EVENT_TYPES = frozenset({"track", "event"})  # messages that store events, not people
+PEOPLE_OUTCOMES = ("created", "updated", "failed")  # what the history entry counts
 
 
 @dataclass
@@ -26,7 +28,7 @@ class Outcome:
 
     message_id: str
     type: str
-    outcome: str  # created, updated, stored (an event), ignored, failed
+    outcome: str  # created, updated, deleted, stored (an event), ignored, failed
     problems: list[str]  # why it failed, or what was left out of it
     contact_id: str | None = None
 
@@ -68,10 +70,9 @@ async def record(
         [orjson.dumps(o.problems).decode() for o in outcomes],
         [o.contact_id for o in outcomes],
     )
-    people = [o for o in outcomes if o.type != "track" and o.outcome != "ignored"]
-    created = sum(o.outcome == "created" for o in people)
-    failed = sum(o.outcome == "failed" for o in people)
-    await count_day(conn, workspace_id, source, created, len(people) - created - failed, failed)
+    people = [o for o in outcomes if o.type not in EVENT_TYPES]
+    created, updated, failed = (sum(o.outcome == x for o in people) for x in PEOPLE_OUTCOMES)
+    await count_day(conn, workspace_id, source, created, updated, failed)
 
 
 async def count_day(

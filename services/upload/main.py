@@ -27,6 +27,7 @@ from services.upload.routers import (
     import_errors,
     imports,
     ingestion,
+    intercom,
     mappings,
     messages,
     meta,
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         conflicts,
         mappings,
         segment,
+        intercom,
         ingestion,
         meta,
     ):

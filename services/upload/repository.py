@@ -418,15 +418,41 @@ async def deliveries(
 
 
 async def list_tags(
-    pool: asyncpg.Pool, workspace_id: str, after: str | None, limit: int
+    pool: asyncpg.Pool | asyncpg.Connection, workspace_id: str, after: str | None, limit: int
 ) -> list[asyncpg.Record]:
     return await pool.fetch(
-        "SELECT name, name_lower, created_at FROM tags WHERE workspace_id = $1"
+        "SELECT id, name, name_lower, created_at FROM tags WHERE workspace_id = $1"
         " AND name_lower > $2 ORDER BY name_lower LIMIT $3",
         workspace_id,
         after or "",
         limit,
     )
+
+
+async def tags_named(
+    conn: asyncpg.Connection | asyncpg.Pool, workspace_id: str, names: Sequence[str]
+) -> dict[str, asyncpg.Record]:
+    """The workspace's tags of ``names`` (any case), by lower-case name: ``id``, ``name``."""
+    rows = await conn.fetch(
+        "SELECT id, name, name_lower FROM tags WHERE workspace_id = $1"
+        " AND name_lower = ANY(ARRAY(SELECT lower(n COLLATE pg_c_utf8) FROM unnest($2::text[]) n))",
+        workspace_id,
+        list(names),
+    )
+    return {r["name_lower"]: r for r in rows}
+
+
+async def tags_by_id(
+    conn: asyncpg.Connection | asyncpg.Pool, workspace_id: str, ids: Sequence[str]
+) -> dict[str, str]:
+    """The names of the workspace's tags of ``ids`` (ids as text; others are not tags)."""
+    numbers = [int(i) for i in ids if i.isdigit() and len(i) < 19]
+    rows = await conn.fetch(
+        "SELECT id, name FROM tags WHERE workspace_id = $1 AND id = ANY($2::bigint[])",
+        workspace_id,
+        numbers,
+    )
+    return {str(r["id"]): r["name"] for r in rows}
 
 
 async def insert_segment(
@@ -532,6 +558,15 @@ async def person_events(
         limit,
         before[0],
         before[1],
+    )
+
+
+async def event_summary(pool: asyncpg.Pool, contact_id: str) -> list[asyncpg.Record]:
+    """A person's events by name: ``name``, ``first``, ``last``, ``count``."""
+    return await pool.fetch(
+        "SELECT name, min(created_at) AS first, max(created_at) AS last, count(*) AS count"
+        " FROM events WHERE contact_id = $1 GROUP BY name ORDER BY name",
+        contact_id,
     )
 
 
