@@ -1,10 +1,10 @@
-"""The Connect page in a real browser (SPEC §7, issue 18): the base URL and the write key a
-team gives the Segment library it already uses, snippets that work when pasted, the last
-messages received with their outcomes and problems, and the history's Segment day entry.
+"""The Connect page in a real browser (SPEC §7, issue 18): the base URL and the key a team
+gives the Segment library or the Intercom SDK it already uses, snippets that work when pasted,
+the last messages received with their outcomes and problems, and the history's day entries.
 
-Messages are sent by Segment's official Python library, unmodified, to the running stack; the
-copied Python and curl snippets are then run as they are, and their messages show up after
-Refresh. Screenshots land in tests/artifacts/.
+Messages are sent by Segment's and Intercom's official Python libraries, unmodified, to the
+running stack; the copied Python and curl snippets are then run as they are, and their messages
+show up after Refresh. Screenshots land in tests/artifacts/.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from intercom import Intercom
+from intercom.core.api_error import ApiError
 from segment.analytics import Client
 
 from tests.browser._helpers import expect
@@ -188,7 +190,7 @@ def test_connect_segment(ui: Ui, workspace: Api) -> None:
     expect(page.locator("section.log caption")).to_have_text(
         "1 message with problems, newest first"
     )
-    expect(page).to_have_url(re.compile(r"#/connect\?log=problems$"))
+    expect(page).to_have_url(re.compile(r"#/connect\?source=segment&log=problems$"))
     ui.shot("04-only-problems")
     only.uncheck()
     expect(rows).to_have_count(6)
@@ -281,3 +283,96 @@ def test_connect_on_a_phone(narrow_ui: Ui, workspace: Api) -> None:
     ui.no_horizontal_scroll()
     entry.scroll_into_view_if_needed()
     _screen(ui, "05-history")
+
+
+def test_connect_intercom(ui: Ui, workspace: Api) -> None:
+    page = ui.page
+    base = ui.base_url
+    token = workspace.token
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    ui.sign_in(token)
+    ui.nav("Connect")
+    page.get_by_role("navigation", name="Sources").get_by_role("link", name="Intercom").click()
+    expect(page).to_have_url(re.compile(r"#/connect\?source=intercom$"))
+    tabs = page.get_by_role("navigation", name="Sources")
+    expect(tabs.get_by_role("link", name="Intercom")).to_have_attribute("aria-current", "page")
+    expect(tabs.get_by_role("link", name="Segment")).not_to_have_attribute("aria-current", "page")
+    expect(page.locator("#base-url")).to_have_text(f"{base}/intercom")
+    python = page.get_by_test_id("snippet-Python")
+    expect(python).to_contain_text(f'client = Intercom(base_url="{base}/intercom", token="')
+    expect(python).not_to_contain_text(token)
+    expect(page.locator("section.log .empty-state")).to_have_text(
+        "Nothing received yet: create a contact with the snippet above."
+    )
+    ui.shot("01-empty")
+
+    # The copied script runs as it is: the first run creates, the second finds the contact
+    # (409) and updates it; the event is stored once.
+    page.get_by_role("button", name="Show the access token").click()
+    expect(page.locator("#write-key")).to_have_text(token)
+    page.get_by_role("button", name="Copy the Python snippet").click()
+    copied = _clipboard(ui)
+    assert copied.strip() == python.inner_text().strip()
+    for _ in range(2):
+        ran = subprocess.run(
+            [sys.executable, "-c", copied], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert ran.returncode == 0, ran.stderr
+    [ada] = workspace.all_users(user_id="u-1")
+    assert (ada["name"], ada["custom_attributes"]) == ("Ada Lovelace", {"plan": "pro"}), ada
+    client = Intercom(base_url=f"{base}/intercom", token=token)
+    try:
+        client.events.create(request={"event_name": "x", "created_at": 1717000000, "user_id": "no"})
+    except ApiError as exc:
+        assert exc.status_code == 404
+    else:
+        raise AssertionError("an event for nobody was accepted")
+
+    page.get_by_role("button", name="Refresh").click()
+    rows = _log_rows(ui)
+    expect(rows).to_have_count(6)
+    expect(rows.locator("td[data-label=Type]")).to_have_text(
+        ["Event", "Event", "Update", "Create", "Event", "Create"]
+    )
+    expect(rows.locator("td[data-label=Outcome]")).to_have_text(
+        ["Failed", "Event stored", "Updated", "Failed", "Event stored", "Created"]
+    )
+    expect(_cell(rows.nth(0), "Problems")).to_have_text("User Not Found.")
+    expect(_cell(rows.nth(3), "Problems")).to_have_text(
+        f"A contact matching those details already exists with id={ada['id']}."
+    )
+    expect(_cell(rows.nth(2), "Person").get_by_role("link")).to_have_attribute(
+        "href", f"#/people/{ada['id']}"
+    )
+    ui.shot("02-log")
+
+    page.get_by_label("Only problems").check()
+    expect(rows).to_have_count(2)
+    expect(page).to_have_url(re.compile(r"#/connect\?source=intercom&log=problems$"))
+
+    # The history: one Intercom entry for today, linking to this log.
+    ui.nav("Import history")
+    entry = page.locator("tbody tr").filter(has_text="Intercom (API)")
+    expect(entry).to_have_count(1)
+    for label, value in {"Rows": "3", "Created": "1", "Updated": "1", "Failed": "1"}.items():
+        expect(_cell(entry, label)).to_have_text(value)
+    ui.shot("03-history")
+    entry.get_by_role("link", name="See the last messages received from Intercom (API)").click()
+    expect(tabs.get_by_role("link", name="Intercom")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("heading", name="Last messages received")).to_be_focused()
+    expect(rows).to_have_count(6)
+
+
+def test_connect_intercom_on_a_phone(narrow_ui: Ui, workspace: Api) -> None:
+    ui = narrow_ui
+    page = ui.page
+    ui.sign_in(workspace.token)
+    ui.nav("Connect")
+    page.get_by_role("navigation", name="Sources").get_by_role("link", name="Intercom").click()
+    expect(page.locator("#base-url")).to_have_text(f"{ui.base_url}/intercom")
+    page.get_by_role("button", name="Show the access token").click()
+    ui.no_horizontal_scroll()  # the token and the snippets wrap
+    _screen(ui, "01-top")
+    page.get_by_test_id("snippet-Python").scroll_into_view_if_needed()
+    ui.no_horizontal_scroll()
+    _screen(ui, "02-snippet")

@@ -1,26 +1,29 @@
-// Connect: a team that already sends identifies and tracks with a Segment library points it at
-// Usher by changing one setting, the library's host (analytics-node: host and path). The page gives that base URL, the write
-// key (the workspace token, masked until shown) and snippets to copy with the real values, then
-// the last messages received with what became of each (GET /api/ingestion, or only those with
-// problems from /api/ingestion-errors). `#/connect?log=all|problems` opens at the log.
+// Connect: a team that already sends people and events with a Segment library or Intercom's SDK
+// points it at Usher by changing one setting, the library's base URL (analytics-node: host and
+// path). The page has a tab per source (`#/connect?source=segment|intercom`): that source's base
+// URL, the key to give it (the workspace token, masked until shown), snippets to copy with the
+// real values, then the last messages received from it with what became of each
+// (GET /api/ingestion, or only those with problems from /api/ingestion-errors).
+// `#/connect?source=…&log=all|problems` opens at the log.
 
 import { api, isUnavailable, query, session, unavailable } from "./api.js";
 import { clear, errorBox, h, notice, table, uid } from "./dom.js";
 import { meta } from "./meta.js";
 
 const LIMIT = 20;
-const TOKEN = Symbol("token"); // where a snippet holds the write key
+const TOKEN = Symbol("token"); // where a snippet holds the key
 
 const OUTCOMES = {
   created: ["Created", "ok"],
   updated: ["Updated", "ok"],
+  deleted: ["Deleted", "ok"],
   stored: ["Event stored", "ok"],
   ignored: ["Ignored", "ignored"],
   failed: ["Failed", "failed"],
 };
 
-/** The snippets, as parts (text, and TOKEN where the write key goes), with how to install the library. */
-function snippets(origin, base) {
+/** The Segment snippets, as parts (text, and TOKEN where the key goes), with how to install the library. */
+function segmentSnippets(origin, base) {
   return [
     {
       name: "Python",
@@ -63,6 +66,78 @@ function snippets(origin, base) {
       ],
     },
   ];
+}
+
+/** The Intercom snippets: the usual import script (create; on 409 update the one that exists). */
+function intercomSnippets(origin, base) {
+  return [
+    {
+      name: "Python",
+      install: "pip install python-intercom",
+      note: "A create that finds the person already there is answered 409, with the id in its message, as Intercom answers it: the script then updates that contact.",
+      parts: [
+        "import re\n",
+        "from intercom import Intercom\n",
+        "from intercom.core.api_error import ApiError\n\n",
+        'client = Intercom(base_url="', base, '", token="', TOKEN, '")\n\n',
+        'person = {"external_id": "u-1", "email": "ada@example.com", "name": "Ada Lovelace",\n',
+        '          "custom_attributes": {"plan": "pro"}}\n',
+        "try:\n",
+        '    contact = client.contacts.create(request={"role": "user", **person})\n',
+        "except ApiError as e:\n",
+        "    if e.status_code != 409:\n",
+        "        raise\n",
+        '    existing = re.search(r"id=(\\S+)", e.body["errors"][0]["message"]).group(1)\n',
+        "    contact = client.contacts.update(existing, **person)\n",
+        'client.events.create(request={"event_name": "placed-order", "created_at": 1717000000,\n',
+        '                              "user_id": "u-1", "metadata": {"order_id": "o-1"}})\n',
+      ],
+    },
+    {
+      name: "curl",
+      install: null,
+      note: "One contact over plain HTTP, with the workspace token as the Bearer token.",
+      parts: [
+        "curl -H 'Authorization: Bearer ", TOKEN, "' -H 'Content-Type: application/json' \\\n",
+        `  ${base}/contacts \\\n`,
+        `  -d '{"role":"user","external_id":"u-1","email":"ada@example.com"}'\n`,
+      ],
+    },
+  ];
+}
+
+/** What the page says about each source. */
+const SOURCES = {
+  segment: {
+    label: "Segment",
+    path: "/segment",
+    baseLabel: "Base URL (the library's host)",
+    keyLabel: "Write key (your workspace token)",
+    keyWord: "write key",
+    lead: "A team that already sends identifies and tracks with a Segment library can send them to Usher instead by changing one setting, the library's host, to the base URL below, with the workspace token as its write key.",
+    about: "An identify creates or updates a person (a user with a userId, or a lead with only an anonymousId and traits.email); a track adds an event to a user.",
+    snippets: segmentSnippets,
+    sender: "your Segment library",
+    empty: "Nothing received yet: send an identify with the snippet above.",
+  },
+  intercom: {
+    label: "Intercom",
+    path: "/intercom",
+    baseLabel: "Base URL (the SDK's base_url)",
+    keyLabel: "Access token (your workspace token)",
+    keyWord: "access token",
+    lead: "Scripts written for Intercom's REST API (version 2.x) and its SDKs work against Usher when their base URL is the one below and their access token is the workspace token. Contacts, tags and events land in the same customer list, under the same identity rules, as every import.",
+    about: "Usher answers the calls an import script makes: contacts (create, find, find by external id, search, update, merge, delete), tags and events. Times are Unix seconds, as Intercom's are.",
+    snippets: intercomSnippets,
+    sender: "your Intercom client",
+    empty: "Nothing received yet: create a contact with the snippet above.",
+  },
+};
+
+/** The source the page shows: `?source=`, Segment unless it names another. */
+function sourceOf(ctx) {
+  const asked = ctx.query.get("source");
+  return Object.hasOwn(SOURCES, asked) ? asked : "segment";
 }
 
 /**
@@ -145,18 +220,18 @@ function secret(token) {
   };
 }
 
-function settings(base, token, key) {
+function settings(source, base, token, key) {
   const show = h(
     "button",
     {
       type: "button",
       class: "secondary small",
-      "aria-label": "Show the write key",
+      "aria-label": `Show the ${source.keyWord}`,
       "aria-controls": "write-key",
       onclick: () => {
         const shown = key.toggle();
         show.textContent = shown ? "Hide" : "Show";
-        show.setAttribute("aria-label", shown ? "Hide the write key" : "Show the write key");
+        show.setAttribute("aria-label", `${shown ? "Hide" : "Show"} the ${source.keyWord}`);
       },
     },
     "Show",
@@ -171,18 +246,18 @@ function settings(base, token, key) {
       h(
         "div",
         {},
-        h("dt", {}, "Base URL (the library's host)"),
+        h("dt", {}, source.baseLabel),
         h("dd", {}, h("code", { id: "base-url", class: "value" }, base), h("span", { class: "value-actions" }, copyButton("Copy the base URL", () => base))),
       ),
       h(
         "div",
         {},
-        h("dt", {}, "Write key (your workspace token)"),
+        h("dt", {}, source.keyLabel),
         h(
           "dd",
           {},
           h("code", { id: "write-key", class: "value" }, key.span()),
-          h("span", { class: "value-actions" }, show, copyButton("Copy the write key", () => token)),
+          h("span", { class: "value-actions" }, show, copyButton(`Copy the ${source.keyWord}`, () => token)),
           h("p", { class: "hint" }, "Anyone holding it can read and change this workspace: use it in server code only, never in a web page or an app. Show also reveals it in the snippets below."),
         ),
       ),
@@ -235,7 +310,7 @@ function typeName(type) {
 }
 
 /** The last messages received, newest first, with a Refresh button and "Only problems". */
-function messageLog(ctx) {
+function messageLog(ctx, name, source) {
   const heading = h("h2", { id: "log", tabindex: "-1" }, "Last messages received");
   const only = h("input", { type: "checkbox", id: uid("only-problems"), checked: ctx.query.get("log") === "problems" });
   const status = h("p", { class: "hint log-status", role: "status" });
@@ -254,7 +329,7 @@ function messageLog(ctx) {
     slot.setAttribute("aria-busy", "true");
     let page;
     try {
-      page = await api("GET", `${path}${query({ source: "segment", limit: LIMIT })}`);
+      page = await api("GET", `${path}${query({ source: name, limit: LIMIT })}`);
     } catch (error) {
       if (mine !== seq) return;
       slot.removeAttribute("aria-busy");
@@ -276,7 +351,7 @@ function messageLog(ctx) {
           { class: "empty-state" },
           problems
             ? `No problems: every message received in the last ${meta.ingestion_days} days was applied in full.`
-            : "Nothing received yet: send an identify with the snippet above.",
+            : source.empty,
         ),
       );
       report(null, at);
@@ -305,7 +380,7 @@ function messageLog(ctx) {
 
   only.addEventListener("change", () => {
     // The filter is in the address, so a reload or a shared link shows the same list.
-    history.replaceState(null, "", `#/connect?log=${only.checked ? "problems" : "all"}`);
+    history.replaceState(null, "", `#/connect${query({ source: name, log: only.checked ? "problems" : "all" })}`);
     load();
   });
   const section = h(
@@ -315,7 +390,7 @@ function messageLog(ctx) {
     h(
       "p",
       { class: "hint" },
-      `The last ${LIMIT} messages your Segment library sent, newest first, and what Usher did with each. Messages are kept for ${meta.ingestion_days} days.`,
+      `The last ${LIMIT} messages ${source.sender} sent, newest first, and what Usher did with each. Messages are kept for ${meta.ingestion_days} days.`,
     ),
     h(
       "div",
@@ -329,25 +404,35 @@ function messageLog(ctx) {
   return { section, load, heading };
 }
 
+/** A tab per source: links, so each source has its own address. */
+function sourceTabs(current) {
+  return h(
+    "nav",
+    { class: "tabs", "aria-label": "Sources" },
+    Object.entries(SOURCES).map(([name, source]) =>
+      h("a", { href: `#/connect${query({ source: name })}`, "aria-current": name === current ? "page" : null }, source.label),
+    ),
+  );
+}
+
 export async function connectPage(ctx) {
+  const name = sourceOf(ctx);
+  const source = SOURCES[name];
   const token = session.token;
-  const base = `${location.origin}/segment`;
+  const base = `${location.origin}${source.path}`;
   const key = secret(token);
-  const log = messageLog(ctx);
+  const log = messageLog(ctx, name, source);
   ctx.main.append(
     h("div", { class: "page-head" }, h("h1", {}, "Connect")),
-    h(
-      "p",
-      { class: "lead" },
-      "A team that already sends identifies and tracks with a Segment library can send them to Usher instead by changing one setting, the library's host, to the base URL below, with the workspace token as its write key.",
-    ),
-    settings(base, token, key),
+    sourceTabs(name),
+    h("p", { class: "lead" }, source.lead),
+    settings(source, base, token, key),
     h(
       "section",
       { class: "card", "aria-labelledby": "connect-snippets" },
       h("h2", { id: "connect-snippets" }, "Snippets"),
-      h("p", { class: "hint" }, "An identify creates or updates a person (a user with a userId, or a lead with only an anonymousId and traits.email); a track adds an event to a user."),
-      snippets(location.origin, base).map((s) => snippetSection(s, token, key)),
+      h("p", { class: "hint" }, source.about),
+      source.snippets(location.origin, base).map((s) => snippetSection(s, token, key)),
     ),
     log.section,
   );

@@ -1,5 +1,5 @@
-// The compatible APIs' entries in the import history (Segment's): one rolling entry a day,
-// named "Segment 2026-12-01", counting the people its messages created, updated or failed to
+// The compatible APIs' entries in the import history (Segment's, Intercom's): one rolling entry
+// a day, named "Segment 2026-12-01" or "Intercom API 2026-12-01", counting the people its messages created, updated or failed to
 // write that UTC day. Such an entry has no file, no list of changes and no error report, and
 // cannot be undone (the undo answers 409), so the history and the import page show it with
 // these helpers and link to the Connect page's message log instead.
@@ -7,7 +7,8 @@
 import { h } from "./dom.js";
 
 const FEEDS = {
-  segment: { name: "Segment (API)", what: "your Segment library", log: "/connect" },
+  segment: { name: "Segment (API)", what: "your Segment library", source: "segment" },
+  intercom: { name: "Intercom (API)", what: "your Intercom client", source: "intercom" },
 };
 
 /** The API an entry counts the messages of ({name, what, log}), or null for a file import. */
@@ -36,11 +37,11 @@ export function feedLinks(imp, { button = false } = {}) {
   const feed = feedOf(imp);
   const cls = button ? "button secondary" : null;
   const links = [
-    h("a", { class: cls, href: `#${feed.log}?log=all`, "aria-label": `See the last messages received from ${feed.name}` }, "See the messages received"),
+    h("a", { class: cls, href: `#/connect?source=${feed.source}&log=all`, "aria-label": `See the last messages received from ${feed.name}` }, "See the messages received"),
   ];
   if (imp.counts.failed > 0) {
     links.push(
-      h("a", { class: cls, href: `#${feed.log}?log=problems`, "aria-label": `See the last messages from ${feed.name} that had problems` }, "See the problems"),
+      h("a", { class: cls, href: `#/connect?source=${feed.source}&log=problems`, "aria-label": `See the last messages from ${feed.name} that had problems` }, "See the problems"),
     );
   }
   return links;
