@@ -8,8 +8,10 @@ In order:
 3. a body declared larger than its route's limit is 413 at once, before a byte is read;
 4. the client address's rate limit (429 with ``Retry-After``);
 5. authentication — the admin token for ``POST /api/workspaces``, a workspace token for every
-   other ``/api`` route — with the token looked up before the body is read; a client that sent
-   too many wrong tokens gets 429 before the next one is looked up;
+   other ``/api`` route (or, without an ``Authorization`` header, the web UI's session cookie
+   and, on a request that changes something, its CSRF header: ``services.upload.sessions``) —
+   with the token looked up before the body is read; a client that sent too many wrong
+   tokens gets 429 before the next one is looked up;
 6. the body is handed to the app as it arrives, counted: past the route's limit the app is
    stopped and the answer is 413 (chunked bodies too);
 7. a client that goes away stops its request's work: the app is cancelled, and so is the query
@@ -32,7 +34,7 @@ from typing import Any, Literal
 
 import orjson
 
-from services.upload import auth, errors, storage
+from services.upload import auth, errors, sessions, storage
 from services.upload.errors import ApiError
 from shared.settings import Settings
 
@@ -71,6 +73,8 @@ def rule_for(method: str, path: str, settings: Settings) -> Rule:
         return Rule("none", request)
     if path == "/api/workspaces":
         return Rule("admin", request)
+    if method == "POST" and path == "/api/session":
+        return Rule("none", request)  # a sign-in: the route checks the token in the body
     if method == "POST" and path == "/api/imports":
         return Rule("workspace", settings.max_upload_bytes + storage.MULTIPART_OVERHEAD)
     if method == "POST" and path == "/api/users/bulk":
@@ -137,6 +141,18 @@ class Guard:
         if rule.auth == "none":
             return rule.limit
         authorization = headers.get(b"authorization", b"").decode("latin-1")
+        state = scope.setdefault("state", {})
+        if rule.auth == "workspace" and not authorization and path.startswith("/api/"):
+            cookie = sessions.cookie_of(headers.get(b"cookie", b""))
+            if cookie is not None:  # the web UI's session (services.upload.sessions)
+                workspace, csrf = await sessions.workspace_of(
+                    app.state.pool, limits, client, cookie
+                )
+                sent = headers.get(sessions.CSRF_HEADER.lower().encode(), b"").decode("latin-1")
+                sessions.check_csrf(scope["method"], sent, csrf)
+                state["workspace"] = workspace
+                state["session"] = (cookie, csrf)
+                return rule.limit
         if rule.auth == "segment":
             key = auth.basic_key(authorization)
             if key is None:
@@ -145,7 +161,6 @@ class Guard:
         else:
             what = "admin token" if rule.auth == "admin" else "workspace token"
             token = auth.bearer(authorization, what)
-        state = scope.setdefault("state", {})
         if rule.auth == "admin":
             limits.failures.check_left(client)
             try:

@@ -34,6 +34,7 @@ from services.upload.routers import (
     people,
     remote,
     segment,
+    session,
     workspaces,
 )
 from shared import db, outbound
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(Guard)
     for router in (
         workspaces,
+        session,
         imports,
         import_diff,
         import_errors,

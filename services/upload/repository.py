@@ -50,6 +50,47 @@ async def create_workspace(
     )
 
 
+# -- browser sessions ---------------------------------------------------------------------
+
+
+async def insert_session(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    id_hash: str,
+    workspace_id: str,
+    csrf: str,
+    expires_at: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO sessions (id_hash, workspace_id, csrf, expires_at) VALUES ($1, $2, $3, $4)",
+        id_hash,
+        workspace_id,
+        csrf,
+        expires_at,
+    )
+
+
+async def session_by_hash(pool: asyncpg.Pool, id_hash: str) -> asyncpg.Record | None:
+    """The live session's workspace (``id``, ``name``, ``webhook_secret``) and ``csrf``."""
+    return await pool.fetchrow(
+        "SELECT w.id, w.name, w.webhook_secret, s.csrf FROM sessions s"
+        " JOIN workspaces w ON w.id = s.workspace_id"
+        " WHERE s.id_hash = $1 AND s.expires_at > now()",
+        id_hash,
+    )
+
+
+async def delete_session(pool: asyncpg.Pool, id_hash: str) -> None:
+    await pool.execute("DELETE FROM sessions WHERE id_hash = $1", id_hash)
+
+
+async def prune_sessions(conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    """Forget expired sessions (a bounded batch at a time)."""
+    await conn.execute(
+        "DELETE FROM sessions WHERE id_hash = ANY(ARRAY(SELECT id_hash FROM sessions"
+        " WHERE expires_at <= now() LIMIT 1000))"
+    )
+
+
 # -- imports ------------------------------------------------------------------------------
 
 

@@ -490,3 +490,17 @@ class Meta(BaseModel):
     countries: list[str] = Field(description="ISO 3166 codes a default_country may be")
     ingestion_days: int = Field(description="days the compatible APIs' messages are listed")
     sources: list[str]
+
+
+class WorkspacePublic(BaseModel):
+    id: str
+    name: str
+
+
+class SessionPublic(BaseModel):
+    """Who is signed in; ``csrf_token`` (a cookie session's) goes in ``X-Usher-CSRF`` on every
+    request that changes something."""
+
+    workspace: WorkspacePublic
+    csrf_token: str | None
+    expires_at: When | None

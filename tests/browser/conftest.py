@@ -106,8 +106,8 @@ class Ui:
         """A full-page screenshot in tests/artifacts/ (git-ignored), after checking that no
         JavaScript value leaked into the page as text ("null", "undefined", "[object …]")."""
         leaked = self.page.evaluate(
-            "() => (document.body.innerText.match(/\\b(null|undefined|NaN)\\b|\\[object \\w+\\]/)"
-            " || [null])[0]"
+            "() => (document.body.innerText.match("
+            "/(?<![A-Za-z])(null|undefined|NaN)(?![a-z])|\\[object \\w+\\]/) || [null])[0]"
         )
         assert leaked is None, f"{label}: the page shows {leaked!r}"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

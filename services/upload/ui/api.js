@@ -1,17 +1,45 @@
-// The public HTTP API, with the workspace token as a Bearer header (kept in sessionStorage, so
-// it lasts for this browser tab's session and is never sent as a cookie).
+// The public HTTP API. The web UI signs in once: the workspace token is exchanged for a session
+// cookie (HttpOnly, so no script reads it; it lasts across tabs until the browser closes), and
+// every request that changes something carries the session's CSRF value in X-Usher-CSRF. The
+// token itself is kept only in this page's memory, for the Connect page's snippets.
 
-const KEY = "usher.token";
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 export const session = {
-  get token() {
-    return sessionStorage.getItem(KEY);
+  workspace: null, // {id, name} while signed in
+  csrf: null,
+  token: null, // the token typed in this page, if any (never stored)
+  get signedIn() {
+    return this.workspace !== null;
   },
-  signIn(token) {
-    sessionStorage.setItem(KEY, token);
+  set(answer, token = null) {
+    this.workspace = answer.workspace;
+    this.csrf = answer.csrf_token;
+    if (token) this.token = token;
   },
-  signOut() {
-    sessionStorage.removeItem(KEY);
+  /** The session the browser's cookie holds (another tab's sign-in), if any. */
+  async restore() {
+    try {
+      this.set(await api("GET", "/api/session"));
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 401) throw error;
+      this.clear();
+    }
+  },
+  async signIn(token) {
+    this.set(await api("POST", "/api/session", { token }), token);
+  },
+  async signOut() {
+    try {
+      await api("DELETE", "/api/session");
+    } finally {
+      this.clear();
+    }
+  },
+  clear() {
+    this.workspace = null;
+    this.csrf = null;
+    this.token = null;
   },
 };
 
@@ -34,8 +62,8 @@ export function unavailable(what) {
   return `${what} not available on this server yet.`;
 }
 
-function authHeaders(token = session.token) {
-  return token ? { Authorization: `Bearer ${token}` } : {};
+function csrfHeaders(method) {
+  return UNSAFE.has(method) && session.csrf ? { "X-Usher-CSRF": session.csrf } : {};
 }
 
 async function toError(response) {
@@ -61,8 +89,8 @@ function unauthorized(error) {
 }
 
 /** Call the API; resolves to the JSON body, rejects with an ApiError. */
-export async function api(method, path, body, { token } = {}) {
-  const headers = authHeaders(token);
+export async function api(method, path, body) {
+  const headers = csrfHeaders(method);
   const init = { method, headers };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -96,7 +124,7 @@ export function uploadFile(file, source, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", "/api/imports");
-    for (const [key, value] of Object.entries(authHeaders())) xhr.setRequestHeader(key, value);
+    for (const [key, value] of Object.entries(csrfHeaders("POST"))) xhr.setRequestHeader(key, value);
     xhr.responseType = "json";
     xhr.upload.onprogress = (event) => {
       if (event.lengthComputable) onProgress(event.loaded / event.total);
@@ -127,13 +155,13 @@ export function uploadFile(file, source, onProgress) {
 }
 
 /**
- * Download a file the API serves (the token is a header, so a plain link cannot carry it):
- * fetch it, then hand the browser a Blob to save.
+ * Download a file the API serves (fetched, then handed to the browser as a Blob to save, so a
+ * failure can be shown beside the button instead of as a page of JSON).
  */
 export async function download(path, fallbackName) {
   let response;
   try {
-    response = await fetch(path, { headers: authHeaders() });
+    response = await fetch(path);
   } catch {
     throw new ApiError(0, "network", "The download failed: the server could not be reached.");
   }

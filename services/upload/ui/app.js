@@ -1,7 +1,7 @@
 // Usher's web UI: a single page with hash routes, no build step. Each view module renders into
 // <main>; everything it shows goes through dom.js (text nodes only, never HTML from data).
 
-import { api, session } from "./api.js";
+import { session } from "./api.js";
 import { append, clear, errorBox, field, h } from "./dom.js";
 import { conflictList, openConflicts } from "./conflicts.js";
 import { connectPage } from "./connect.js";
@@ -31,6 +31,7 @@ const nav = document.getElementById("nav");
 let leaving = [];
 let signInNotice = null;
 let metaLoaded = false;
+let restored = false; // the cookie's session looked up once, at the first render
 
 export function navigate(path) {
   if (location.hash === `#${path}`) render();
@@ -63,7 +64,7 @@ function countConflicts() {
 
 function renderNav(path) {
   clear(nav);
-  if (!session.token) return;
+  if (!session.signedIn) return;
   const links = [
     ["/import", "Import people"],
     ["/imports", "Import history"],
@@ -82,14 +83,19 @@ function renderNav(path) {
   countConflicts();
   nav.append(
     list,
+    h("span", { class: "nav-workspace" }, h("span", { class: "visually-hidden" }, "Signed in to the workspace "), session.workspace.name),
     h(
       "button",
       {
         type: "button",
         class: "secondary",
-        onclick: () => {
-          session.signOut();
-          signInNotice = "You are signed out.";
+        onclick: async () => {
+          try {
+            await session.signOut();
+            signInNotice = "You are signed out, in every tab of this browser.";
+          } catch {
+            signInNotice = "You are signed out in this tab; the server could not be reached to end the session everywhere.";
+          }
           navigate("/signin");
         },
       },
@@ -101,7 +107,7 @@ function renderNav(path) {
 function signIn(ctx) {
   const input = h("input", { type: "password", autocomplete: "off", spellcheck: "false" });
   const token = field("Workspace token", input, {
-    hint: "The token returned when your workspace was created. It is kept only for this browser tab.",
+    hint: "The token returned when your workspace was created. Signing in lasts in every tab until you close the browser (12 hours at most); the token itself is not kept.",
     required: true,
   });
   const result = h("div", { "aria-live": "polite" });
@@ -122,8 +128,7 @@ function signIn(ctx) {
         }
         button.disabled = true;
         try {
-          await api("GET", "/api/imports?limit=1", undefined, { token: value });
-          session.signIn(value);
+          await session.signIn(value);
           const next = ctx.query.get("next");
           navigate(next && next.startsWith("/") && next !== "/signin" ? next : "/import");
         } catch (error) {
@@ -154,7 +159,20 @@ async function render() {
   // A fresh root per render: a slow view of the previous page writes into a detached node.
   const root = h("div", { class: "view" });
   main.replaceChildren(root);
-  if (path === "/signin" || !session.token) {
+  if (!restored) {
+    try {
+      await session.restore();
+      restored = true;
+    } catch (error) {
+      root.append(errorBox(error, "Usher could not be reached"));
+      return;
+    }
+  }
+  if (path === "/signin" && session.signedIn) {
+    navigate("/import"); // a tab opened on the sign-in page of a signed-in browser
+    return;
+  }
+  if (path === "/signin" || !session.signedIn) {
     renderNav("/signin");
     document.title = "Sign in · Usher";
     let signInQuery = query;
@@ -201,13 +219,15 @@ async function render() {
 }
 
 window.addEventListener("usher:unauthorized", () => {
-  if (!session.token) return;
-  session.signOut();
-  signInNotice = "Your session ended: the server did not accept the token. Sign in again.";
-  navigate("/signin");
+  if (!session.signedIn) return;
+  session.clear();
+  signInNotice = "Your session has ended (or you signed out in another tab): sign in again.";
+  const { path, query } = parseHash(); // back to this page once signed in again
+  const here = path + (query.toString() ? `?${query}` : "");
+  navigate(path === "/signin" ? "/signin" : `/signin?next=${encodeURIComponent(here)}`);
 });
 window.addEventListener("hashchange", render);
-window.addEventListener("usher:conflicts", () => session.token && countConflicts());
+window.addEventListener("usher:conflicts", () => session.signedIn && countConflicts());
 // The skip link must not change the hash (the hash is the route).
 document.querySelector(".skip-link")?.addEventListener("click", (event) => {
   event.preventDefault();

@@ -201,7 +201,7 @@ function copyButton(ariaLabel, text) {
 function secret(token) {
   const spans = [];
   let shown = false;
-  const masked = "•".repeat(12) + (token.length > 16 ? token.slice(-4) : "");
+  const masked = token ? "•".repeat(12) + (token.length > 16 ? token.slice(-4) : "") : PLACEHOLDER;
   const draw = () => {
     for (const span of spans) span.textContent = shown ? token : masked;
   };
@@ -220,7 +220,37 @@ function secret(token) {
   };
 }
 
-function settings(source, base, token, key) {
+const PLACEHOLDER = "YOUR_WORKSPACE_TOKEN";
+
+/**
+ * Where the key goes when this page does not know it (the browser was signed in from another
+ * tab: the token is never stored): the snippets say YOUR_WORKSPACE_TOKEN, and the token can be
+ * pasted to fill them in (kept in this page's memory only).
+ */
+function tokenForm(ctx, source) {
+  const input = h("input", { type: "password", id: uid("paste-token"), autocomplete: "off", spellcheck: "false" });
+  return h(
+    "form",
+    {
+      class: "paste-token",
+      onsubmit: (event) => {
+        event.preventDefault();
+        const value = input.value.trim();
+        if (!value) {
+          input.focus();
+          return;
+        }
+        session.token = value;
+        ctx.navigate(`/connect${query({ source: ctx.query.get("source") })}`);
+      },
+    },
+    h("label", { for: input.id }, `Paste your ${source.keyWord} to put it in the snippets`),
+    h("span", { class: "paste-row" }, input, h("button", { type: "submit", class: "secondary small" }, "Fill in")),
+    h("p", { class: "hint" }, "Usher keeps no copy of the token in your browser, so a tab opened after signing in shows this placeholder."),
+  );
+}
+
+function settings(ctx, source, base, token, key) {
   const show = h(
     "button",
     {
@@ -257,8 +287,8 @@ function settings(source, base, token, key) {
           "dd",
           {},
           h("code", { id: "write-key", class: "value" }, key.span()),
-          h("span", { class: "value-actions" }, show, copyButton(`Copy the ${source.keyWord}`, () => token)),
-          h("p", { class: "hint" }, "Anyone holding it can read and change this workspace: use it in server code only, never in a web page or an app. Show also reveals it in the snippets below."),
+          token ? h("span", { class: "value-actions" }, show, copyButton(`Copy the ${source.keyWord}`, () => token)) : tokenForm(ctx, source),
+          h("p", { class: "hint" }, "Anyone holding it can read and change this workspace: use it in server code only, never in a web page or an app.", token ? " Show also reveals it in the snippets below." : ""),
         ),
       ),
     ),
@@ -268,7 +298,7 @@ function settings(source, base, token, key) {
 function snippetSection(snippet, token, key) {
   const id = uid("snippet");
   const code = h("code", {}, snippet.parts.map((p) => (p === TOKEN ? key.span() : p)));
-  const text = () => snippet.parts.map((p) => (p === TOKEN ? token : p)).join("");
+  const text = () => snippet.parts.map((p) => (p === TOKEN ? token || PLACEHOLDER : p)).join("");
   return h(
     "section",
     { class: "snippet", "aria-labelledby": id },
@@ -316,7 +346,7 @@ function messageLog(ctx, name, source) {
   const status = h("p", { class: "hint log-status", role: "status" });
   const report = (counted, at) => {
     // The caption says the count on screen; a screen reader hears it with the time.
-    clear(status).append(counted ? h("span", { class: "visually-hidden" }, `${counted}. `) : null, `Updated at ${at}.`);
+    clear(status).append(...(counted ? [h("span", { class: "visually-hidden" }, `${counted}. `)] : []), `Updated at ${at}.`);
   };
   const slot = h("div", { class: "log-slot" });
   let seq = 0;
@@ -426,7 +456,7 @@ export async function connectPage(ctx) {
     h("div", { class: "page-head" }, h("h1", {}, "Connect")),
     sourceTabs(name),
     h("p", { class: "lead" }, source.lead),
-    settings(source, base, token, key),
+    settings(ctx, source, base, token, key),
     h(
       "section",
       { class: "card", "aria-labelledby": "connect-snippets" },
