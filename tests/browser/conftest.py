@@ -147,8 +147,8 @@ class Ui:
         return width
 
 
-def _context(browser: Any, viewport: dict[str, int]) -> Any:
-    return browser.new_context(viewport=viewport, accept_downloads=True, locale="en-GB")
+def _context(browser: Any, viewport: dict[str, int], **options: Any) -> Any:
+    return browser.new_context(viewport=viewport, accept_downloads=True, locale="en-GB", **options)
 
 
 @pytest.fixture
@@ -164,9 +164,14 @@ def narrow_ui(browser: Any, services: Any, request: pytest.FixtureRequest) -> It
 
 
 def _ui(
-    browser: Any, services: Any, request: pytest.FixtureRequest, viewport: dict[str, int]
+    browser: Any,
+    services: Any,
+    request: pytest.FixtureRequest,
+    viewport: dict[str, int],
+    **options: Any,
 ) -> Iterator[Ui]:
-    context = _context(browser, viewport)
+    """A helper over a new context with ``options`` (playwright's ``new_context``)."""
+    context = _context(browser, viewport, **options)
     context.set_default_timeout(15_000)
     page = context.new_page()
     name = re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name).strip("-")

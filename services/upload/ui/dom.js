@@ -164,6 +164,19 @@ export function fmtDate(value) {
   return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
+/**
+ * A person's date: a value at midnight UTC is a date alone (one imported as 18/09/2014 or
+ * 2014-09-18), shown as that date in every time zone — "18 Sept 2014", never "17 Sept 2014,
+ * 17:00" in California; any other instant as fmtDate shows it.
+ */
+export function fmtDay(value) {
+  if (!value) return "—";
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  const midnight = date.getUTCHours() === 0 && date.getUTCMinutes() === 0 && date.getUTCSeconds() === 0 && date.getUTCMilliseconds() === 0;
+  return midnight ? date.toLocaleDateString(undefined, { dateStyle: "medium", timeZone: "UTC" }) : fmtDate(value);
+}
+
 export function fmtNumber(value) {
   return value === null || value === undefined ? "—" : Number(value).toLocaleString();
 }

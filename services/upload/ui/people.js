@@ -2,7 +2,7 @@
 // events, in-app inbox, and "Merge into…" for a lead).
 
 import { api, isUnavailable, query, unavailable } from "./api.js";
-import { append, clear, errorBox, field, fmtDate, h, notice, table } from "./dom.js";
+import { append, clear, errorBox, field, fmtDate, fmtDay, h, notice, table } from "./dom.js";
 import { mergeNotice, mergeSection } from "./merge.js";
 
 function tagLink(name) {
@@ -67,7 +67,7 @@ export async function people(ctx) {
             p.user_id || "—",
             p.role === "lead" ? "Lead" : "User",
             p.tags.length ? h("span", { class: "tags" }, p.tags.map(tagLink)) : "—",
-            fmtDate(p.signed_up_at),
+            fmtDay(p.signed_up_at),
           ]),
           { caption: "People" },
         ),
@@ -100,10 +100,14 @@ function definitions(pairs) {
   );
 }
 
+// How a date attribute's value is stored (shared.values.coerce): ISO 8601 with an offset.
+const STORED_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
 function attributeValue(value) {
   if (value === null || value === undefined) return "—";
   if (typeof value === "boolean") return value ? "true" : "false";
   if (typeof value === "object") return JSON.stringify(value);
+  if (typeof value === "string" && STORED_DATE.test(value)) return fmtDay(value);
   return String(value);
 }
 
@@ -130,8 +134,8 @@ export async function person(ctx) {
           ["User ID", p.user_id],
           ["Name", p.name],
           ["Phone", p.phone],
-          ["Signed up", p.signed_up_at ? fmtDate(p.signed_up_at) : null],
-          ["Last seen", p.last_seen_at ? fmtDate(p.last_seen_at) : null],
+          ["Signed up", p.signed_up_at ? fmtDay(p.signed_up_at) : null],
+          ["Last seen", p.last_seen_at ? fmtDay(p.last_seen_at) : null],
           ["Last seen IP", p.last_seen_ip],
           ["Created", fmtDate(p.created_at)],
           ["Updated", fmtDate(p.updated_at)],
