@@ -208,9 +208,7 @@ def test_connect_segment(ui: Ui, workspace: Api) -> None:
     expect(entry.get_by_role("button")).to_have_count(0)  # no undo, no error report
     expect(entry.get_by_role("link", name=re.compile("View changes"))).to_have_count(0)
     ui.shot("05-history")
-    entry.get_by_role(
-        "link", name="See the last messages from Segment (API) that had problems"
-    ).click()
+    entry.get_by_role("link", name="See the problems of the messages from Segment (API)").click()
     expect(page.get_by_role("heading", name="Last messages received")).to_be_focused()
     expect(page.get_by_label("Only problems")).to_be_checked()
     expect(rows).to_have_count(1)
@@ -224,7 +222,7 @@ def test_connect_segment(ui: Ui, workspace: Api) -> None:
     expect(page.locator(".alert.info")).to_contain_text("cannot be undone")
     expect(page.get_by_role("button", name="Undo import")).to_have_count(0)
     ui.shot("06-entry")
-    page.get_by_role("link", name="See the last messages received from Segment (API)").click()
+    page.get_by_role("link", name="See the messages received from Segment (API)").click()
     expect(page.get_by_role("heading", name="Last messages received")).to_be_focused()
     expect(rows).to_have_count(6)
 
@@ -279,7 +277,9 @@ def test_connect_on_a_phone(narrow_ui: Ui, workspace: Api) -> None:
     entry = page.locator("tbody tr").filter(has_text="Segment (API)")
     expect(entry).to_have_count(1)
     expect(entry.get_by_role("button")).to_have_count(0)
-    expect(entry.get_by_role("link", name=re.compile("^See the last messages"))).to_have_count(1)
+    expect(entry.get_by_role("link", name=re.compile("^See the messages received"))).to_have_count(
+        1
+    )
     ui.no_horizontal_scroll()
     entry.scroll_into_view_if_needed()
     _screen(ui, "05-history")
@@ -357,7 +357,7 @@ def test_connect_intercom(ui: Ui, workspace: Api) -> None:
     for label, value in {"Rows": "3", "Created": "1", "Updated": "1", "Failed": "1"}.items():
         expect(_cell(entry, label)).to_have_text(value)
     ui.shot("03-history")
-    entry.get_by_role("link", name="See the last messages received from Intercom (API)").click()
+    entry.get_by_role("link", name="See the messages received from Intercom (API)").click()
     expect(tabs.get_by_role("link", name="Intercom")).to_have_attribute("aria-current", "page")
     expect(page.get_by_role("heading", name="Last messages received")).to_be_focused()
     expect(rows).to_have_count(6)

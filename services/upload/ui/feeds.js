@@ -37,11 +37,11 @@ export function feedLinks(imp, { button = false } = {}) {
   const feed = feedOf(imp);
   const cls = button ? "button secondary" : null;
   const links = [
-    h("a", { class: cls, href: `#/connect?source=${feed.source}&log=all`, "aria-label": `See the last messages received from ${feed.name}` }, "See the messages received"),
+    h("a", { class: cls, href: `#/connect?source=${feed.source}&log=all`, "aria-label": `See the messages received from ${feed.name}` }, "See the messages received"),
   ];
   if (imp.counts.failed > 0) {
     links.push(
-      h("a", { class: cls, href: `#/connect?source=${feed.source}&log=problems`, "aria-label": `See the last messages from ${feed.name} that had problems` }, "See the problems"),
+      h("a", { class: cls, href: `#/connect?source=${feed.source}&log=problems`, "aria-label": `See the problems of the messages from ${feed.name}` }, "See the problems"),
     );
   }
   return links;
