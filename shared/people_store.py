@@ -116,9 +116,11 @@ async def move_activity(conn: asyncpg.Connection, from_id: str, into_id: str) ->
     )
     await conn.execute(
         "INSERT INTO deliveries (message_id, contact_id, workspace_id, status, reason, subject,"
-        " body, import_id, changed_at, created_at, delivered_at, attempts, claimed_until)"
+        " body, import_id, changed_at, created_at, delivered_at, attempts, claimed_until,"
+        " message_version)"
         " SELECT message_id, $2, workspace_id, status, reason, subject, body, import_id,"
-        " changed_at, created_at, delivered_at, attempts, claimed_until FROM deliveries"
+        " changed_at, created_at, delivered_at, attempts, claimed_until, message_version"
+        " FROM deliveries"
         " WHERE contact_id = $1 ON CONFLICT DO NOTHING",
         from_id,
         into_id,

@@ -29,13 +29,13 @@ from aiokafka import AIOKafkaProducer
 
 from services.messenger import repository as repo
 from services.messenger.sending import Sender
-from services.messenger.templates import render
 from shared import audiences, fields, outbound
 from shared.errors import InvalidFilter, PoisonMessage, UndecodableMessage
 from shared.events import ContactsChanged, Envelope, MessageActivated, decode
 from shared.filters import FilterContext
 from shared.logs import get_logger
 from shared.settings import Settings
+from shared.templates import render
 
 log = get_logger(__name__)
 PAGE = 5000

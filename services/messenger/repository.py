@@ -18,7 +18,8 @@ async def live_messages(
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT id, workspace_id, type, channel, subject, body, webhook_url, audience, state,"
-        " updated_at FROM messages WHERE workspace_id = $1 AND state = 'live' AND type = $2",
+        " updated_at, version FROM messages"
+        " WHERE workspace_id = $1 AND state = 'live' AND type = $2",
         workspace_id,
         type_,
     )
@@ -26,8 +27,8 @@ async def live_messages(
 
 async def message(conn: asyncpg.Connection, message_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT id, workspace_id, type, channel, subject, body, webhook_url, audience, state"
-        " FROM messages WHERE id = $1",
+        "SELECT id, workspace_id, type, channel, subject, body, webhook_url, audience, state,"
+        " version FROM messages WHERE id = $1",
         message_id,
     )
 
@@ -67,7 +68,8 @@ async def insert_deliveries(
     import_id: str | None,
     changed_at: datetime | None,
 ) -> list[str]:
-    """Record deliveries ``(contact_id, subject, body)``; returns the contact ids that were new.
+    """Record deliveries ``(contact_id, subject, body)`` of the message's version; returns the
+    contact ids that were new.
 
     The primary key (message_id, contact_id) makes a second attempt a no-op: at most once.
     """
@@ -75,9 +77,9 @@ async def insert_deliveries(
         return []
     records = await conn.fetch(
         "INSERT INTO deliveries (message_id, contact_id, workspace_id, status, subject, body,"
-        " import_id, changed_at, delivered_at)"
+        " import_id, changed_at, delivered_at, message_version)"
         " SELECT $1, x.contact_id, $2, $3, x.subject, x.body, $4, $5,"
-        " CASE WHEN $3 = 'delivered' THEN clock_timestamp() END"
+        " CASE WHEN $3 = 'delivered' THEN clock_timestamp() END, $9"
         " FROM unnest($6::text[], $7::text[], $8::text[]) AS x(contact_id, subject, body)"
         " ON CONFLICT DO NOTHING RETURNING contact_id",
         message_row["id"],
@@ -88,6 +90,7 @@ async def insert_deliveries(
         [r[0] for r in rows],
         [r[1] for r in rows],
         [r[2] for r in rows],
+        message_row["version"],
     )
     return [r["contact_id"] for r in records]
 
@@ -139,8 +142,8 @@ async def claim(
         " AND m.id = d.message_id AND c.id = d.contact_id AND w.id = d.workspace_id"
         " RETURNING d.message_id, d.contact_id, d.workspace_id, d.subject, d.body, d.attempts,"
         " d.created_at, c.email, c.name, c.custom, m.channel, m.webhook_url,"
-        " m.subject AS message_subject, m.body AS message_body, m.updated_at AS message_updated_at,"
-        " w.webhook_secret",
+        " m.subject AS message_subject, m.body AS message_body,"
+        " d.message_version, m.version AS message_version_now, w.webhook_secret",
         workspace_id,
         limit,
         lease_s,
@@ -172,12 +175,14 @@ async def finish_delivery(
     attempts: int,
     subject: str | None = None,
     body: str | None = None,
+    version: int | None = None,
 ) -> None:
     """Record how a send went (and, when the message was edited since the row was written,
-    the subject and body actually sent)."""
+    the subject and body actually sent, and the version they are of)."""
     await conn.execute(
         "UPDATE deliveries SET status = $3, reason = $4, attempts = $5, claimed_until = NULL,"
         " subject = coalesce($6, subject), body = coalesce($7, body),"
+        " message_version = coalesce($8, message_version),"
         " delivered_at = CASE WHEN $3 = 'delivered' THEN clock_timestamp() END"
         " WHERE message_id = $1 AND contact_id = $2 AND status = 'pending'",
         message_id,
@@ -187,4 +192,5 @@ async def finish_delivery(
         attempts,
         subject,
         body,
+        version,
     )

@@ -11,9 +11,11 @@ and records each outcome. Hence:
 * a send in flight is never made a second time, by this process or another messenger: its row
   stays claimed until its outcome is written, and a claim runs out only when its sender died
   (each send is cut off at ``send_deadline_s``, well inside its lease);
-* pausing a message stops its sends not made yet (a claim takes live messages only, and the
-  state is read again just before each send); an edited message's sends go out with its new
-  subject and body;
+* pausing or archiving a message stops its sends not made yet (a claim takes live messages
+  only, and the state is read again just before each send); an edited message's sends go out
+  with its new subject and body, recorded as of its new version;
+* a retry of failed deliveries (``POST /api/messages/{id}/retry``) makes them pending again:
+  they are claimed like any other, with the same idempotency key;
 * what a crash leaves pending is found by :meth:`Sender.sweep` (every 5 s), once the claims run
   out, and sent with the same idempotency key.
 """
@@ -28,12 +30,11 @@ import asyncpg
 import httpx
 from tenacity import RetryCallState, retry_if_exception_type
 
-from services.messenger import channels
 from services.messenger import repository as repo
-from services.messenger.templates import render
-from shared import retry
+from shared import channels, retry
 from shared.logs import get_logger
 from shared.settings import Settings
+from shared.templates import render
 from shared.worker import TRANSIENT_ERRORS
 
 log = get_logger(__name__)
@@ -148,6 +149,7 @@ class Sender:
                 row["attempts"] + result.attempts,
                 out.subject,
                 out.body,
+                row["message_version_now"],
             )
 
     async def _attempt(self, row: Mapping[str, Any], out: channels.Outgoing) -> channels.Result:
@@ -169,10 +171,11 @@ class Sender:
 
     @staticmethod
     def outgoing(row: Mapping[str, Any]) -> channels.Outgoing:
-        """What to send. The row holds the text rendered for the state the person matched in;
-        a message edited since is rendered again, with its new content."""
+        """What to send. The row holds the text of its version, rendered for the state the
+        person matched in; a message edited since (a newer version) is rendered again, with
+        its new content — the version recorded with the outcome is then the new one."""
         subject, body = row["subject"] or "", row["body"] or ""
-        if row["message_updated_at"] > row["created_at"]:
+        if row["message_version"] < row["message_version_now"]:
             person = {"name": row["name"], "email": row["email"], "custom": row["custom"]}
             subject = render(row["message_subject"], person)
             body = render(row["message_body"], person)

@@ -16,11 +16,14 @@ from fastapi.staticfiles import StaticFiles
 
 from services.upload import errors
 from services.upload.auth import Limits
+from services.upload.group_commit import GroupCommit
 from services.upload.guard import Guard
+from services.upload.mail_check import MailCheck
 from services.upload.pagination import Cursors
 from services.upload.routers import (
     audiences,
     bulk,
+    channels,
     conflicts,
     events,
     import_diff,
@@ -41,6 +44,7 @@ from shared import db, outbound
 from shared.kafka import make_producer
 from shared.logs import setup_logging
 from shared.settings import Settings, get_settings
+from shared.topics import CONTACT_CHANGES
 
 UI_DIR = Path(__file__).with_name("ui")
 
@@ -57,6 +61,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.producer = make_producer(settings)
         await app.state.producer.start()
+        app.state.group_commit = GroupCommit(
+            app.state.pool, app.state.producer, CONTACT_CHANGES.name(settings)
+        )
         try:
             yield
         finally:
@@ -76,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.limits = Limits.from_settings(settings)
     app.state.cursors = Cursors.from_settings(settings)
     app.state.outbound = outbound.Policy.from_settings(settings)
+    app.state.mail_check = MailCheck(settings)
     errors.install(app)
     app.add_middleware(Guard)
     for router in (
@@ -89,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         people,
         events,
         messages,
+        channels,
         audiences,
         conflicts,
         mappings,

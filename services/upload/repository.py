@@ -17,7 +17,7 @@ IMPORT_COLUMNS = (
     " file_key, detected, columns, preview, suggested_mapping, options, rows_total, rows_parsed,"
     " rows_estimate, created, updated, failed, error, created_at, started_at, finished_at,"
     " dry_run, unchanged, warnings, summary, undo_of, undone_by, deleted, reverted, conflicts,"
-    " mapping_source, fresh_mapping, remembered, column_types, api_day"
+    " mapping_source, fresh_mapping, remembered, column_types, api_day, queued_at"
 )
 CONTACT_COLUMNS = (
     "id, role, user_id, email, name, phone, signed_up_at, last_seen_at, last_seen_ip, tags,"
@@ -25,7 +25,7 @@ CONTACT_COLUMNS = (
 )
 MESSAGE_COLUMNS = (
     "id, name, type, channel, subject, body, webhook_url, audience, state, activated_at,"
-    " created_at, updated_at"
+    " created_at, updated_at, version"
 )
 
 
@@ -146,17 +146,18 @@ async def queue_import(
     options: dict[str, Any],
     dry_run: bool,
 ) -> bool:
-    """uploaded (or previewed: a dry run, SPEC §6.1) → queued, as a new run of the import:
-    what an earlier run recorded (its chunks, errors, diff, counts) is forgotten. False when
-    the import is neither uploaded nor previewed."""
+    """uploaded (or previewed: a dry run, SPEC §6.1, or a dry run cancelled) → queued, as a new
+    run of the import: what an earlier run recorded (its chunks, errors, diff, counts) is
+    forgotten. False when the import is none of those."""
     async with conn.transaction():
         run = await conn.fetchval(
             "UPDATE imports SET status = 'queued', kind = $2, tag = $3, trigger_messages = $4,"
-            " options = $5, dry_run = $6, run = run + 1, heartbeat_at = now(),"
+            " options = $5, dry_run = $6, run = run + 1, heartbeat_at = now(), queued_at = now(),"
             " created = 0, updated = 0, failed = 0, unchanged = 0, warnings = 0,"
             " rows_total = NULL, chunks_total = NULL, rows_parsed = 0, summary = NULL,"
             " error = NULL, started_at = NULL, finished_at = NULL"
-            " WHERE id = $1 AND status IN ('uploaded', 'previewed') RETURNING run",
+            " WHERE id = $1 AND (status IN ('uploaded', 'previewed')"
+            " OR (status = 'cancelled' AND dry_run)) RETURNING run",
             import_id,
             kind,
             tag,
@@ -173,6 +174,71 @@ async def queue_import(
         if dry_run:  # before any chunk: the merger reads them beside a chunk still committing
             await previews.create(conn, import_id)
     return True
+
+
+async def imports_ahead(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    workspace_id: str,
+    import_id: str,
+    queued_at: datetime,
+    remote_sources: Sequence[str],
+    remote: bool,
+) -> tuple[asyncpg.Record | None, int]:
+    """What an import waits for (services.upload.outcomes.waiting): for a file import, the
+    workspace's unfinished imports queued before it that are not remote pulls; for a remote
+    pull, the workspace's pulls running. ``(the earliest, how many)``."""
+    if remote:
+        where = "status = 'processing' AND source = ANY($3::text[])"
+        params: list[Any] = [workspace_id, import_id, list(remote_sources)]
+    else:
+        where = (
+            "status IN ('queued', 'processing') AND source <> ALL($3::text[]) AND queued_at < $4"
+        )
+        params = [workspace_id, import_id, list(remote_sources), queued_at]
+    rows = await conn.fetch(
+        "SELECT id, file_name, source, queued_at, count(*) OVER () AS n FROM imports"
+        f" WHERE workspace_id = $1 AND id <> $2 AND {where}"  # one of the two above
+        " ORDER BY queued_at, id LIMIT 1",
+        *params,
+    )
+    return (rows[0], rows[0]["n"]) if rows else (None, 0)
+
+
+async def first_chunk(
+    conn: asyncpg.Connection | asyncpg.Pool, import_id: str
+) -> tuple[int, datetime | None, datetime]:
+    """``(records, commit time)`` of the import's first applied chunk (0 and None before one),
+    and the database's time now: the rate an import goes at."""
+    row = await conn.fetchrow(
+        "SELECT c.rows, c.applied_at, now() AS now FROM (SELECT 1) AS one"
+        " LEFT JOIN import_chunks c ON c.import_id = $1 AND c.seq = 0",
+        import_id,
+    )
+    assert row is not None
+    return row["rows"] or 0, row["applied_at"], row["now"]
+
+
+async def problem_tallies(
+    conn: asyncpg.Connection | asyncpg.Pool, import_id: str
+) -> list[dict[str, list[int]]]:
+    """The problem tallies of the import's applied chunks, in row order (shared.diff)."""
+    rows = await conn.fetch(
+        "SELECT problems FROM import_diffs WHERE import_id = $1 ORDER BY first_row", import_id
+    )
+    return [r["problems"] for r in rows]
+
+
+async def report_rows(
+    conn: asyncpg.Connection | asyncpg.Pool, import_id: str, after_row: int, limit: int
+) -> list[asyncpg.Record]:
+    """``row_no, errors, warnings`` of the error report's rows after ``after_row`` (no cells)."""
+    return await conn.fetch(
+        "SELECT row_no, errors, coalesce(warnings, '[]'::jsonb) AS warnings FROM import_errors"
+        " WHERE import_id = $1 AND row_no > $2 ORDER BY row_no LIMIT $3",
+        import_id,
+        after_row,
+        limit,
+    )
 
 
 UNDOABLE = ("completed", "failed", "cancelled")
@@ -357,6 +423,44 @@ async def find_contacts(
     )
 
 
+async def failed_rows_naming(
+    pool: asyncpg.Pool,
+    workspace_id: str,
+    *,
+    email: str | None,
+    user_id: str | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """The failed rows of the workspace's CSV imports (dry runs apart) whose email column
+    holds ``email`` (ignoring case) or whose user ID column holds ``user_id``, newest import
+    first: ``import_id, file_name, import_created_at, row_no, errors``. Only rows the parser
+    refused keep their cells; those the merger refused (an ambiguous email) are read back from
+    the file when their report is downloaded, so they are not found here."""
+    if email is None and user_id is None:
+        return []
+    position = (
+        "(SELECT c.o - 1 FROM jsonb_array_elements_text(i.columns) WITH ORDINALITY AS c(name, o)"
+        " WHERE c.name = i.options #>> '{mapping,%s}')::int"
+    )
+    return await pool.fetch(
+        "WITH failed AS (SELECT i.id, i.file_name, i.created_at,"
+        f" {position % 'email'} AS email_at, {position % 'user_id'} AS user_id_at"
+        " FROM imports i WHERE i.workspace_id = $1 AND NOT i.dry_run AND i.failed > 0"
+        " AND i.source IN ('csv', 'mailchimp_csv'))"
+        " SELECT f.id AS import_id, f.file_name, f.created_at AS import_created_at,"
+        " e.row_no, e.errors FROM failed f JOIN import_errors e ON e.import_id = f.id"
+        " WHERE jsonb_typeof(e.cells) = 'array' AND jsonb_array_length(e.errors) > 0 AND ("
+        " lower(btrim(e.cells ->> f.email_at) COLLATE pg_c_utf8)"
+        " = lower(btrim($2::text) COLLATE pg_c_utf8)"
+        " OR btrim(e.cells ->> f.user_id_at) = btrim($3::text))"
+        " ORDER BY f.created_at DESC, f.id DESC, e.row_no LIMIT $4",
+        workspace_id,
+        email,
+        user_id,
+        limit,
+    )
+
+
 async def inbox(
     pool: asyncpg.Pool, contact_id: str, before: tuple[datetime, str] | None, limit: int
 ) -> list[asyncpg.Record]:
@@ -413,12 +517,29 @@ async def get_message(
 
 
 async def update_message(
-    conn: asyncpg.Connection, message_id: str, changes: dict[str, Any]
+    conn: asyncpg.Connection,
+    message_id: str,
+    changes: dict[str, Any],
+    *,
+    new_version: bool = False,
 ) -> asyncpg.Record:
+    """Apply ``changes``; with ``new_version``, first keep the current content in
+    ``message_versions`` and number the message's content one version on (call it in a
+    transaction: the kept version and the change go together)."""
+    if new_version:
+        await conn.execute(
+            "INSERT INTO message_versions"
+            " (message_id, version, name, subject, body, webhook_url, audience)"
+            " SELECT id, version, name, subject, body, webhook_url, audience FROM messages"
+            " WHERE id = $1 ON CONFLICT DO NOTHING",
+            message_id,
+        )
     names = list(changes)
     sets = ", ".join(f"{n} = ${i}" for i, n in enumerate(names, start=2))  # names are ours
+    bump = ", version = version + 1" if new_version else ""
     row = await conn.fetchrow(
-        f"UPDATE messages SET {sets}, updated_at = now() WHERE id = $1 RETURNING {MESSAGE_COLUMNS}",
+        f"UPDATE messages SET {sets}{bump}, updated_at = now() WHERE id = $1"
+        f" RETURNING {MESSAGE_COLUMNS}",
         message_id,
         *changes.values(),
     )
@@ -427,19 +548,95 @@ async def update_message(
 
 
 async def list_messages(
-    pool: asyncpg.Pool, workspace_id: str, before: tuple[datetime, str] | None, limit: int
+    pool: asyncpg.Pool,
+    workspace_id: str,
+    before: tuple[datetime, str] | None,
+    limit: int,
+    archived: bool = False,
 ) -> list[asyncpg.Record]:
-    params: list[Any] = [workspace_id, limit]
+    """The workspace's messages, newest first: the archived ones, or (by default) the others."""
+    params: list[Any] = [workspace_id, limit, archived]
     cond = ""
     if before is not None:
-        cond = " AND (created_at, id) < ($3::timestamptz, $4)"
+        cond = " AND (created_at, id) < ($4::timestamptz, $5)"
         params += [before[0], before[1]]
     return await pool.fetch(
         f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE workspace_id = $1"
-        + cond
-        + " ORDER BY created_at DESC, id DESC LIMIT $2",
+        " AND (state = 'archived') = $3" + cond + " ORDER BY created_at DESC, id DESC LIMIT $2",
         *params,
     )
+
+
+async def delivery_counts(
+    conn: asyncpg.Connection | asyncpg.Pool, message_ids: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """Per message, its deliveries by status (one query for a page of messages)."""
+    rows = await conn.fetch(
+        "SELECT message_id, status, count(*) AS n FROM deliveries"
+        " WHERE message_id = ANY($1::text[]) GROUP BY message_id, status",
+        list(message_ids),
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for r in rows:
+        counts.setdefault(r["message_id"], {})[r["status"]] = r["n"]
+    return counts
+
+
+async def requeue_failed(conn: asyncpg.Connection | asyncpg.Pool, message_id: str) -> int:
+    """Make the message's failed deliveries pending again (the messenger's sweep claims them
+    within seconds); how many. A row changes only from failed to pending, once: a delivery
+    being sent (pending, claimed) or delivered is never touched, so none is sent twice."""
+    rows = await conn.fetch(
+        "UPDATE deliveries SET status = 'pending', claimed_until = NULL"
+        " WHERE message_id = $1 AND status = 'failed' RETURNING contact_id",
+        message_id,
+    )
+    return len(rows)
+
+
+async def reach_counts(
+    pool: asyncpg.Pool,
+    workspace_id: str,
+    filter_: Any,
+    ctx: FilterContext,
+    message_id: str | None,
+) -> tuple[int, int]:
+    """``(matching, already)``: people who match ``filter_`` now, and those of them with a
+    delivery of ``message_id`` (any status: the message is not sent to them again)."""
+    sql, params = to_sql(filter_, ctx, alias="c", first_param=3)
+    row = await pool.fetchrow(
+        "SELECT count(*) AS matching, count(*) FILTER (WHERE EXISTS (SELECT 1 FROM deliveries d"
+        " WHERE d.message_id = $2 AND d.contact_id = c.id)) AS already"
+        f" FROM contacts c WHERE c.workspace_id = $1 AND ({sql})",
+        workspace_id,
+        message_id or "",
+        *params,
+    )
+    assert row is not None
+    return row["matching"], row["already"]
+
+
+async def message_versions(pool: asyncpg.Pool, message_id: str) -> list[asyncpg.Record]:
+    """The earlier versions of a message (newest first), with what was delivered of each."""
+    return await pool.fetch(
+        "SELECT v.version, v.name, v.subject, v.body, v.webhook_url, v.audience, v.replaced_at"
+        " FROM message_versions v WHERE v.message_id = $1 ORDER BY v.version DESC",
+        message_id,
+    )
+
+
+async def delivery_counts_by_version(
+    pool: asyncpg.Pool, message_id: str
+) -> dict[int, dict[str, int]]:
+    rows = await pool.fetch(
+        "SELECT message_version, status, count(*) AS n FROM deliveries WHERE message_id = $1"
+        " GROUP BY message_version, status",
+        message_id,
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for r in rows:
+        counts.setdefault(r["message_version"], {})[r["status"]] = r["n"]
+    return counts
 
 
 async def deliveries(
@@ -452,7 +649,8 @@ async def deliveries(
         params += [after[0], after[1]]
     return await pool.fetch(
         "SELECT d.contact_id, c.email, c.user_id, d.status, d.reason, d.created_at,"
-        " d.delivered_at, d.attempts FROM deliveries d JOIN contacts c ON c.id = d.contact_id"
+        " d.delivered_at, d.attempts, d.message_version"
+        " FROM deliveries d JOIN contacts c ON c.id = d.contact_id"
         " WHERE d.message_id = $1" + cond + " ORDER BY d.created_at, d.contact_id LIMIT $2",
         *params,
     )

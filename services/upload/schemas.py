@@ -15,7 +15,8 @@ from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
-from shared import values
+from services.upload import messaging, outcomes
+from shared import channels, values
 from shared.errors import InvalidValue
 
 T = TypeVar("T")
@@ -80,7 +81,10 @@ class Page(BaseModel, Generic[T]):
 
 
 class Counts(BaseModel):
-    rows: int
+    rows: int = Field(
+        description="the records: all of them once completed; once it was cancelled or failed,"
+        " those done (created + updated + failed; the rest is rows_not_processed)"
+    )
     created: int
     updated: int
     failed: int
@@ -125,14 +129,59 @@ class Summary(BaseModel):
     messages: list[MessageReach]
 
 
+class ImportWaits(BaseModel):
+    """Why an import that applied nothing yet waits (services.upload.outcomes.waiting)."""
+
+    reason: outcomes.WaitingReason = Field(
+        description="earlier_import: the workspace's imports are applied in the order they were"
+        " started, and `import_id` (the first of `ahead`) is still running; pull_slots: the"
+        " workspace's remote pulls all run (`import_id` is one); not_started: the parser has"
+        " not picked it up yet; first_rows: it is being read, its first rows not applied yet"
+    )
+    import_id: str | None = None
+    file_name: str | None = None
+    source: str | None = None
+    queued_at: When | None = None
+    ahead: int = Field(0, description="unfinished imports of the workspace queued before it")
+
+
 class ImportPublic(BaseModel):
     id: str
     source: str
     kind: str
     status: str
+    outcome: outcomes.Outcome | None = Field(
+        None,
+        description="how it ended (services.upload.outcomes.outcome): completed, or"
+        " completed_with_failures when some records failed and others were applied, failed"
+        " when every record failed or the import itself failed, cancelled; null while it has"
+        " not ended",
+    )
     tag: str | None
     counts: UndoCounts | Counts
     progress: float = Field(description="0–1; 1 when completed")
+    rows_done: int = Field(0, description="records applied or failed so far")
+    rows_total: int | None = Field(
+        None, description="records in the source, exact: known once it was read to its end"
+    )
+    rows_estimate: int | None = Field(
+        None, description="about how many records the source holds, while rows_total is unknown"
+    )
+    rows_not_processed: int | None = Field(
+        None,
+        description="records never processed: 0 once completed; after a cancel (or a failure)"
+        " those of the source after the ones done, or null when it was not read to its end"
+        " (rows_estimate then says about how many it holds); null while it runs",
+    )
+    eta_seconds: float | None = Field(
+        None, description="time left at the rate so far (a running import's page only)"
+    )
+    waiting: ImportWaits | None = Field(
+        None, description="why it waits (a queued or starting import's page only)"
+    )
+    expires_at: When | None = Field(
+        None, description="an upload never started is deleted then, file and entry"
+    )
     trigger_messages: bool
     created_at: When
     started_at: When | None
@@ -166,14 +215,8 @@ class ImportPublic(BaseModel):
         if row["source"] == "undo":
             done = row["deleted"] + row["reverted"] + row["conflicts"]
         total = row["rows_total"]
-        if row["status"] in ("completed", "previewed"):
-            progress = 1.0
-        elif total:
-            progress = min(0.999, done / total)
-        elif row["rows_estimate"]:
-            progress = min(0.99, done / max(row["rows_estimate"], 1))
-        else:
-            progress = 0.0
+        status = row["status"]
+        far = outcomes.progress(status, done, total, row["rows_estimate"], row["rows_parsed"])
         speed = None
         if row["started_at"] is not None and done:
             end = row["finished_at"] or datetime.now(row["started_at"].tzinfo)
@@ -182,10 +225,16 @@ class ImportPublic(BaseModel):
             id=row["id"],
             source=row["source"],
             kind=row["kind"],
-            status=row["status"],
+            status=status,
+            outcome=outcomes.outcome(status, row["created"] + row["updated"], row["failed"]),
             tag=row["tag"],
             counts=_counts(row, total, done),
-            progress=round(progress, 4),
+            progress=round(far.fraction, 4),
+            rows_done=far.done,
+            rows_total=far.total,
+            rows_estimate=far.estimate,
+            rows_not_processed=outcomes.not_processed(status, done, total),
+            expires_at=outcomes.expires_at(status, row["created_at"]),
             trigger_messages=row["trigger_messages"],
             created_at=row["created_at"],
             started_at=row["started_at"],
@@ -223,8 +272,13 @@ def _counts(row: Mapping[str, Any], total: int | None, done: int) -> Counts:
             reverted=row["reverted"],
             conflicts=row["conflicts"],
         )
+    status = row["status"]
+    if status in outcomes.ENDED_EARLY:
+        rows = done  # what was applied or failed; the rest is not_processed (SPEC §3, cancel)
+    else:
+        rows = total if total is not None else max(row["rows_parsed"], done)
     return Counts(
-        rows=total if total is not None else max(row["rows_parsed"], done),
+        rows=rows,
         created=row["created"],
         updated=row["updated"],
         failed=row["failed"],
@@ -251,6 +305,20 @@ class ErrorRow(BaseModel):
     errors: list[str] = Field(description="empty for a record applied with values left out")
     warnings: list[str] = Field(description="the values left out of the record, and why")
     values: dict[str, Any]
+
+
+class ErrorCause(BaseModel):
+    """One cause of an import's failed records (or of values left out), with example rows."""
+
+    cause: str = Field(description='the field and what is wrong, e.g. "email.invalid"')
+    level: Literal["error", "warning"] = Field(
+        description="error: its records failed; warning: they were applied without the value"
+    )
+    rows: int = Field(description="records with this problem (a record may have several)")
+    example_rows: list[int] = Field(description="the first rows with it, numbered as `row`")
+    example: str | None = Field(description="the problem as the first of those rows has it")
+    message: str = Field(description='e.g. "120 emails are not valid"')
+    fix: str | None
 
 
 class DiffEntry(BaseModel):
@@ -303,6 +371,30 @@ class ContactPublic(BaseModel):
 class Upserted(BaseModel):
     contact: ContactPublic
     created: bool
+
+
+class PeopleCount(BaseModel):
+    count: int = Field(description="how many people match the search, exactly")
+
+
+class FailedRowPublic(BaseModel):
+    """A failed row of a CSV import that names a person (by its email or user ID column)."""
+
+    import_id: str
+    file_name: str | None
+    import_created_at: When
+    row: int = Field(description="the record's number in the file, from 1, the header not counted")
+    errors: list[str]
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> FailedRowPublic:
+        return cls(
+            import_id=row["import_id"],
+            file_name=row["file_name"],
+            import_created_at=row["import_created_at"],
+            row=row["row_no"],
+            errors=list(row["errors"]),
+        )
 
 
 class IngestedPublic(BaseModel):
@@ -389,7 +481,15 @@ class InboxItem(BaseModel):
 # -- messages -------------------------------------------------------------------------------
 
 
-class MessagePublic(FromRow):
+class DeliveryCounts(BaseModel):
+    pending: int
+    delivered: int
+    failed: int
+    cancelled: int
+    total: int = Field(description="pending + delivered + failed")
+
+
+class MessagePublic(BaseModel):
     id: str
     name: str
     type: str
@@ -398,21 +498,118 @@ class MessagePublic(FromRow):
     body: str | None
     webhook_url: str | None
     audience: dict[str, Any]
-    state: str
+    state: str = Field(description="live | paused | archived")
     activated_at: When | None
     created_at: When
     updated_at: When
+    version: int = Field(description="1, and one more for each edit of the content")
+    status: str = Field(
+        description="what it reads as: draft | live | paused | sending | sent | failed | archived"
+    )
+    status_text: str = Field(description='e.g. "Failed — 5 of 5 deliveries failed"')
+    deliveries: DeliveryCounts
+
+    @classmethod
+    def from_row(
+        cls, row: Mapping[str, Any], counts: messaging.Counts | None = None
+    ) -> MessagePublic:
+        counts = counts or messaging.Counts()
+        status, text = messaging.status(row, counts)
+        return cls(
+            **{name: row[name] for name in _MESSAGE_COLUMNS},
+            status=status,
+            status_text=text,
+            deliveries=DeliveryCounts(
+                pending=counts.pending,
+                delivered=counts.delivered,
+                failed=counts.failed,
+                cancelled=counts.cancelled,
+                total=counts.total,
+            ),
+        )
 
 
-class DeliveryPublic(FromRow):
+_MESSAGE_COLUMNS = (
+    "id, name, type, channel, subject, body, webhook_url, audience, state, activated_at,"
+    " created_at, updated_at, version"
+).split(", ")
+
+
+class MessageVersionPublic(BaseModel):
+    version: int
+    current: bool
+    name: str
+    subject: str | None
+    body: str | None
+    webhook_url: str | None
+    audience: dict[str, Any]
+    made_at: When = Field(description="when this version was saved")
+    replaced_at: When | None = Field(description="when the next version took its place")
+    delivered: int = Field(description="deliveries made with this version")
+    failed: int
+
+
+class DeliveryPublic(BaseModel):
     contact_id: str
     email: str | None
     user_id: str | None
     status: str
-    reason: str | None
+    reason: str | None = Field(description="why it failed, as a sentence")
     created_at: When
     delivered_at: When | None
     attempts: int
+    version: int = Field(description="the message version it was (or is to be) sent with")
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> DeliveryPublic:
+        return cls(
+            contact_id=row["contact_id"],
+            email=row["email"],
+            user_id=row["user_id"],
+            status=row["status"],
+            reason=channels.readable(row["reason"]),
+            created_at=row["created_at"],
+            delivered_at=row["delivered_at"],
+            attempts=row["attempts"],
+            version=row["message_version"],
+        )
+
+
+class PreviewPerson(BaseModel):
+    id: str
+    email: str | None
+    name: str | None
+
+
+class MessagePreview(BaseModel):
+    contact: PreviewPerson | None = Field(description="null: as someone with no values")
+    subject: str | None
+    body: str
+    missing: list[str] = Field(
+        description="placeholders with no value for this person and no fallback: left empty"
+    )
+
+
+class SendOutcome(BaseModel):
+    sent: bool
+    detail: str = Field(description="where it went, or why it could not be sent (a sentence)")
+
+
+class Reach(BaseModel):
+    matching: int = Field(description="people who match the audience now")
+    already: int = Field(description="of those, people who have had the message")
+    reach: int = Field(description="people going live sends it to now")
+
+
+class Retried(BaseModel):
+    requeued: int = Field(description="failed deliveries that will be tried again")
+
+
+class ChannelPublic(BaseModel):
+    channel: str
+    available: bool
+    problem: str | None = Field(description="why it cannot be chosen now, as a sentence")
+    server: str | None = Field(default=None, description="the mail server, for email")
 
 
 # -- tags, attributes, segments, counts, events, workspaces ---------------------------------

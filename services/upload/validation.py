@@ -9,8 +9,9 @@ from typing import Any
 
 import asyncpg
 
+from services.upload import messaging
 from services.upload.errors import invalid
-from shared import audiences, outbound
+from shared import audiences, outbound, people_store
 from shared.errors import InvalidFilter, Refused
 from shared.filters import compile_filter
 
@@ -37,6 +38,20 @@ async def message_audience(
     """A message's audience: valid, and one that matches everyone only when meant (L9)."""
     if await audience(pool, workspace_id, filter_) and not confirmed:
         raise invalid(EVERYONE)
+
+
+async def message_templates(
+    pool: asyncpg.Pool, workspace_id: str, texts: dict[str, str | None]
+) -> None:
+    """422 unless the subject and body in ``texts`` (those given) are templates of the
+    workspace: every problem in ``details`` as ``{"field", "message"}``, the first in the
+    message (shared.templates says what is allowed)."""
+    if not any(texts.get(field) for field in messaging.TEMPLATE_FIELDS):
+        return
+    attributes = await people_store.attribute_types(pool, workspace_id)
+    problems = messaging.template_problems(texts, attributes)
+    if problems:
+        raise invalid(messaging.template_refusal(problems), problems)
 
 
 async def webhook_url(policy: outbound.Policy, channel: str, url: str | None) -> None:

@@ -77,7 +77,11 @@ def test_live_message_reaches_imported_persons_inbox(ui: Ui, workspace: Api) -> 
     page.get_by_role("button", name="Remove rule 3").click()
     expect(count).to_have_text("0")
 
+    # Going live asks first, with who it reaches now: nobody yet (Fred is on the free plan).
     page.get_by_role("button", name="Save and go live").click()
+    dialog = page.get_by_role("dialog", name="Go live with “Welcome VIPs”?")
+    expect(dialog.get_by_test_id("reach-count")).to_have_text("0 people")
+    dialog.get_by_role("button", name="Go live").click()
     expect(page.get_by_role("heading", name="Welcome VIPs", level=1)).to_be_visible()
     expect(page.locator(".badge.state-live")).to_have_text("Live")
     expect(page.locator("dl.fields")).to_contain_text(
@@ -186,12 +190,12 @@ def test_a_message_to_everyone_must_be_meant(ui: Ui, workspace: Api) -> None:
     page.get_by_role("button", name="Remove rule 1").click()
     expect(page.get_by_text("No rules: the message is for everyone.")).to_be_visible()
     expect(everyone).to_be_visible()
-    page.get_by_role("button", name="Save as paused").click()
+    page.get_by_role("button", name="Save as draft").click()
     expect(page.get_by_role("alert")).to_contain_text("Send to everyone in the workspace")
     assert workspace.ok("GET", "/api/messages")["data"] == []
     everyone.check()
     ui.shot("01-everyone-ticked")
-    page.get_by_role("button", name="Save as paused").click()
+    page.get_by_role("button", name="Save as draft").click()
     expect(page.get_by_role("heading", name="Everyone", level=1)).to_be_visible()
     expect(page.locator("dl.fields")).to_contain_text("Everyone")
     assert workspace.ok("GET", "/api/messages")["data"][0]["audience"] == {"and": []}

@@ -127,7 +127,10 @@ def test_the_allowed_address_works_and_redirects_are_not_followed(services, hook
         )
         assert rows == [status], path
     reason = api.ok("GET", f"/api/messages/{message['id']}/deliveries")["data"][0]["reason"]
-    assert reason == "the receiver answered HTTP 302"
+    assert reason == (
+        f"the webhook at {hook} answered 302 (Found): Usher does not follow redirects;"
+        " give the final URL"
+    )
     assert Hook.posts == ["/ok", "/redirect"]  # the redirect's target was never asked
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from services.merger.handler import MergerHandler
-from services.messenger import channels, sending
-from shared import db, kafka
+from services.messenger import sending
+from shared import channels, db, kafka
 from shared.events import RowChunk
 from shared.ids import new_id
 from shared.settings import Settings

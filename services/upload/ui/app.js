@@ -14,6 +14,8 @@ import { importWizard } from "./wizard.js";
 
 const routes = [
   [/^\/import$/, importWizard, "Import people"],
+  [/^\/import\/([^/]+)$/, importWizard, "Import people"], // a step's own address (wizard.js)
+  [/^\/import\/([^/]+)\/([^/]+)$/, importWizard, "Import people"],
   [/^\/imports$/, importHistory, "Import history"],
   [/^\/imports\/([^/]+)$/, importProgress, "Import"],
   [/^\/imports\/([^/]+)\/changes$/, importChanges, "Import changes"],
@@ -21,6 +23,7 @@ const routes = [
   [/^\/people\/([^/]+)$/, person, "Person"],
   [/^\/messages$/, messageList, "Messages"],
   [/^\/messages\/new$/, messageForm, "New message"],
+  [/^\/messages\/([^/]+)\/edit$/, messageForm, "Edit message"],
   [/^\/messages\/([^/]+)$/, messagePage, "Message"],
   [/^\/conflicts$/, conflictList, "Conflicts"],
   [/^\/connect$/, connectPage, "Connect"],
@@ -75,13 +78,32 @@ function renderNav(path) {
   ];
   const list = h("ul", { class: "nav-links" });
   for (const [href, text] of links) {
-    const current = path === href || (href !== "/import" && path.startsWith(`${href}/`));
+    const current = path === href || path.startsWith(`${href}/`);
     const link = h("a", { href: `#${href}`, "aria-current": current ? "page" : null }, text);
     if (href === "/conflicts") link.append(conflictBadge);
     list.append(h("li", {}, link));
   }
   countConflicts();
-  nav.append(
+  // On a phone the links, the workspace and Sign out fold behind a Menu button (one line of
+  // header instead of four); it opens and closes the panel, and a chosen link closes it.
+  const panel = h("div", { class: "nav-panel", id: "nav-panel" });
+  const toggle = h(
+    "button",
+    {
+      type: "button",
+      class: "nav-toggle",
+      "aria-expanded": "false",
+      "aria-controls": "nav-panel",
+      onclick: () => {
+        const open = toggle.getAttribute("aria-expanded") !== "true";
+        toggle.setAttribute("aria-expanded", String(open));
+        panel.classList.toggle("open", open);
+      },
+    },
+    "Menu",
+  );
+  nav.append(toggle, panel);
+  panel.append(
     list,
     h("span", { class: "nav-workspace" }, h("span", { class: "visually-hidden" }, "Signed in to the workspace "), session.workspace.name),
     h(

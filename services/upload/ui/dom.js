@@ -121,17 +121,18 @@ export function errorBox(error, intro) {
 }
 
 /**
- * A secondary button that runs `work()` when clicked, disabled meanwhile, and says its failure
- * beside it (`failure` starts the sentence). `work` may return a function to run once the
- * button is enabled again (a dialog that needs the button as its opener).
+ * A secondary button (`primary`: the page's main action) that runs `work()` when clicked,
+ * disabled meanwhile, and says its failure beside it (`failure` starts the sentence). `work`
+ * may return a function to run once the button is enabled again (a dialog that needs the
+ * button as its opener).
  */
-export function actionButton(label, { ariaLabel = null, failure, work }) {
+export function actionButton(label, { ariaLabel = null, failure, work, primary = false }) {
   const result = h("span", { class: "inline-result", "aria-live": "polite" });
   const button = h(
     "button",
     {
       type: "button",
-      class: "secondary",
+      class: primary ? null : "secondary",
       "aria-label": ariaLabel,
       onclick: async () => {
         clear(result);
@@ -175,6 +176,14 @@ export function fmtDay(value) {
   if (Number.isNaN(date.getTime())) return String(value);
   const midnight = date.getUTCHours() === 0 && date.getUTCMinutes() === 0 && date.getUTCSeconds() === 0 && date.getUTCMilliseconds() === 0;
   return midnight ? date.toLocaleDateString(undefined, { dateStyle: "medium", timeZone: "UTC" }) : fmtDate(value);
+}
+
+/**
+ * A file's column header as the page shows it: whole, but a long one (a 300-character header)
+ * is cut to two lines with its full name on hover; screen readers read it whole.
+ */
+export function columnName(name) {
+  return h("span", { class: "column-name", title: name.length > 40 ? name : null }, name);
 }
 
 export function fmtNumber(value) {

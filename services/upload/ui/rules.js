@@ -100,12 +100,18 @@ function leaf(row) {
     const days = Number(raw);
     if (!Number.isInteger(days) || days < 0) return "enter a whole number of days";
     value = { days_ago: days };
+  } else if (kind === "date" && !DATE_VALUE.test(raw)) {
+    // Said here, in the form's words, rather than as the filter language's refusal.
+    return "enter a date as YYYY-MM-DD or DD/MM/YYYY";
   } else {
     value = convert(kind === "boolean" ? row.value || "true" : raw);
     if (value === null) return "enter a number";
   }
   return { field, op: row.op, value };
 }
+
+// The dates the filter language reads (shared.values.parse_datetime): ISO 8601, DD/MM/YYYY.
+const DATE_VALUE = /^(\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?|\d{1,2}\/\d{1,2}\/\d{4})$/;
 
 /** Rows → filter (AND groups joined by OR); {"and": []} (everyone) for no rows. */
 export function compile(rows) {
@@ -153,9 +159,70 @@ export function describe(filter) {
   return "value" in filter ? `${name} ${op} ${valueText(filter.value)}` : `${name} ${op}`;
 }
 
-/** The audience editor; ``onRows(n)`` is told how many rules there are after each change. */
-export function ruleBuilder({ onRows = () => {} } = {}) {
-  const rows = [newRow()];
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** One filter leaf as a builder row, or null when the builder cannot show it. */
+function rowOf(node, join) {
+  if (!node || typeof node !== "object" || typeof node.field !== "string") return null;
+  const row = newRow(join);
+  const field = node.field;
+  const value = node.value;
+  if (field.startsWith("custom.")) {
+    row.field = "custom";
+    row.name = field.slice(7);
+    const sample = Array.isArray(value) ? value[0] : value;
+    if (typeof sample === "number") row.valueType = "number";
+    else if (typeof sample === "boolean") row.valueType = "boolean";
+    else if ((sample && typeof sample === "object" && "days_ago" in sample) || (typeof sample === "string" && ISO_DATE.test(sample) && ["before", "after"].includes(node.op))) row.valueType = "date";
+  } else if (field.startsWith("event:")) {
+    row.field = "event";
+    row.name = field.slice(6);
+  } else if (field === "tag" || fieldKind(field)) {
+    row.field = field;
+  } else {
+    return null;
+  }
+  const ops = row.field === "tag" ? OPS.tag : OPS[kindOf(row)];
+  if (!ops || !ops.some(([v]) => v === node.op)) return null;
+  row.op = node.op;
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    if (!("days_ago" in value)) return null;
+    row.dateMode = "days_ago";
+    row.value = String(value.days_ago);
+  } else if (Array.isArray(value)) {
+    row.value = value.map(String).join(", ");
+  } else if (value !== undefined) {
+    row.value = String(value);
+  }
+  return row;
+}
+
+/**
+ * The rows of a filter the builder made (rules joined by AND, groups by OR), to edit it; null
+ * when the filter has another shape (a NOT, nested groups: written through the API).
+ */
+export function rowsFrom(filter) {
+  if (!filter || typeof filter !== "object") return null;
+  const groups = Array.isArray(filter.or) ? filter.or : [filter];
+  const rows = [];
+  for (const [g, group] of groups.entries()) {
+    const leaves = Array.isArray(group.and) ? group.and : [group];
+    if (g > 0 && !leaves.length) return null;
+    for (const [i, node] of leaves.entries()) {
+      const row = rowOf(node, g > 0 && i === 0 ? "or" : "and");
+      if (!row) return null;
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+/**
+ * The audience editor; ``onRows(n)`` is told how many rules there are after each change.
+ * ``initial``: the rows to start from (rowsFrom), else one empty rule.
+ */
+export function ruleBuilder({ onRows = () => {}, initial = null } = {}) {
+  const rows = initial ? initial.map((row) => ({ ...row })) : [newRow()];
   const list = h("div", { class: "rules" });
   const count = h("output", { class: "live-count", "aria-live": "polite", id: "audience-count" });
   let sequence = 0;
