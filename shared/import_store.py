@@ -9,17 +9,28 @@ durably queued); nobody un-queues or fails an import because the broker was away
 
 **Failing** (:func:`fail`) ends an import that is not finished yet with a message the user reads,
 and drops its connector credentials (a remote pull that cannot go on must not keep them).
+
+**Cancelling** (:func:`cancel`) ends a queued or processing import between two chunks, under the
+workspace lock that every chunk's transaction holds: what its applied chunks did stays, counted
+exactly, and no chunk is applied after it (the merger checks the status under the same lock).
+
+**Summarising** (:func:`summarise`) writes a finished import's summary from its chunks' tallies:
+when its last chunk is applied, or when it is cancelled.
+
+**Abandoned uploads** (:func:`delete_upload`, :func:`expire_uploads`): an upload never started is
+deleted, stored file and row, by its user or :data:`UPLOAD_KEPT_HOURS` after the upload.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from shared import events, previews
+from shared import diff, events, people_store, previews
 from shared.events import ImportRequested
 from shared.logs import get_logger
 from shared.settings import Settings
@@ -32,6 +43,11 @@ FINISHED = ("completed", "previewed", "failed", "cancelled")  # "previewed": a d
 FILE_SOURCES = ("csv", "mailchimp_csv", "mixpanel_file")
 REMOTE_SOURCES = ("mailchimp", "mixpanel")
 JSON_SOURCES = ("api", "mixpanel_file", *REMOTE_SOURCES)
+CANCELLABLE = ("queued", "processing")
+UPLOAD_KEPT_HOURS = 24  # an upload never started is deleted this long after it was made
+# How long a cancel waits for the chunk being applied to commit (a chunk takes well under a
+# second; the API's statement timeout would otherwise answer for it).
+CANCEL_LOCK_WAIT_MS = 8000
 
 
 async def request(
@@ -68,6 +84,111 @@ async def fail(conn: asyncpg.Connection | asyncpg.Pool, import_id: str, message:
     )
     if dry_run:
         await previews.drop(conn, import_id)
+
+
+async def cancel(conn: asyncpg.Connection, workspace_id: str, import_id: str) -> bool:
+    """Cancel a queued or processing import (not an undo), in the caller's transaction: it ends
+    ``cancelled`` with the counts and summary of the chunks applied so far; its credentials and
+    a dry run's own tables are dropped. False when it is not one to cancel (finished, never
+    started, an undo, another workspace's).
+
+    Race-free with the merger: the workspace lock comes first — the lock each chunk's
+    transaction takes before it reads the import's status (``MergerHandler._begin``) and holds
+    until it commits. A chunk being applied therefore commits before the cancel, whole, and
+    every later chunk reads ``cancelled`` under the lock and is skipped, also when it is
+    redelivered after a restart. Raises ``asyncpg.LockNotAvailableError`` when the chunk in
+    flight does not commit within :data:`CANCEL_LOCK_WAIT_MS`."""
+    await conn.execute("SELECT set_config('lock_timeout', $1, true)", f"{CANCEL_LOCK_WAIT_MS}ms")
+    await people_store.lock_workspace(conn, workspace_id)
+    cancelled = await conn.fetchval(
+        "UPDATE imports SET status = 'cancelled', finished_at = now(), heartbeat_at = now(),"
+        " secret = NULL WHERE id = $1 AND workspace_id = $2 AND status = ANY($3::text[])"
+        " AND source <> 'undo' RETURNING id",
+        import_id,
+        workspace_id,
+        list(CANCELLABLE),
+    )
+    if cancelled is None:
+        return False
+    await summarise(conn, import_id)
+    return True
+
+
+async def summarise(conn: asyncpg.Connection, import_id: str) -> None:
+    """Write a finished import's summary (SPEC §6.1) from its chunks' tallies: fields and
+    problems, and for a dry run who its messages would reach (its own tables are dropped then).
+    In the transaction that finished it."""
+    row = await conn.fetchrow(
+        "SELECT workspace_id, dry_run, options FROM imports WHERE id = $1", import_id
+    )
+    assert row is not None
+    tallies = await conn.fetch(
+        "SELECT fields, problems FROM import_diffs WHERE import_id = $1", import_id
+    )
+    summary: dict[str, Any] = {
+        "fields": diff.field_summary(t["fields"] for t in tallies),
+        "problems": diff.problem_summary(t["problems"] for t in tallies),
+    }
+    if row["dry_run"]:
+        reached = await previews.reach(conn, import_id)
+        summary["messages"] = await message_summary(
+            conn, row["workspace_id"], reached, (row["options"] or {}).get("suppress_messages")
+        )
+        await previews.drop(conn, import_id)
+    await conn.execute(
+        "UPDATE imports SET summary = coalesce(summary, '{}'::jsonb) || $2::jsonb WHERE id = $1",
+        import_id,
+        summary,
+    )
+
+
+async def delete_upload(
+    conn: asyncpg.Connection, storage_dir: Path, workspace_id: str, import_id: str
+) -> bool:
+    """Delete an upload that was never started: its stored file, then its row. False when the
+    workspace has no such upload (it is another status, or gone).
+
+    The row is locked first, so a start waiting on it finds it gone. The file goes before the
+    commit: if the commit is lost, the row stays without its file and is deleted again later
+    (an upload whose file is missing cannot be started)."""
+    async with conn.transaction():
+        key = await conn.fetchval(
+            "SELECT coalesce(file_key, '') FROM imports"
+            " WHERE id = $1 AND workspace_id = $2 AND status = 'uploaded' FOR UPDATE",
+            import_id,
+            workspace_id,
+        )
+        if key is None:
+            return False
+        _unlink(storage_dir, key)
+        await conn.execute("DELETE FROM imports WHERE id = $1", import_id)
+    return True
+
+
+async def expire_uploads(
+    conn: asyncpg.Connection, storage_dir: Path, *, kept_hours: float = UPLOAD_KEPT_HOURS
+) -> int:
+    """Delete uploads never started (as :func:`delete_upload`) made more than ``kept_hours``
+    ago, a batch at a time; how many. Several processes may run it at once."""
+    async with conn.transaction():
+        rows = await conn.fetch(
+            "SELECT id, coalesce(file_key, '') AS file_key FROM imports WHERE status = 'uploaded'"
+            " AND created_at < now() - make_interval(secs => $1)"
+            " ORDER BY created_at LIMIT 100 FOR UPDATE SKIP LOCKED",
+            kept_hours * 3600,
+        )
+        for row in rows:
+            _unlink(storage_dir, row["file_key"])
+        await conn.execute(
+            "DELETE FROM imports WHERE id = ANY($1::text[])", [r["id"] for r in rows]
+        )
+    return len(rows)
+
+
+def _unlink(storage_dir: Path, key: str) -> None:
+    """Remove a stored file by its key (a random name, never a path; absent is fine)."""
+    if key and "/" not in key and not key.startswith("."):
+        (storage_dir / key).unlink(missing_ok=True)
 
 
 async def message_summary(

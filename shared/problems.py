@@ -10,7 +10,7 @@ default country" once instead of 101 times. The merger tallies causes per chunk
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from shared import fields
@@ -74,6 +74,7 @@ _WARNING_FIXES = {
     "phone.no_country": "choose a default country (default_country) to import those numbers too",
     DUPLICATE: _KNOWN[DUPLICATE][2],
 }
+EXAMPLE_ROWS = 3  # rows named per cause; the error report has the rest
 _WARNING_FIX = "correct those values in the file and import it again to set them"
 _OPTIONAL_FIX = (
     "correct them in the file, or import those people without that value (invalid_values:"
@@ -135,6 +136,75 @@ def describe(tally: Mapping[str, tuple[int, int]]) -> list[dict[str, Any]]:
                 "fix": fix,
             }
         )
+    return out
+
+
+def grouped(
+    tallies: Iterable[Mapping[str, Sequence[int]]],
+    rows: Iterable[tuple[int, Sequence[str], Sequence[str]]],
+    read_through: int,
+    examples: int = EXAMPLE_ROWS,
+) -> list[dict[str, Any]]:
+    """An import's problems by cause, with example rows (``GET /api/imports/{id}/errors/summary``).
+
+    ``tallies`` are its chunks' problem tallies in row order (``"e:<cause>"`` or
+    ``"w:<cause>"`` -> ``[records, first row]``, as shared.diff keeps them): they give each
+    cause's exact count of records (a record with two problems counts under both). ``rows`` are
+    the error report's rows ``(row, errors, warnings)`` in row order, up to row ``read_through``
+    (the caller may stop reading early): a cause's example rows are its first ``examples`` among
+    them, and its example the first sentence filed under it. A cause short of examples there
+    gets the first rows of later chunks that have it (of every chunk, for a cause the report's
+    rows do not hold). Errors come first, then warnings, each by
+    count, most first::
+
+        {"cause": "email.invalid", "level": "error", "rows": 120, "example_rows": [2, 5, 9],
+         "example": "email: 'bob@' is not a valid email address …",
+         "message": "120 emails are not valid", "fix": "correct them in the file, or …"}
+    """
+    counts: dict[str, int] = {}
+    firsts: dict[str, list[int]] = {}
+    for tally in tallies:
+        for key, (count, first_row) in tally.items():
+            counts[key] = counts.get(key, 0) + count
+            firsts.setdefault(key, []).append(first_row)
+    found: dict[str, list[int]] = {key: [] for key in counts}
+    example: dict[str, str] = {}
+    for row, errors, warnings in rows:
+        for level, texts in (("e:", errors), ("w:", warnings)):
+            for text in texts:
+                key = level + cause(text)
+                seen = found.get(key)
+                if seen is None or (seen and seen[-1] == row) or len(seen) >= examples:
+                    continue
+                seen.append(row)
+                example.setdefault(key, text)
+    out: list[dict[str, Any]] = []
+    for key, count in counts.items():
+        chosen = found[key]
+        # Beyond what was read, or a cause the report's rows do not hold (a dry run's
+        # "appears twice" is in its diff only): the first row of each chunk that has it.
+        unread = read_through if chosen else 0
+        for first_row in firsts[key]:
+            if len(chosen) >= examples:
+                break
+            if first_row > unread and first_row not in chosen:
+                chosen.append(first_row)
+        level, _, name = key.partition(":")
+        one, many, fix = _wording(name)
+        if level == "w":
+            fix = _WARNING_FIXES.get(name, _WARNING_FIX)
+        out.append(
+            {
+                "cause": name,
+                "level": "warning" if level == "w" else "error",
+                "rows": count,
+                "example_rows": chosen,
+                "example": example.get(key),
+                "message": f"{count} {one if count == 1 else many}",
+                "fix": fix,
+            }
+        )
+    out.sort(key=lambda g: (g["level"] != "error", -g["rows"], g["cause"]))
     return out
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from shared import diff, import_store, previews
+from shared import diff, import_store
 from shared.diff import ChunkDiff
 from shared.events import RowChunk
 from shared.ids import new_id
@@ -67,15 +67,17 @@ async def record_chunk(
 async def record_end(
     conn: asyncpg.Connection, import_id: str, run: int, chunks: int, rows: int
 ) -> None:
-    """The parser reached the end of run ``run`` of the import (an earlier run's end marker
-    changes nothing)."""
+    """The parser reached the end of run ``run`` of the import (an earlier run's end marker,
+    and one of an import that ended meanwhile — cancelled, failed — change nothing: a finished
+    import's counts stay as they were when it finished)."""
     await conn.execute(
         "UPDATE imports SET chunks_total = $2, rows_total = $3, heartbeat_at = now()"
-        " WHERE id = $1 AND run = $4",
+        " WHERE id = $1 AND run = $4 AND status <> ALL($5::text[])",
         import_id,
         chunks,
         rows,
         run,
+        list(import_store.FINISHED),
     )
     await complete_if_done(conn, import_id)
 
@@ -83,36 +85,18 @@ async def record_end(
 async def complete_if_done(conn: asyncpg.Connection, import_id: str) -> None:
     """End the import once every chunk is applied: ``completed`` (a dry run: ``previewed``),
     with its summary; a dry run's own tables are dropped."""
-    row = await conn.fetchrow(
+    finished = await conn.fetchval(
         "UPDATE imports i SET finished_at = now(),"
         " status = CASE WHEN i.dry_run THEN 'previewed' ELSE 'completed' END"
         " WHERE i.id = $1 AND i.status <> ALL($2::text[])"
         " AND i.chunks_total IS NOT NULL"
         " AND (SELECT count(*) FROM import_chunks c WHERE c.import_id = i.id) = i.chunks_total"
-        " RETURNING i.workspace_id, i.dry_run, i.options",
+        " RETURNING i.id",
         import_id,
         list(import_store.FINISHED),
     )
-    if row is None:
-        return
-    tallies = await conn.fetch(
-        "SELECT fields, problems FROM import_diffs WHERE import_id = $1", import_id
-    )
-    summary: dict[str, Any] = {
-        "fields": diff.field_summary(t["fields"] for t in tallies),
-        "problems": diff.problem_summary(t["problems"] for t in tallies),
-    }
-    if row["dry_run"]:
-        reached = await previews.reach(conn, import_id)
-        summary["messages"] = await import_store.message_summary(
-            conn, row["workspace_id"], reached, (row["options"] or {}).get("suppress_messages")
-        )
-        await previews.drop(conn, import_id)
-    await conn.execute(
-        "UPDATE imports SET summary = coalesce(summary, '{}'::jsonb) || $2::jsonb WHERE id = $1",
-        import_id,
-        summary,
-    )
+    if finished is not None:
+        await import_store.summarise(conn, import_id)
 
 
 async def write_errors(

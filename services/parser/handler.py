@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from services.parser import repository as repo
-from services.parser.sending import ChunkSender
+from services.parser.sending import ChunkSender, ImportStopped
 from services.parser.sources import ImportContext, Source, SourceFailed
 from services.parser.sources.csv import CsvSource
 from services.parser.sources.jsonfile import JsonFileSource
@@ -182,6 +183,8 @@ class ParserHandler:
     async def _run(self, source: Source, ctx: ImportContext, row: Any) -> None:
         try:
             await source.run(ctx)
+        except ImportStopped:
+            log.info("the import ended while it was read: the rest is not sent")
         except (FileProblem, SourceFailed) as exc:
             log.info("import failed: %s", exc)
             await self._fail(row, str(exc))
@@ -198,6 +201,13 @@ class ParserHandler:
         for row in stalled:
             log.warning("re-requesting a stalled import", extra={"import_id": row["id"]})
             await import_store.request(self.producer, self.settings, row["workspace_id"], row["id"])
+
+    async def expire_uploads(self) -> None:
+        """Delete uploads that were never started, a day after the upload (a timer)."""
+        async with self.pool.acquire() as conn:
+            expired = await import_store.expire_uploads(conn, Path(self.settings.storage_dir))
+        if expired:
+            log.info("uploads never started were deleted", extra={"uploads": expired})
 
     async def on_poison(self, envelope: Envelope | None, reason: str) -> None:
         """An import request that cannot be processed fails its import with the reason."""

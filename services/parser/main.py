@@ -12,5 +12,5 @@ if __name__ == "__main__":
         [IMPORT_REQUESTS],
         ParserHandler,
         default_web_port=6101,
-        timers={"requeue_stalled": 15.0},
+        timers={"requeue_stalled": 15.0, "expire_uploads": 15.0},
     )

@@ -48,13 +48,32 @@ async def mark_processing(conn: asyncpg.Connection, import_id: str) -> None:
 
 async def record_progress(
     conn: asyncpg.Connection, import_id: str, rows_parsed: int, rows_estimate: int | None
-) -> None:
-    await conn.execute(
+) -> int | None:
+    """Records read so far and the estimate of all; returns how many chunks of the import the
+    merger has applied, or None when the import has ended meanwhile (cancelled, failed): then
+    nothing is written, and reading it can stop."""
+    applied: int | None = await conn.fetchval(
         "UPDATE imports SET rows_parsed = greatest(rows_parsed, $2),"
-        " rows_estimate = coalesce($3, rows_estimate), heartbeat_at = now() WHERE id = $1",
+        " rows_estimate = coalesce($3, rows_estimate), heartbeat_at = now()"
+        " WHERE id = $1 AND status IN ('queued', 'processing')"
+        " RETURNING (SELECT count(*) FROM import_chunks WHERE import_id = $1)",
         import_id,
         rows_parsed,
         rows_estimate,
+    )
+    return applied
+
+
+async def record_read(conn: asyncpg.Connection, import_id: str, run: int, rows: int) -> None:
+    """Run ``run`` of the import was read to its end: ``rows`` records, its exact total (the
+    progress's denominator from now on, before the merger has applied them all). Nothing
+    changes for an import that ended meanwhile, or for an earlier run."""
+    await conn.execute(
+        "UPDATE imports SET rows_parsed = $3, rows_estimate = $3, rows_total = $3,"
+        " heartbeat_at = now() WHERE id = $1 AND run = $2 AND status IN ('queued', 'processing')",
+        import_id,
+        run,
+        rows,
     )
 
 

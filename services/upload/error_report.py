@@ -15,6 +15,7 @@ import io
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 
@@ -25,6 +26,22 @@ from shared.csvfile import Detected
 
 Entry = tuple[int, list[str], list[str], list[str]]  # (row, errors, warnings, cells)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def download_name(file_name: str | None, import_id: str) -> str:
+    """What the report's download is called: after the uploaded file ("signups.csv" →
+    "signups - errors.csv"), or after the import when it had no file (an API import)."""
+    stem = (file_name or "").strip().rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    if "." in stem.lstrip("."):
+        stem = stem[: stem.rindex(".")]
+    stem = "".join(c for c in stem if c.isprintable() and c not in '"\\').strip()[:120]
+    return f"{stem} - errors.csv" if stem else f"errors-{import_id}.csv"
+
+
+def content_disposition(name: str) -> str:
+    """An attachment header that carries any name: an ASCII fallback and RFC 6266's UTF-8 form."""
+    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def neutralise(cell: str) -> str:

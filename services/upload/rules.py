@@ -345,6 +345,38 @@ def undo_refusal(row: Mapping[str, Any]) -> str | None:
     return None
 
 
+def cancel_refusal(row: Mapping[str, Any]) -> str | None:
+    """Why an import cannot be cancelled, or None when it can (queued or processing)."""
+    status = row["status"]
+    if row["source"] == "undo":
+        return "an undo cannot be cancelled: it runs to its end, so the import is taken back whole"
+    if row["api_day"] is not None:
+        return "this entry counts what an API received in a day: there is no import to cancel"
+    if status == "uploaded":
+        return (
+            "the import was never started, so there is nothing to cancel:"
+            " delete the upload instead (DELETE /api/imports/{id})"
+        )
+    if status in import_store.FINISHED:
+        return f"the import is {status} already: only a queued or running import can be cancelled"
+    return None
+
+
+def delete_refusal(row: Mapping[str, Any]) -> str | None:
+    """Why an import cannot be deleted, or None when it can: only an upload never started is
+    (its file and entry); what a started import did stays in the history."""
+    status = row["status"]
+    if status == "uploaded":
+        return None
+    then = (
+        "cancel it instead"
+        if status in import_store.CANCELLABLE
+        else "it stays in the history (undo it to take back what it did)"
+    )
+    started = f"the import was started (it is {status})"
+    return f"{started}: only an upload never started can be deleted; {then}"
+
+
 # -- messages -------------------------------------------------------------------------------
 
 

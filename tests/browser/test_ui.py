@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from tests.browser._helpers import _start_csv_import, _wait_completed, expect
-from tests.browser.conftest import Ui
+from tests.browser.conftest import ARTIFACTS, Ui
 from tests.support.api import Api
 
 TAG = "New Sign-Ups 2015"
@@ -196,16 +196,17 @@ def test_error_report_download(ui: Ui, workspace: Api) -> None:
     _wait_completed(ui)
     expect(page.get_by_test_id("count-created")).to_have_text("2")
     expect(page.get_by_test_id("count-failed")).to_have_text("1")
+    expect(page.locator(".causes li.problem strong")).to_have_text(["1 email is not valid"])
+    page.locator("details.failed-rows summary").click()  # the rows, folded under their causes
     failed_rows = page.get_by_role("table").filter(has_text="Failed rows")
     expect(failed_rows.locator("tbody tr")).to_have_count(1)
     expect(failed_rows).to_contain_text("not-an-email")
     ui.shot("03-summary-with-errors")
 
     with page.expect_download() as info:
-        page.get_by_role("button", name="Download error report (CSV)").click()
+        page.get_by_role("button", name="Download the error report (CSV)").click()
     download = info.value
-    import_id = page.url.rsplit("/", 1)[1]
-    assert download.suggested_filename == f"errors-{import_id}.csv"
+    assert download.suggested_filename == "scores - errors.csv"  # named after the upload
     report = _read_csv(download.path())
     assert report[0] == ["row", "errors", "Email", "User ID", "Name", "Score"]
     assert len(report) == 2
@@ -220,7 +221,7 @@ def test_error_report_download(ui: Ui, workspace: Api) -> None:
     first = history.locator("tbody tr").first
     expect(first.locator("td[data-label=Tag]")).to_have_text("Scores")
     expect(first.locator("td[data-label=Failed]")).to_have_text("1")
-    expect(first.locator("td[data-label=Status]")).to_have_text("Completed")
+    expect(first.locator("td[data-label=Status]")).to_have_text("Completed with 1 failed")
     ui.shot("04-history")
     with page.expect_download() as again:
         first.get_by_role("button", name=re.compile("Download the error report")).click()
@@ -351,8 +352,19 @@ def test_narrow_layout(narrow_ui: Ui, workspace: Api) -> None:
 
     ui.no_horizontal_scroll()
     expect(page.get_by_role("button", name="Continue")).to_be_visible()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    # The navigation folds behind Menu: one line of header; opened, 44 px links.
+    menu = page.get_by_role("button", name="Menu")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    assert page.locator("header").bounding_box()["height"] < 70
+    expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
     ui.shot("02-method")
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    for link in page.get_by_role("navigation", name="Main").get_by_role("link").all():
+        assert link.bounding_box()["height"] >= 44, link.inner_text()
+    ui.page.screenshot(path=str(ARTIFACTS / f"{ui.name}-02-menu.png"))
+    menu.click()
     page.get_by_role("button", name="Continue").click()
     expect(page.locator("#drop-zone")).to_be_visible()
     expect(page.get_by_text("Choose a file")).to_be_visible()
@@ -367,7 +379,7 @@ def test_narrow_layout(narrow_ui: Ui, workspace: Api) -> None:
 
     page.locator("tbody tr").first.locator("td[data-label=Date]").get_by_role("link").click()
     expect(page.get_by_test_id("progress-percent")).to_have_text("100 %")
-    expect(page.get_by_role("button", name="Download error report (CSV)")).to_be_visible()
+    expect(page.get_by_role("button", name="Download the error report (CSV)")).to_be_visible()
     ui.no_horizontal_scroll()
     ui.shot("05-import-summary")
 

@@ -314,8 +314,10 @@ def test_import_commits_what_the_preview_promised(ui: Ui, workspace: Api) -> Non
         expect(page.get_by_test_id(f"count-{key}")).to_have_text(promised[key])
     expect(page.get_by_test_id("rows-done")).to_have_text("7 of 7")
     expect(page.locator(".done-line")).to_have_text(
-        "Import completed: 1 created, 4 updated, 2 failed, out of 7 rows."
+        "Import completed with 2 failed rows: 1 created, 4 updated, 2 failed, out of 7 rows."
+        " Nothing from a failed row was imported."
     )
+    page.locator("details.failed-rows summary").click()  # folded under the causes
     failed_rows = page.get_by_role("table").filter(has_text="Failed rows")
     expect(failed_rows.locator("tbody tr")).to_have_count(2)
     ui.shot("01-completed")
@@ -331,12 +333,12 @@ def test_import_commits_what_the_preview_promised(ui: Ui, workspace: Api) -> Non
     ui.nav("Import history")
     history = page.get_by_role("table").filter(has_text="newest first")
     first = history.locator("tbody tr").first
-    expect(first.locator("td[data-label=Status]")).to_have_text("Completed")
+    expect(first.locator("td[data-label=Status]")).to_have_text("Completed with 2 failed")
     expect(first.locator("td[data-label=Created]")).to_have_text("1")
     expect(first.locator("td[data-label=Updated]")).to_have_text("4")
     expect(first.locator("td[data-label=Failed]")).to_have_text("2")
     ui.shot("02-history")
-    first.get_by_role("link", name=re.compile("^View the changes of the import of")).click()
+    first.get_by_role("link", name=re.compile("^View changes of the import of")).click()
 
     expect(page.get_by_role("heading", name="Changes made", level=1)).to_be_visible()
     rows = page.locator(".changes-view tbody tr")
@@ -372,7 +374,7 @@ def test_a_preview_in_the_history_on_a_phone(narrow_ui: Ui, workspace: Api) -> N
 
     ui.nav("Import history")
     first = page.locator("tbody tr").first
-    expect(first.locator("td[data-label=Status]")).to_have_text("Preview")
+    expect(first.locator("td[data-label=Status]")).to_have_text("Preview: 2 would fail")
     ui.no_horizontal_scroll()
     ui.shot("01-history")
     first.get_by_role("link", name=re.compile("^Review and import the preview of")).click()
@@ -440,6 +442,7 @@ def test_people_are_imported_without_their_invalid_values(ui: Ui, workspace: Api
     assert set(people) == {"ann@example.com", "bob@example.com"}
     assert people["ann@example.com"]["phone"] is None
     assert people["bob@example.com"]["phone"] == "+442079460958"
+    page.locator("details.failed-rows summary").click()  # folded under the causes
     failed_rows = page.get_by_role("table").filter(has_text="Failed rows")
     expect(failed_rows.locator("tbody tr")).to_have_count(1)  # not Ann: she was imported
     ui.shot("02-completed")

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 ADMIN = "test-admin-token"  # USHER_ADMIN_TOKEN of the test stack
-DONE = ("completed", "previewed", "failed")
+DONE = ("completed", "previewed", "failed", "cancelled")
 # The smallest valid body of the routes that refuse an empty one before looking up their id.
 _MINIMAL_BODIES = {"/start": {"mapping": {"email": "email"}}, "/resolve": {"action": "dismiss"}}
 

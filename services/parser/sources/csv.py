@@ -56,18 +56,17 @@ class CsvSource:
         sender = ctx.sender
         seq = 0
         total = 0
-        rows_estimate: int | None = None
+        chars = 0  # of the records read so far: the estimate of all follows the file's size
         while True:
             batch = list(itertools.islice(records, chunk_rows))
             if not batch:
                 break
             total += len(batch)
+            chars += _chars(batch)
             if seq >= ctx.resume_at:
                 await sender.send(ctx.chunk(seq, *_validate(batch, validator)))
-            if rows_estimate is None:
-                rows_estimate = _estimate_rows(batch, file_size, detected)
             if seq % PROGRESS_EVERY == 0:
-                await sender.progress(total, rows_estimate)
+                await sender.progress(total, _estimate_rows(total, chars, file_size, detected))
             seq += 1
             await asyncio.sleep(0)
         if total == 0:
@@ -129,10 +128,18 @@ def _good(records: Iterator[Record]) -> Iterator[Record]:
     return (r for r in records if r.error is None)
 
 
-def _estimate_rows(batch: list[Record], file_size: int, detected: Detected) -> int | None:
-    """Records in the file, guessed from the size of the first chunk's records."""
+def _chars(batch: list[Record]) -> int:
+    """The characters of the records as the file has them: cells, delimiters, line ends
+    (quotes and a CR not counted; one join per record, ~1 ms a 5,000-record chunk)."""
+    return sum(map(len, map(",".join, (r.cells for r in batch)))) + len(batch)
+
+
+def _estimate_rows(records: int, chars: int, file_size: int, detected: Detected) -> int | None:
+    """Records in the file, estimated from the size of the ``records`` read so far (``chars``
+    characters) and the file's size: a little high (the header, quotes and multi-byte
+    characters are in the size, not in the characters), and closer as more is read."""
     width = 2 if detected.encoding == "utf-16" else 1
-    size = sum(sum(len(c) + 1 for c in r.cells) + 1 for r in batch) * width
+    size = chars * width
     if size == 0:
         return None
-    return max(len(batch), round(file_size * len(batch) / size))
+    return max(records, round(file_size * records / size))

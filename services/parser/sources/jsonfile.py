@@ -49,18 +49,18 @@ class JsonFileSource:
         )
         records = iter_records(path, options.get("format"))
         file_size = path.stat().st_size
-        estimate: int | None = options.get("records")
+        counted: int | None = options.get("records")  # the bulk API counted them
         sender = ctx.sender
         seq = 0
         total = 0
+        size = 0  # of the records read so far: the estimate of all follows the file's size
         for kind, batch in batches(records, chunk_rows, None if api else row["kind"]):
             total += len(batch)
+            size += sum(len(r.original()) + 2 for r in batch)
             if seq >= ctx.resume_at:
                 convert: Convert = api_contact if api else _mixpanel(kind)
                 await sender.send(await json_chunk(ctx, seq, kind, batch, convert, validator))
-            if estimate is None:
-                size = sum(len(r.original()) + 2 for r in batch)
-                estimate = max(len(batch), round(file_size * len(batch) / max(size, 1)))
+            estimate = counted or max(total, round(file_size * total / max(size, 1)))
             await sender.progress(total, estimate)
             seq += 1
             await asyncio.sleep(0)

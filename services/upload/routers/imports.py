@@ -6,14 +6,15 @@ import asyncio
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+import asyncpg
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.upload import column_mapping, jsonimports, mappings, rules, storage
+from services.upload import column_mapping, jsonimports, mappings, outcomes, rules, storage
 from services.upload import repository as repo
 from services.upload.deps import CurrentWorkspace, PageByTime, Pool, Producer, Settings
 from services.upload.errors import ApiError, invalid, not_found
-from services.upload.schemas import ImportPublic, MessageReach, Page
+from services.upload.schemas import ImportPublic, ImportWaits, MessageReach, Page
 from shared import csvfile, import_store, people_store
 from shared.csvfile import Detected
 from shared.errors import FileProblem
@@ -241,14 +242,19 @@ async def _queue(
     row = await repo.get_import(pool, workspace_id, import_id)
     if row is None:
         raise not_found("import")
-    if row["status"] not in ("uploaded", "previewed"):
+    previewed = row["status"] == "previewed" or (row["status"] == "cancelled" and row["dry_run"])
+    if row["status"] != "uploaded" and not previewed:
         raise ApiError(
             409,
             "conflict",
             f"the import is already {row['status']}; upload the file again to re-import it",
         )
+    if row["file_key"] and not (Path(settings.storage_dir) / row["file_key"]).exists():
+        raise ApiError(
+            409, "conflict", "the uploaded file is gone (deleted or expired): upload it again"
+        )
     if body is None:
-        stored = row["options"] if row["status"] == "previewed" else None
+        stored = row["options"] if previewed else None
         body = StartRequest.model_validate(_request_options(stored or {}))
     existing = await people_store.attribute_types(pool, workspace_id)
     columns: list[str] = row["columns"]
@@ -313,6 +319,8 @@ async def _queue(
                 attribute_types=_attribute_types(body, existing, row["column_types"] or {}),
             )
     if not queued:
+        if await repo.get_import(pool, workspace_id, import_id) is None:
+            raise not_found("import")  # deleted (or expired) meanwhile
         raise ApiError(409, "conflict", "the import was already started")
     await import_store.request(producer, settings, workspace_id, import_id)
     return ImportPublic.from_row(await repo.get_import(pool, workspace_id, import_id))
@@ -361,6 +369,56 @@ async def undo(
     return ImportPublic.from_row(await repo.get_import(pool, workspace.id, undo_id))
 
 
+@router.post("/{import_id}/cancel", status_code=202, response_model=ImportPublic)
+async def cancel(import_id: str, workspace: CurrentWorkspace, pool: Pool) -> ImportPublic:
+    """Stop a queued or running import (a dry run too) after the chunk being applied: it ends
+    ``cancelled``; what its applied chunks did stays and is counted exactly (``counts.rows`` =
+    created + updated + failed), the rest is ``rows_not_processed``. 409 once it has ended,
+    for an upload never started (delete it), and for an undo."""
+    row = await repo.get_import(pool, workspace.id, import_id)
+    if row is None:
+        raise not_found("import")
+    refusal = rules.cancel_refusal(row)
+    if refusal is not None:
+        raise ApiError(409, "conflict", refusal)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            cancelled = await import_store.cancel(conn, workspace.id, import_id)
+    except asyncpg.LockNotAvailableError:
+        raise ApiError(
+            503, "busy", "the import is applying a large chunk of records: cancel it again"
+        ) from None
+    row = await repo.get_import(pool, workspace.id, import_id)
+    assert row is not None  # an import that ran is never deleted
+    if not cancelled:  # it ended between the two reads
+        raise ApiError(409, "conflict", rules.cancel_refusal(row) or "the import has ended")
+    return ImportPublic.from_row(row)
+
+
+@router.delete("/{import_id}", status_code=204)
+async def delete_upload(
+    import_id: str, workspace: CurrentWorkspace, pool: Pool, settings: Settings
+) -> Response:
+    """Delete an upload never started: its stored file and its entry. 409 for an import that
+    was started (cancel a running one; a finished one stays in the history)."""
+    row = await repo.get_import(pool, workspace.id, import_id)
+    if row is None:
+        raise not_found("import")
+    refusal = rules.delete_refusal(row)
+    if refusal is not None:
+        raise ApiError(409, "conflict", refusal)
+    async with pool.acquire() as conn:
+        deleted = await import_store.delete_upload(
+            conn, Path(settings.storage_dir), workspace.id, import_id
+        )
+    if not deleted:  # started (or deleted) between the two reads
+        again = await repo.get_import(pool, workspace.id, import_id)
+        if again is None:
+            raise not_found("import")
+        raise ApiError(409, "conflict", rules.delete_refusal(again) or "the upload was started")
+    return Response(status_code=204)
+
+
 @router.get("", response_model=Page[ImportPublic])
 async def history(workspace: CurrentWorkspace, pool: Pool, paging: PageByTime) -> dict[str, Any]:
     """The import history, newest first."""
@@ -369,8 +427,11 @@ async def history(workspace: CurrentWorkspace, pool: Pool, paging: PageByTime) -
 
 
 @router.get("/{import_id}", response_model=ImportPublic)
-async def one(import_id: str, workspace: CurrentWorkspace, pool: Pool) -> ImportPublic:
-    """One import; a finished real import's ``summary.messages`` count its deliveries so far."""
+async def one(
+    import_id: str, workspace: CurrentWorkspace, pool: Pool, settings: Settings
+) -> ImportPublic:
+    """One import; a finished real import's ``summary.messages`` count its deliveries so far, a
+    running one's ``eta_seconds`` its time left, a waiting one's ``waiting`` why it waits."""
     row = await repo.get_import(pool, workspace.id, import_id)
     if row is None:
         raise not_found("import")
@@ -380,4 +441,40 @@ async def one(import_id: str, workspace: CurrentWorkspace, pool: Pool) -> Import
         suppressed = (row["options"] or {}).get("suppress_messages")
         messages = await import_store.message_summary(pool, workspace.id, reached, suppressed)
         shown.summary.messages = [MessageReach(**m) for m in messages]
+    if row["status"] in outcomes.RUNNING:
+        await _how_it_goes(pool, settings, row, shown)
     return shown
+
+
+async def _how_it_goes(pool: Pool, settings: Settings, row: Any, shown: ImportPublic) -> None:
+    """A running import's time left, or why it waits (services.upload.outcomes)."""
+    if shown.rows_done:
+        first_rows, first_at, now = await repo.first_chunk(pool, row["id"])
+        denominator = shown.rows_total if shown.rows_total is not None else shown.rows_estimate
+        if row["source"] != "undo":  # an undo's chunks count no records
+            shown.eta_seconds = outcomes.eta_seconds(
+                shown.rows_done, denominator, first_rows, first_at, now
+            )
+        return
+    remote = row["source"] in import_store.REMOTE_SOURCES
+    ahead, count = await repo.imports_ahead(
+        pool,
+        row["workspace_id"],
+        row["id"],
+        row["queued_at"] or row["created_at"],
+        import_store.REMOTE_SOURCES,
+        remote,
+    )
+    why = outcomes.waiting(
+        row["status"], 0, remote, ahead, count, count, settings.pulls_per_workspace
+    )
+    if why is not None:
+        reason, other = why
+        shown.waiting = ImportWaits(
+            reason=reason,
+            import_id=other["id"] if other else None,
+            file_name=other["file_name"] if other else None,
+            source=other["source"] if other else None,
+            queued_at=other["queued_at"] if other else None,
+            ahead=count if reason == "earlier_import" else 0,
+        )

@@ -4,10 +4,13 @@
 
 import { api, query } from "./api.js";
 import { changesView, resultCounts } from "./changes.js";
-import { append, clear, errorBox, fmtNumber, h, notice, table } from "./dom.js";
+import { actionButton, append, clear, errorBox, fmtDate, fmtNumber, h, notice, table } from "./dom.js";
 import { feedDay, feedLinks, feedOf, feedTitle } from "./feeds.js";
-import { errorReportButton, previewSections, resultSentence, summarySections } from "./summary.js";
+import { RUNNING, cancelButton, outcomeSentence, percentOf, percentText, rowsDoneText, statusBadge, statusOf, timeLeft, waitingLine } from "./outcome.js";
+import { causesSection, errorReportButton, plainError, previewSections, resultSentence, summarySections } from "./summary.js";
 import { canUndo, undoButton, undoResult, undoStats } from "./undo.js";
+
+export { statusBadge } from "./outcome.js";
 
 const SOURCES = {
   csv: "CSV",
@@ -19,26 +22,11 @@ const SOURCES = {
   segment: "Segment (API)",
   undo: "Undo",
 };
-const STATUSES = {
-  uploaded: "Uploaded, not started",
-  queued: "Queued",
-  processing: "Processing",
-  completed: "Completed",
-  failed: "Failed",
-  cancelled: "Cancelled",
-  previewed: "Preview",
-};
 const FINISHED = ["completed", "failed", "cancelled", "uploaded", "previewed"];
 const POLL_MS = 700;
 
 export function sourceName(source) {
   return SOURCES[source] || source;
-}
-
-export function statusBadge(imp) {
-  const previewing = imp.dry_run && (imp.status === "queued" || imp.status === "processing");
-  const text = previewing ? "Previewing" : STATUSES[imp.status] || imp.status;
-  return h("span", { class: `badge status-${imp.status}` }, text);
 }
 
 /**
@@ -70,10 +58,6 @@ function duration(start, end) {
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) return `${minutes} min ${Math.round(seconds % 60)} s`;
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-}
-
-function percentOf(imp) {
-  return imp.status === "completed" || imp.status === "previewed" ? 100 : Math.floor((imp.progress || 0) * 100);
 }
 
 /** An import in a heading or a list: its file ("people.csv"), else "the Mixpanel import". */
@@ -119,10 +103,8 @@ function importStats() {
       h("div", {}, h("dt", {}, "Tag"), tag),
     ],
     draw(imp) {
-      const c = imp.counts;
-      const shown = resultCounts(c);
-      const done = c.created + c.updated + c.failed;
-      rowsDone.textContent = c.rows ? `${fmtNumber(done)} of ${fmtNumber(c.rows)}` : fmtNumber(done);
+      const shown = resultCounts(imp.counts);
+      rowsDone.textContent = rowsDoneText(imp);
       created.textContent = fmtNumber(shown.created);
       updated.textContent = fmtNumber(shown.updated);
       unchanged.textContent = fmtNumber(shown.unchanged);
@@ -176,13 +158,18 @@ export async function importProgress(ctx) {
   const percent = h("span", { class: "percent", "data-testid": "progress-percent" }, "0 %");
   const stats = undo ? undoStats() : importStats();
   const timing = h("dd");
+  // The time left and why it waits: read by screen readers when they change, not at every poll.
+  const note = h("div", { class: "progress-note", "aria-live": "polite" });
+  const controls = h("div", { class: "actions left progress-actions" });
   const summary = h("section", { class: "summary-box", "aria-live": "polite" });
   const problem = h("div", { "aria-live": "assertive" });
   const progressCard = h(
     "section",
     { class: "card" },
     h("div", { class: "progress-line" }, barLabel, bar, percent),
+    note,
     h("dl", { class: "stats" }, stats.items, h("div", {}, h("dt", {}, "Duration"), timing)),
+    controls,
   );
   let stopped = false;
   ctx.onLeave(() => {
@@ -197,53 +184,103 @@ export async function importProgress(ctx) {
     summary,
   ]);
 
+  const said = { key: null };
+  const drawNote = (imp) => {
+    const why = waitingLine(imp, importName);
+    const left = timeLeft(imp);
+    const key = JSON.stringify([imp.waiting, left]);
+    if (key === said.key) return;
+    said.key = key;
+    clear(note);
+    if (why) note.append(h("p", { class: "waiting", "data-testid": "waiting" }, why));
+    if (left) note.append(h("p", { class: "time-left", "data-testid": "time-left" }, left));
+  };
+
+  // Cancel, while it runs (an undo runs to its end): made once, so the focus stays on it.
+  const drawControls = (imp) => {
+    const running = !undo && RUNNING.includes(imp.status);
+    if (!running) {
+      clear(controls);
+      return;
+    }
+    if (controls.firstChild) return;
+    controls.append(
+      cancelButton(imp, {
+        name: importName(imp),
+        parent: ctx.main,
+        onCancelled: (cancelled) => {
+          clear(controls);
+          draw(cancelled);
+        },
+      }),
+    );
+  };
+
+  let shownPercent = 0;
   const draw = (imp) => {
     heading.textContent = undo ? undoTitle(original) : title(imp);
     clear(badge).append(statusBadge(imp));
     barLabel.textContent = imp.dry_run ? "Checking the rows" : undo ? "Undoing" : "Progress";
-    const value = percentOf(imp);
+    // While it runs on an estimated total the percentage shown never goes back: the estimate
+    // can rise by a little as the file is read (services/upload/outcomes.py).
+    const value = RUNNING.includes(imp.status) ? Math.max(percentOf(imp), shownPercent) : percentOf(imp);
+    shownPercent = value;
+    const text = percentText(imp, value);
+    const { tone } = statusOf(imp);
+    bar.className = imp.status === "cancelled" ? "tone-cancelled" : tone ? `tone-${tone}` : "";
     bar.value = value;
-    bar.setAttribute("aria-valuetext", `${value} percent`);
-    percent.textContent = `${value} %`;
+    bar.setAttribute("aria-valuetext", text.replace("%", "percent"));
+    percent.textContent = text;
     stats.draw(imp);
+    drawNote(imp);
+    drawControls(imp);
     timing.textContent = imp.started_at
       ? `${duration(imp.started_at, imp.finished_at || new Date())}${imp.finished_at ? "" : " so far"}`
       : "not started";
   };
   draw(first);
 
-  const failedRows = async (imp) => {
+  // The first failed rows with their values, folded: the causes above say what went wrong, and
+  // on a phone 20 rows as cards are screens long.
+  const failedRows = (imp) => {
     const c = imp.counts;
-    summary.append(
-      h("h3", {}, `${fmtNumber(c.failed)} ${c.failed === 1 ? "row" : "rows"} failed`),
-      h("p", {}, "Nothing from a failed row was imported. Fix the rows in the report and import it again."),
-      errorReportButton(imp),
+    const table_ = h("div", {}, h("p", { class: "hint" }, "Loading the failed rows…"));
+    const folded = h(
+      "details",
+      { class: "failed-rows" },
+      h("summary", {}, `See the first failed rows with their values (${fmtNumber(Math.min(c.failed, 20))} of ${fmtNumber(c.failed)})`),
+      table_,
     );
-    try {
-      const report = await api("GET", `${path}/errors?format=json&limit=20`);
-      const shown = report.data.filter((e) => e.errors.length);
-      summary.append(
-        table(
-          ["Row", "Errors", "Values"],
-          shown.map((e) => [
-            String(e.row),
-            h("ul", {}, e.errors.map((text) => h("li", {}, text))),
-            Object.entries(e.values)
-              .map(([k, v]) => `${k}: ${v}`)
-              .join(" · "),
-          ]),
-          { caption: c.failed > shown.length ? `The first ${shown.length} of ${fmtNumber(c.failed)} failed rows` : "Failed rows" },
-        ),
-      );
-    } catch (error) {
-      summary.append(errorBox(error, "The failed rows could not be listed"));
-    }
+    let loaded = false;
+    folded.addEventListener("toggle", async () => {
+      if (!folded.open || loaded) return;
+      loaded = true;
+      try {
+        const report = await api("GET", `${path}/errors?format=json&limit=20`);
+        const shown = report.data.filter((e) => e.errors.length);
+        clear(table_).append(
+          table(
+            ["Row", "Errors", "Values"],
+            shown.map((e) => [
+              String(e.row),
+              h("ul", {}, e.errors.map((text) => h("li", {}, plainError(text)))),
+              Object.entries(e.values)
+                .map(([k, v]) => `${k}: ${v}`)
+                .join(" · "),
+            ]),
+            { caption: c.failed > shown.length ? `The first ${shown.length} of ${fmtNumber(c.failed)} failed rows` : "Failed rows" },
+          ),
+        );
+      } catch (error) {
+        loaded = false;
+        clear(table_).append(errorBox(error, "The failed rows could not be listed"));
+      }
+    });
+    return folded;
   };
 
-  // A dry run's result: what importing would do, and the button that imports it.
-  const previewed = (imp) => {
-    progressCard.hidden = true;
-    const result = h("div", { "aria-live": "polite" });
+  // Start the import from a preview (a dry run that ended, or was stopped).
+  const commitButton = (result) => {
     const commit = h(
       "button",
       {
@@ -262,12 +299,37 @@ export async function importProgress(ctx) {
       },
       "Import",
     );
+    return commit;
+  };
+
+  // A dry run's result: what importing would do, and the button that imports it.
+  const previewed = (imp) => {
+    progressCard.hidden = true;
+    const result = h("div", { "aria-live": "polite" });
     summary.append(
       h("h2", {}, "What this import would do"),
       notice("Nothing has been imported yet. Import applies this file with the options of this preview, to the workspace as it is then."),
       previewSections(imp),
       result,
-      h("div", { class: "actions sticky" }, h("a", { class: "button secondary", href: "#/imports" }, "Import history"), commit),
+      h("div", { class: "actions sticky" }, h("a", { class: "button secondary", href: "#/imports" }, "Import history"), commitButton(result)),
+    );
+  };
+
+  // An upload never started: when it goes, and the way to delete it now.
+  const uploaded = (imp) => {
+    progressCard.hidden = true;
+    const deleting = actionButton("Delete the upload", {
+      failure: "The upload could not be deleted",
+      work: async () => {
+        await api("DELETE", path);
+        ctx.navigate("/imports");
+      },
+    });
+    summary.append(
+      notice(
+        `This file was uploaded but the import was never started. It is deleted on ${fmtDate(imp.expires_at)}. Continue it in the import wizard, or delete it now.`,
+      ),
+      h("p", { class: "actions left" }, h("a", { class: "button", href: `#/import/${encodeURIComponent(imp.id)}` }, "Continue the import"), deleting),
     );
   };
 
@@ -278,7 +340,7 @@ export async function importProgress(ctx) {
       return;
     }
     if (imp.status === "uploaded") {
-      summary.append(notice("This file was uploaded but the import was never started. Upload it again from Import people."));
+      uploaded(imp);
       return;
     }
     if (imp.status === "previewed") {
@@ -286,20 +348,12 @@ export async function importProgress(ctx) {
       return;
     }
     const c = imp.counts;
-    const shown = resultCounts(c);
+    const applied = c.created + c.updated;
+    const cancelledPreview = imp.status === "cancelled" && imp.dry_run;
     if (imp.status === "failed") {
       summary.append(errorBox({ message: imp.error || "The import failed." }, imp.dry_run ? "The preview failed" : "The import failed"));
-    } else {
-      const done = imp.status === "cancelled" ? "Import cancelled" : "Import completed";
-      summary.append(
-        h("h2", {}, "Summary"),
-        h(
-          "p",
-          { class: "done-line" },
-          `${done}: ${fmtNumber(shown.created)} created, ${fmtNumber(shown.updated)} updated, ${shown.unchanged ? `${fmtNumber(shown.unchanged)} unchanged, ` : ""}${fmtNumber(shown.failed)} failed, out of ${fmtNumber(c.rows)} rows.`,
-        ),
-      );
     }
+    summary.append(h("h2", {}, "Summary"), h("p", { class: "done-line", "data-testid": "done-line" }, outcomeSentence(imp)));
     if (imp.undone_by) {
       summary.append(
         h(
@@ -311,19 +365,26 @@ export async function importProgress(ctx) {
         ),
       );
     }
-    const links = h("p", { class: "actions" });
+    // After failures the error report comes first; the people link only when it leads to someone.
+    const links = h("p", { class: "actions left outcome-actions" });
+    const result = h("div", { "aria-live": "polite" });
+    if (cancelledPreview) links.append(commitButton(result));
+    if (c.failed > 0 && !imp.dry_run) links.append(errorReportButton(imp, "Download the error report (CSV)", null, { primary: true }));
     // After an undo the tag was taken back: the people tagged are not this import's any more.
-    if (imp.tag && !imp.dry_run && !imp.undone_by) {
-      links.append(h("a", { class: "button", href: `#/people${query({ q: `tag: ${imp.tag}` })}` }, `See the people tagged “${imp.tag}”`));
+    if (imp.tag && !imp.dry_run && !imp.undone_by && applied > 0) {
+      links.append(
+        h("a", { class: c.failed > 0 ? "button secondary" : "button", href: `#/people${query({ q: `tag: ${imp.tag}` })}` }, `See the people tagged “${imp.tag}”`),
+      );
     }
     if (imp.summary && !imp.dry_run) {
       links.append(h("a", { class: "button secondary", href: `#/imports/${encodeURIComponent(imp.id)}/changes` }, "View changes"));
     }
     links.append(h("a", { class: "button secondary", href: "#/import" }, "Import more people"));
     if (canUndo(imp)) links.append(undoButton(imp, { name: importName(imp), navigate: ctx.navigate, parent: ctx.main }));
-    summary.append(links);
-    if (imp.summary) summary.append(summarySections(imp));
-    if (c.failed > 0) await failedRows(imp);
+    summary.append(links, result);
+    if (c.failed > 0 || c.warnings > 0) append(summary, causesSection(imp));
+    if (imp.summary) summary.append(summarySections(imp, { problems: false }));
+    if (c.failed > 0) summary.append(failedRows(imp));
   };
 
   const last = await watchImport(id, {

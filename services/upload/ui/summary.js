@@ -3,9 +3,9 @@
 // messages it would send (SPEC §6.1, §6.2). Shared by the wizard's review step and an import's
 // page; the wizard adds the controls (suppress switches, "fix it" buttons) through options.
 
-import { download } from "./api.js";
+import { api, download } from "./api.js";
 import { changesView, fieldLabel, fieldOrder, resultCounts } from "./changes.js";
-import { actionButton, append, fmtNumber, h, table } from "./dom.js";
+import { actionButton, append, clear, errorBox, fmtNumber, h, table } from "./dom.js";
 
 const plural = (n, one, many) => `${fmtNumber(n)} ${n === 1 ? one : many}`;
 
@@ -50,9 +50,31 @@ export function plainFix(fix) {
   return fix ? fix.replace(API_OPTION, "").replace(/\buser_id\b/g, "User ID") : "";
 }
 
+// The API's words in a record's error, and what the page calls the same thing.
+const API_WORDS = [
+  [/\bset default_country\b/g, "choose the default country for phone numbers (step Tag and confirm)"],
+  [/\bdefault_country\b/g, "the default country"],
+  [/\bdate_order\b/g, "the date order"],
+  [/\buser_id\b/g, "User ID"],
+];
+
+/** A record's error as a user reads it: the page's words for the API's options and fields. */
+export function plainError(text) {
+  return API_WORDS.reduce((out, [word, plain]) => out.replace(word, plain), String(text));
+}
+
+/** "Rows 2, 4, 6 and 117 more", "Row 5": the example rows of a cause with `n` records. */
+function rowsOf(rows, n) {
+  if (rows.length === 1 && n === 1) return `Row ${rows[0]}.`;
+  const more = n - rows.length;
+  return `${rows.length === 1 ? "Row" : "Rows"} ${rows.join(", ")}${more > 0 ? ` and ${fmtNumber(more)} more` : ""}.`;
+}
+
 /**
  * The problems grouped by cause, errors (their rows fail) before warnings (the rows were
- * applied without a value). `action(problem)` may return a button that fixes it (the wizard's).
+ * applied without a value): a summary's (`count`, `first_row`) or the errors summary's
+ * (`rows`, `example_rows`, `example`). `action(problem)` may return a button that fixes it
+ * (the wizard's).
  */
 export function problemList(problems, { action } = {}) {
   const ordered = [...problems.filter((p) => p.level === "error"), ...problems.filter((p) => p.level !== "error")];
@@ -62,9 +84,15 @@ export function problemList(problems, { action } = {}) {
     ordered.map((p) => {
       const error = p.level === "error";
       const fix = plainFix(p.fix);
+      const n = p.rows ?? p.count;
+      const where = p.example_rows
+        ? rowsOf(p.example_rows, n)
+        : n > 1
+          ? `The first is row ${p.first_row}.`
+          : `Row ${p.first_row}.`;
       return h(
         "li",
-        { class: `problem ${error ? "error" : "warning"}` },
+        { class: `problem ${error ? "error" : "warning"}`, "data-cause": p.cause },
         h(
           "p",
           { class: "problem-head" },
@@ -72,12 +100,36 @@ export function problemList(problems, { action } = {}) {
           " ",
           h("strong", {}, p.message),
         ),
-        h("p", { class: "hint" }, p.count > 1 ? `The first is row ${p.first_row}.` : `Row ${p.first_row}.`),
+        h("p", { class: "hint problem-rows" }, where),
+        p.example && p.example_rows?.length ? h("p", { class: "problem-example" }, `Row ${p.example_rows[0]}: ${plainError(p.example)}`) : null,
         fix ? h("p", { class: "fix" }, h("span", { class: "fix-label" }, "How to fix: "), fix.charAt(0).toUpperCase() + fix.slice(1), ".") : null,
         action ? action(p) : null,
       );
     }),
   );
+}
+
+/** What the row numbers of an import's reports count, in a sentence. */
+export function rowNumbers(imp) {
+  if (["csv", "mailchimp_csv"].includes(imp.source)) {
+    return "Row numbers count the rows under the header: row 1 is the first one, which is row 2 in a spreadsheet. Empty rows are not counted.";
+  }
+  return "Row numbers count the records in the order they came, from 1.";
+}
+
+/**
+ * An import's failed records (and values left out) grouped by cause, with their rows
+ * (GET /api/imports/{id}/errors/summary): a heading, what row numbers mean and the list, loaded
+ * into the returned nodes.
+ */
+export function causesSection(imp) {
+  const slot = h("div", { class: "causes", "aria-live": "polite" }, h("p", { class: "hint" }, "Counting the problems by cause…"));
+  api("GET", `/api/imports/${encodeURIComponent(imp.id)}/errors/summary`)
+    .then((groups) => clear(slot).append(groups.length ? problemList(groups) : h("p", { class: "hint" }, "No problem was recorded.")))
+    .catch((error) => clear(slot).append(errorBox(error, "The problems could not be counted by cause")));
+  const failed = imp.counts.failed;
+  const heading = failed ? (imp.dry_run ? "Why rows would fail" : "Why rows failed") : "Values left out";
+  return [h("h3", {}, heading), h("p", { class: "hint", "data-testid": "row-numbers" }, rowNumbers(imp)), slot];
 }
 
 /** Per field: how many values the import fills in, changes and clears. */
@@ -171,14 +223,17 @@ export function messageReach(imp, { onToggle, sending } = {}) {
   );
 }
 
-/** The summary's problems, messages and fields, each under its heading (those it has), in a div. */
-export function summarySections(imp, { action, messages } = {}) {
+/**
+ * The summary's problems, messages and fields, each under its heading (those it has), in a div;
+ * without the problems with `problems: false` (an import's page lists them with their rows).
+ */
+export function summarySections(imp, { action, messages, problems = true } = {}) {
   const s = imp.summary;
   if (!s) return null;
   return h(
     "div",
     { class: "summary-sections" },
-    s.problems.length ? [h("h3", {}, "Problems, by cause"), problemList(s.problems, { action })] : null,
+    problems && s.problems.length ? [h("h3", {}, "Problems, by cause"), problemList(s.problems, { action })] : null,
     h("h3", {}, imp.dry_run ? "Messages it would send" : "Messages it sent"),
     messages || messageReach(imp),
     Object.keys(s.fields).length ? [h("h3", {}, "Fields"), fieldTable(s.fields, { dryRun: imp.dry_run })] : null,
@@ -209,10 +264,14 @@ export function previewSections(imp, options = {}) {
   );
 }
 
-/** A button that downloads the import's error report (CSV), with its failure said beside it. */
-export function errorReportButton(imp, label = "Download error report (CSV)", ariaLabel = null) {
+/**
+ * A button that downloads the import's error report (CSV), with its failure said beside it;
+ * `primary` when it is the page's main action (after a partly or fully failed import).
+ */
+export function errorReportButton(imp, label = "Download error report (CSV)", ariaLabel = null, { primary = false } = {}) {
   return actionButton(label, {
     ariaLabel,
+    primary,
     failure: "The error report could not be downloaded",
     work: () => download(`/api/imports/${encodeURIComponent(imp.id)}/errors`, `errors-${imp.id}.csv`),
   });

@@ -1,4 +1,4 @@
-"""Pieces of the remote and JSON sources that need no network (services/parser/sources)."""
+"""Pieces of the remote, JSON and CSV sources that need no network (services/parser/sources)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import httpx
 import pytest
 
 from services.parser.sources import SourceFailed
+from services.parser.sources.csv import _chars, _estimate_rows
 from services.parser.sources.jsonfile import batches
 from services.parser.sources.mailchimp import MailchimpSource, data_center, origin
 from services.parser.sources.remote import Snapshot, retry_after
+from shared.csvfile import Detected, iter_records
 from shared.jsonfile import JsonRecord
 
 
@@ -250,3 +252,22 @@ async def test_the_mixpanel_budget_is_each_workspaces_own(monkeypatch) -> None:
     assert await pull("ws_b") == 1  # its own budget, untouched by ws_a's query
     with pytest.raises(_OutOfBudget):
         await pull("ws_a")  # ws_a's one query of the hour is spent
+
+
+def test_the_estimate_of_a_files_records_comes_down_to_them_as_it_is_read(
+    tmp_path: Path,
+) -> None:
+    """A CSV whose later records are longer (growing ids): estimated from what was read so
+    far, the estimate is never below the file's records and closes in on them."""
+    path = tmp_path / "people.csv"
+    path.write_text("email,user_id\n" + "".join(f"p{i}@example.com,u{i}\n" for i in range(20_000)))
+    detected = Detected("utf-8", ",")
+    records = list(iter_records(path, detected))
+    size = path.stat().st_size
+    estimates = []
+    for end in range(1000, 20_001, 1000):
+        read = records[:end]
+        estimates.append(_estimate_rows(end, _chars(read), size, detected))
+    assert estimates == sorted(estimates, reverse=True)
+    assert all(e is not None and e >= 20_000 for e in estimates)
+    assert estimates[0] > 22_000 and estimates[-1] == 20_001  # the header: one record's size

@@ -1,6 +1,6 @@
 """The upload API's pure rules (services/upload/rules.py): starting an import (and what the
-upload's sample of values says about its mapping), the options every import shares, and when a
-message's change sends it."""
+upload's sample of values says about its mapping), the options every import shares, what can be
+cancelled or deleted, and when a message's change sends it."""
 
 from __future__ import annotations
 
@@ -323,3 +323,46 @@ def test_an_existing_attribute_keeps_its_type() -> None:
     ]
     same = start(custom_attributes={"Plan": "plan"}, attribute_types={"plan": "string"})
     assert rules.start_problems(same, COLUMNS, {"plan": "string"}) == []
+
+
+# -- cancelling and deleting an import ----------------------------------------------------
+
+
+def import_row(**over: Any) -> dict[str, Any]:
+    return {"status": "processing", "source": "csv", "api_day": None, **over}
+
+
+@pytest.mark.parametrize(
+    ("over", "refusal"),
+    [
+        ({}, None),
+        ({"status": "queued"}, None),
+        ({"status": "processing", "source": "mailchimp"}, None),
+        ({"status": "completed"}, "the import is completed already"),
+        ({"status": "previewed"}, "the import is previewed already"),
+        ({"status": "cancelled"}, "the import is cancelled already"),
+        ({"status": "failed"}, "the import is failed already"),
+        ({"status": "uploaded"}, "never started, so there is nothing to cancel: delete"),
+        ({"source": "undo"}, "an undo cannot be cancelled"),
+        ({"status": "completed", "api_day": "2026-12-01"}, "no import to cancel"),
+    ],
+)
+def test_what_can_be_cancelled(over: dict[str, Any], refusal: str | None) -> None:
+    said = rules.cancel_refusal(import_row(**over))
+    assert said == refusal if refusal is None else refusal in (said or "")
+
+
+@pytest.mark.parametrize(
+    ("status", "refusal"),
+    [
+        ("uploaded", None),
+        ("queued", "cancel it instead"),
+        ("processing", "cancel it instead"),
+        ("completed", "it stays in the history"),
+        ("previewed", "it stays in the history"),
+        ("cancelled", "it stays in the history"),
+    ],
+)
+def test_only_an_upload_never_started_can_be_deleted(status: str, refusal: str | None) -> None:
+    said = rules.delete_refusal(import_row(status=status))
+    assert said == refusal if refusal is None else refusal in (said or "")
