@@ -1,8 +1,9 @@
 // The wizard's "Tag and confirm" step: the tag (one, without a comma), the live messages the
 // import may trigger, what to do with invalid optional values, the file's options (blank cells,
 // dates; the default country is beside the phone column, in mapping.js), what will be imported
-// and what will not; then, for a file, "Preview changes" (a dry run: Enter does this, as it
-// changes nothing) or "Start import without preview"; for a remote source, "Start import".
+// and what will not; then, for a file, "Preview changes" (a dry run: Enter in a field does
+// this, as it changes nothing) or "Start import without preview"; for a remote source, "Start
+// import". Starting an import takes a click on its button: Enter in a field never starts one.
 
 import { api, isUnavailable, unavailable } from "./api.js";
 import { notImported, targetOf, typeName } from "./attributes.js";
@@ -90,8 +91,11 @@ export function optionsStep(draft, { container, file, jsonFile, back, preview, s
   dateOrder.addEventListener("change", () => (draft.dateOrder = dateOrder.value));
 
   const result = h("div", { "aria-live": "polite" });
-  // For a file, Enter (the form's submit) previews: it changes nothing. Importing takes a click.
-  const confirm = h("button", { type: "submit" }, file ? "Preview changes" : "Start import");
+  // For a file, Enter (the form's submit) previews: it changes nothing. Importing takes a click:
+  // a remote source's Start is no submit button, and its form's submit does nothing.
+  const confirm = file
+    ? h("button", { type: "submit" }, "Preview changes")
+    : h("button", { type: "button", onclick: () => submit(false) }, "Start import");
   const direct = file ? h("button", { type: "button", class: "secondary", onclick: () => submit(false) }, "Start import without preview") : null;
   const invalid = file
     ? h(
@@ -176,7 +180,7 @@ export function optionsStep(draft, { container, file, jsonFile, back, preview, s
         novalidate: true,
         onsubmit: (event) => {
           event.preventDefault();
-          submit(file);
+          if (file) submit(true);
         },
       },
       tagField(tag, tagError),

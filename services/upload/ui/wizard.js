@@ -1,15 +1,24 @@
 // The import wizard: method and kind → file (drag and drop, upload progress) or credentials →
 // preview (preview.js) → columns (mapping.js) → tag, live messages and confirm (options.js) →
-// for a file, the review of a dry run's changes (review.js) before importing. The draft lives
-// in memory for the tab.
+// for a file, the review of a dry run's changes (review.js) before importing.
+//
+// Each step has its own address, so the browser's Back and Forward move between steps and a
+// reload stays on the step: #/import (method), #/import/csv (or mailchimp, mixpanel: the file
+// or the credentials), #/import/mailchimp/options (a remote source's options), and for an
+// uploaded file #/import/<import id>/preview, …/columns, …/options, …/review. The upload is
+// the server's (GET /api/imports/{id} rebuilds the step); the choices made are kept for the tab
+// (drafts.js). An address of an import started already, or of none, says so with a link.
 
-import { api, uploadFile } from "./api.js";
-import { append, clear, errorBox, h, radios } from "./dom.js";
+import { api } from "./api.js";
+import { append, clear, h, notice, radios } from "./dom.js";
+import { SOURCE_METHOD, closedReason, draftOf, forgetDraft, loadDraft, resumeAt, saveDraft, setResume, withKept } from "./drafts.js";
+import { sourceName } from "./imports.js";
 import { mappingStep, startColumns } from "./mapping.js";
 import { optionsStep } from "./options.js";
 import { previewStep, readAs } from "./preview.js";
 import { REMOTE_NAMES, remoteForm, startRemote } from "./remote.js";
 import { reviewStep, startPreview } from "./review.js";
+import { uploadStep } from "./upload_step.js";
 
 const METHODS = [
   ["csv", "CSV file", "A spreadsheet export: one person per row, a header row naming the columns."],
@@ -28,8 +37,17 @@ const STEPS = [
   ["options", "Tag and confirm"],
   ["review", "Review changes"],
 ];
+// A file's steps in its address (#/import/<import id>/<part>).
+const PARTS = { preview: "preview", mapping: "columns", options: "options", review: "review" };
+const STEP_OF = Object.fromEntries(Object.entries(PARTS).map(([step, part]) => [part, step]));
+const REMOTE = ["mailchimp", "mixpanel"];
 
 let draft = fresh();
+let focusNext = null; // {address, selector}: what a step change focuses on the step it opens
+let sourceNotice = null; // said once on the source step (credentials to enter again)
+let started = false; // whether this page has shown the wizard yet (else: a reload, a new tab)
+
+window.addEventListener("pagehide", () => saveDraft(draft));
 
 function fresh() {
   return {
@@ -62,6 +80,22 @@ function fresh() {
   };
 }
 
+/** A new draft that keeps the first step's choices of `from` (another file is a new import). */
+function freshFrom(from) {
+  return { ...fresh(), method: from.method, kind: from.chosenKind, chosenKind: from.chosenKind, mode: from.mode };
+}
+
+/** What an address names: {step, method} or {step, id}; null for none of the wizard's. */
+function addressed(params) {
+  const [first, second] = params;
+  if (first === undefined) return { step: "method" };
+  if (second === undefined && METHODS.some(([m]) => m === first)) return { step: "source", method: first };
+  if (second === "options" && REMOTE.includes(first)) return { step: "options", method: first };
+  if (second === undefined && first.startsWith("imp_")) return { step: null, id: first };
+  if (STEP_OF[second] && first.startsWith("imp_")) return { step: STEP_OF[second], id: first };
+  return null;
+}
+
 /** A Mixpanel people export: JSON, mapped by the server's rules (no column step). */
 function jsonFile() {
   return draft.source === "mixpanel_file";
@@ -71,19 +105,130 @@ function fileFlow() {
   return draft.method === "csv" || draft.mode === "file";
 }
 
-export function importWizard(ctx) {
+export async function importWizard(ctx) {
   const container = h("div", { class: "wizard" });
   const restart = h("div", { class: "head-actions" });
   ctx.main.append(h("div", { class: "page-head" }, h("h1", {}, "Import people"), restart), container);
+  // Every choice is kept for the tab as it is made (the controls change the draft first).
+  for (const type of ["input", "change", "click"]) container.addEventListener(type, () => saveDraft(draft));
 
-  /** Show `step`, with the focus on its heading, or on the control `focus` selects. */
+  /** The address of `step` for the draft. */
+  function addressOf(step) {
+    if (step === "method") return "/import";
+    if (step === "source") return `/import/${draft.method}`;
+    if (!fileFlow()) return `/import/${draft.method}/options`;
+    return `/import/${encodeURIComponent(draft.upload.id)}/${PARTS[step]}`;
+  }
+
+  /** Go to `step` (a new address, so Back returns here), with the focus on its heading, or
+   * on the control `focus` selects. */
   function go(step, focus) {
+    saveDraft(draft);
+    const address = addressOf(step);
+    focusNext = { address, selector: focus || "h2" };
+    ctx.navigate(address);
+  }
+
+  /** Show the step of this address instead, without a history entry for this one. */
+  function redirect(step) {
     draft.step = step;
+    history.replaceState(null, "", `#${addressOf(step)}`);
     show();
-    const target = (focus && container.querySelector(focus)) || container.querySelector("h2");
-    const folded = target?.closest("details");
-    if (folded) folded.open = true;
-    target?.focus();
+  }
+
+  /** The page for an address that names no step the wizard can show. */
+  function dead(title, sentence, links) {
+    clear(container).append(
+      h(
+        "section",
+        { class: "card", "data-testid": "wizard-dead-end" },
+        h("h2", { tabindex: "-1" }, title),
+        notice(sentence),
+        h("p", { class: "actions left" }, links),
+      ),
+    );
+  }
+
+  const where = addressed(ctx.params);
+  if (where === null) {
+    dead("There is no such step", "This address is not a step of the import wizard.", [
+      h("a", { class: "button", href: "#/import" }, "Import people"),
+    ]);
+    return;
+  }
+  if (where.id !== undefined) {
+    if (!(await openUpload(where.id))) return;
+  } else {
+    if (!started) draft = withKept(loadDraft("new"), fresh()); // a reload: the tab's first choices
+    if (where.method && where.method !== draft.method) {
+      draft.method = where.method;
+      draft.mode = "api";
+    }
+    if (where.step === "options" && !hasCredentials()) {
+      sourceNotice = "The credentials are not kept when the page is reloaded: enter them again.";
+      started = true;
+      redirect("source");
+      return;
+    }
+  }
+  started = true;
+  draft.step = where.step;
+  show();
+
+  /** The upload `id` as the draft to show (the one in memory, else the tab's kept choices over
+   * the server's description); false when its address shows a message instead. */
+  async function openUpload(id) {
+    let imp;
+    try {
+      imp = await api("GET", `/api/imports/${encodeURIComponent(id)}`);
+    } catch (error) {
+      if (error.status !== 404) throw error;
+      forgetDraft(id);
+      dead(
+        "There is no such upload",
+        `No import “${id}” exists in this workspace: it was deleted, or it expired (an upload that is never started is deleted after a while).`,
+        [h("a", { class: "button", href: "#/import" }, "Upload a file")],
+      );
+      return false;
+    }
+    const closed = closedReason(imp, sourceName);
+    if (closed) {
+      forgetDraft(id);
+      const [href, text] = closed.link;
+      dead(closed.title, closed.sentence, [
+        h("a", { class: "button", href }, text),
+        SOURCE_METHOD[imp.source] ? h("a", { class: "button secondary", href: "#/import" }, "Upload a file") : null,
+      ]);
+      return false;
+    }
+    if (draft.upload?.id !== id) {
+      // The workspace's attributes, which the columns step offers.
+      const listing = await api("GET", "/api/attributes").then(
+        (page) => ({ existing: page.data, error: "" }),
+        (error) => ({ existing: null, error: error.message }),
+      );
+      if (!ctx.main.isConnected) return false; // another address was opened meanwhile
+      const opened = draftOf(imp, fresh(), listing);
+      draft = opened.draft;
+      if (opened.fromOptions) draft.previewOf = JSON.stringify(fileBody());
+    }
+    if (where.step === null) {
+      const last = loadDraft(id)?.step;
+      where.step = PARTS[last] ? last : imp.status === "uploaded" ? "preview" : "review";
+    }
+    // A review needs a dry run; a Mixpanel export has no columns to match.
+    if (where.step === "review" && imp.status === "uploaded") where.step = "options";
+    if (where.step === "mapping" && jsonFile()) where.step = "options";
+    if (ctx.params[1] !== PARTS[where.step]) history.replaceState(null, "", `#/import/${encodeURIComponent(id)}/${PARTS[where.step]}`);
+    return true;
+  }
+
+  function hasCredentials() {
+    const r = draft.remote;
+    const filled = (key) => Boolean(r[key] && String(r[key]).trim());
+    return draft.method === "mailchimp"
+      ? filled("api_key") && filled("list_id")
+      : filled("project_id") && filled("service_account_username") && filled("service_account_secret");
   }
 
   function show() {
@@ -92,8 +237,8 @@ export function importWizard(ctx) {
     if (draft.step !== "method") {
       const again = () => {
         draft = fresh();
-        show();
-        container.querySelector("h2")?.focus();
+        setResume(null);
+        go("method");
       };
       restart.append(h("button", { type: "button", class: "link", onclick: again }, "Start over"));
     }
@@ -142,6 +287,7 @@ export function importWizard(ctx) {
           back: () => go("options"),
           fix: (target) => {
             if (target === "restart") {
+              forgetDraft(draft.upload.id);
               draft = fresh();
               go("method");
             } else if (target === "mapping") {
@@ -156,111 +302,64 @@ export function importWizard(ctx) {
         }),
     };
     steps[draft.step]();
+    const label = (STEPS.find(([key]) => key === draft.step) || [])[1];
+    document.title = `${label} · Import people · Usher`;
+    saveDraft(draft);
+    if (fileFlow() && draft.upload && draft.step !== "source") {
+      setResume({ id: draft.upload.id, address: addressOf(draft.step), file: draft.upload.file_name || "" });
+    }
+    // The step's heading (or the control asked for) takes the focus when a step change opened
+    // it, and on every step but the first when the address was reached otherwise (Back, a
+    // reload): the page's heading is then the first one's.
+    const address = addressOf(draft.step);
+    const wanted = focusNext && focusNext.address === address ? focusNext.selector : draft.step !== "method" ? "h2" : null;
+    focusNext = null;
+    const target = wanted && (container.querySelector(wanted) || container.querySelector("h2"));
+    const folded = target?.closest("details");
+    if (folded) folded.open = true;
+    target?.focus();
+  }
+
+  /** A first step's choice: the draft of an upload it was for is left as kept (Forward finds
+   * it), and a new one begins. */
+  function choose(changes) {
+    if (draft.upload) draft = freshFrom(draft);
+    Object.assign(draft, changes);
   }
 
   function methodStep(body) {
-    body.append(
+    const resume = resumeAt();
+    append(body, [
       h("h2", { tabindex: "-1" }, "How do you want to import?"),
-      h("fieldset", {}, h("legend", {}, "Import from"), radios("method", METHODS, draft.method, (v) => (draft.method = v))),
-      h("fieldset", {}, h("legend", {}, "Import them as"), radios("kind", KINDS, draft.chosenKind, (v) => (draft.kind = draft.chosenKind = v))),
+      resume
+        ? h(
+            "div",
+            { class: "alert info", role: "status", "data-testid": "resume" },
+            h("p", {}, `You have not finished importing ${resume.file || "an uploaded file"}. `, h("a", { href: `#${resume.address}` }, "Continue where you left off")),
+          )
+        : null,
+      h("fieldset", {}, h("legend", {}, "Import from"), radios("method", METHODS, draft.method, (v) => choose({ method: v }))),
+      h("fieldset", {}, h("legend", {}, "Import them as"), radios("kind", KINDS, draft.chosenKind, (v) => choose({ kind: v, chosenKind: v }))),
       h("div", { class: "actions" }, h("button", { type: "button", onclick: () => go("source") }, "Continue")),
-    );
+    ]);
   }
 
   function fileStep(body) {
-    const accept = draft.method === "mixpanel" ? ".json,application/json" : ".csv,.tsv,.txt,text/csv";
-    const input = h("input", { type: "file", id: "file-input", class: "visually-hidden", accept });
-    const progress = h("progress", { max: "100", value: "0", id: "upload-progress" });
-    const percent = h("span", { class: "percent" }, "0 %");
-    const progressBox = h(
-      "div",
-      { class: "upload-progress", hidden: true },
-      h("label", { for: "upload-progress" }, "Uploading"),
-      progress,
-      percent,
-    );
-    const result = h("div", { "aria-live": "polite" });
-    const zone = h(
-      "div",
-      { class: "drop-zone", id: "drop-zone" },
-      h("p", { class: "drop-title" }, "Drag and drop your file here"),
-      h("p", {}, "or"),
-      input,
-      h("label", { for: "file-input", class: "button" }, "Choose a file"),
-      h("p", { class: "hint" }, draft.method === "csv" ? "CSV, UTF-8 or Windows-1252, any common delimiter." : null),
-    );
-
-    let busy = false;
-    async function send(file) {
-      if (busy || !file) return;
-      busy = true;
-      clear(result);
-      progressBox.hidden = false;
-      progressBox.querySelector("label").textContent = `Uploading ${file.name}`;
-      const onProgress = (fraction) => {
-        const value = Math.round(fraction * 100);
-        progress.value = value;
-        percent.textContent = `${value} %`;
-      };
-      onProgress(0);
-      const source = draft.method === "mailchimp" ? "mailchimp_csv" : draft.method === "mixpanel" ? "mixpanel_file" : "csv";
-      // The workspace's attributes, listed while the file goes up: the mapping offers them.
-      const listed = api("GET", "/api/attributes").then(
-        (page) => ({ existing: page.data, error: "" }),
-        (error) => ({ existing: null, error: error.message }),
-      );
-      try {
-        const uploaded = await uploadFile(file, source, onProgress);
-        const attributes = await listed;
-        draft.existing = attributes.existing;
-        draft.existingError = attributes.error;
-        draft.source = uploaded.source || source;
-        draft.sniffed = uploaded.detected || null;
-        draft.columns = [];
-        readAs(draft, uploaded);
+    uploadStep(draft, {
+      container: body,
+      header: draft.method !== "csv" ? modeSwitch() : null,
+      continueAt: draft.upload ? `#${addressOf("preview")}` : null,
+      back: () => go("method"),
+      uploaded: (upload, source, listing) => {
+        draft = freshFrom(draft); // another file: a new import, with the first step's choices
+        draft.existing = listing.existing;
+        draft.existingError = listing.error;
+        draft.source = upload.source || source;
+        draft.sniffed = upload.detected || null;
+        readAs(draft, upload);
         go("preview");
-      } catch (error) {
-        progressBox.hidden = true;
-        result.append(errorBox(error, `${file.name} could not be uploaded`));
-      } finally {
-        busy = false;
-        input.value = "";
-      }
-    }
-
-    input.addEventListener("change", () => send(input.files[0]));
-    for (const name of ["dragenter", "dragover"]) {
-      zone.addEventListener(name, (event) => {
-        event.preventDefault();
-        zone.classList.add("over");
-      });
-    }
-    zone.addEventListener("dragleave", () => zone.classList.remove("over"));
-    zone.addEventListener("drop", (event) => {
-      event.preventDefault();
-      zone.classList.remove("over");
-      const files = event.dataTransfer?.files;
-      if (!files || !files.length) {
-        result.append(errorBox({ message: "Nothing was dropped: drop a file from your computer." }));
-        return;
-      }
-      if (files.length > 1) {
-        result.append(errorBox({ message: "Drop one file at a time." }));
-        return;
-      }
-      send(files[0]);
+      },
     });
-
-    const heading =
-      draft.method === "mailchimp" ? "Upload the MailChimp audience export" : draft.method === "mixpanel" ? "Upload the Mixpanel people export" : "Upload your CSV file";
-    append(body, [
-      h("h2", { tabindex: "-1" }, heading),
-      draft.method !== "csv" ? modeSwitch() : null,
-      zone,
-      progressBox,
-      result,
-      h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => go("method") }, "Back")),
-    ]);
   }
 
   function modeSwitch() {
@@ -278,6 +377,7 @@ export function importWizard(ctx) {
         draft.mode,
         (value) => {
           draft.mode = value;
+          saveDraft(draft);
           show();
           container.querySelector(`input[name=mode][value=${value}]`)?.focus();
         },
@@ -286,17 +386,22 @@ export function importWizard(ctx) {
   }
 
   function remoteStep(body) {
-    remoteForm(draft, body, { header: modeSwitch(), back: () => go("method"), next: () => go("options") });
+    const said = sourceNotice ? notice(sourceNotice) : null;
+    sourceNotice = null;
+    const header = said ? h("div", {}, said, modeSwitch()) : modeSwitch();
+    remoteForm(draft, body, { header, back: () => go("method"), next: () => go("options") });
   }
 
   /** Start the import (the draft's file with its body, or its remote source) and follow it on
    * its own page; rejects with the API's error. */
   async function commit() {
-    const started = fileFlow()
+    const queued = fileFlow()
       ? await api("POST", `/api/imports/${encodeURIComponent(draft.upload.id)}/start`, fileBody())
       : await startRemote(draft);
+    if (fileFlow()) forgetDraft(draft.upload.id);
     draft = fresh();
-    ctx.navigate(`/imports/${encodeURIComponent(started.id)}`);
+    saveDraft(draft);
+    ctx.navigate(`/imports/${encodeURIComponent(queued.id)}`);
   }
 
   /** The body of start (and of dry-run: the same) for the draft's file (SPEC §3, §6.2). */
@@ -320,6 +425,4 @@ export function importWizard(ctx) {
     if (draft.delimiter !== detected.delimiter) body.delimiter = draft.delimiter;
     return body;
   }
-
-  show();
 }
