@@ -5,7 +5,7 @@ export PYTHONPATH := $(CURDIR)
 ROWS ?= 1000000
 RUNS ?= 3
 
-.PHONY: provision run test slow lint typecheck unit api integration e2e browser bench bench-scale bench-segment chaos clean
+.PHONY: provision run test slow lint typecheck unit api integration e2e browser bench bench-api bench-scale bench-segment chaos clean
 
 provision:
 	@./scripts/provision.sh
@@ -51,6 +51,9 @@ bench-scale: provision
 
 bench-segment: provision
 	$(PY) -m bench.segment $(if $(MESSAGES),--messages $(MESSAGES))
+
+bench-api: provision
+	$(PY) -m bench.api $(if $(REQUESTS),--requests $(REQUESTS)) $(if $(CLIENTS),--clients $(CLIENTS))
 
 chaos: provision
 	$(PY) -m bench.chaos.run --rows 200000 --kafka-nodes 3 $(if $(SEED),--seed $(SEED))
