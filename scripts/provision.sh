@@ -2,7 +2,8 @@
 # Installs everything Usher needs on a fresh machine; safe to run again (it skips what is done).
 #   - a Python virtualenv in .venv with the pinned packages of pyproject.toml
 #   - the Apache Kafka broker jars from Maven Central in .infra/kafka-libs
-#   - with WITH_BROWSER=1: Debian's chromium for the browser tests
+#   - with WITH_BROWSER=1: Debian's chromium for the browser tests, and axe-core from npm
+#     (infra/npm, pinned by its package-lock.json) for their accessibility check
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,5 +32,13 @@ fi
 if [ "${WITH_BROWSER:-0}" = "1" ] && ! command -v chromium >/dev/null; then
   echo "provision: installing chromium for the browser tests"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+if [ "${WITH_BROWSER:-0}" = "1" ] && [ ! -f infra/npm/node_modules/axe-core/axe.min.js ]; then
+  if ! command -v npm >/dev/null; then
+    echo "provision: installing npm"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+  fi
+  echo "provision: installing axe-core (the browser tests' accessibility check) from npm"
+  npm ci --prefix infra/npm --no-audit --no-fund --loglevel=error
 fi
 echo "provision: ready"

@@ -122,10 +122,17 @@ class Ui:
         page.get_by_role("button", name="Sign in").click()
         page.get_by_role("heading", name="Import people", level=1).wait_for()
 
+    def menu(self) -> Any:
+        """The main navigation, opened (on a phone its links are behind a Menu button)."""
+        main = self.page.get_by_role("navigation", name="Main")
+        toggle = main.get_by_role("button", name="Menu")
+        if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+            toggle.click()
+        return main
+
     def nav(self, name: str) -> None:
-        self.page.get_by_role("navigation", name="Main").get_by_role(
-            "link", name=name, exact=True
-        ).click()
+        """Follow a link of the main navigation."""
+        self.menu().get_by_role("link", name=name, exact=True).click()
         self.page.get_by_role("heading", name=name, level=1, exact=True).wait_for()
 
     def drop_file(self, selector: str, name: str, content: str, mime: str = "text/csv") -> None:

@@ -106,7 +106,7 @@ def test_undo_from_the_history(ui: Ui, workspace: Api) -> None:
     ui.nav("Import history")
     history = page.get_by_role("table").filter(has_text="newest first")
     original = history.locator("tbody tr").filter(has_text="CSV: second.csv")
-    undo = original.get_by_role("button", name=re.compile("^Undo the import of"))
+    undo = original.get_by_role("button", name=re.compile("^Undo import of"))
 
     # The confirmation says what the undo will do, before anything happens.
     undo.click()
@@ -191,7 +191,7 @@ def test_undo_from_the_history(ui: Ui, workspace: Api) -> None:
     expect(first.get_by_role("button", name=re.compile("^Undo"))).to_have_count(0)
     expect(original.get_by_role("button", name=re.compile("^Undo"))).to_have_count(0)
     ui.shot("03-history")
-    original.get_by_role("link", name="Undone: open the undo of the import of second.csv").click()
+    original.get_by_role("link", name="Undone: see the undo of the import of second.csv").click()
     expect(page.get_by_role("heading", name="Undo of second.csv", level=1)).to_be_visible()
     page.get_by_role("link", name="Back to the import of second.csv").click()
     expect(page.get_by_role("heading", name="Import of second.csv", level=1)).to_be_visible()
@@ -389,9 +389,7 @@ def test_undo_conflicts_and_merge_on_a_phone(narrow_ui: Ui, workspace: Api) -> N
     page = ui.page
     ui.sign_in(workspace.token)
 
-    page.get_by_role("navigation", name="Main").get_by_role(
-        "link", name=re.compile("^Conflicts")
-    ).click()
+    ui.menu().get_by_role("link", name=re.compile("^Conflicts")).click()
     expect(page.locator("section.conflict")).to_have_count(3)
     ui.no_horizontal_scroll()
     # Stacked cards: each candidate says the row's value under its own.
@@ -406,7 +404,7 @@ def test_undo_conflicts_and_merge_on_a_phone(narrow_ui: Ui, workspace: Api) -> N
     later = page.locator("tbody tr").filter(has_text="later.csv")
     expect(later.get_by_role("button", name=re.compile("^Undo"))).to_have_count(0)  # changed nobody
     first = page.locator("tbody tr").filter(has_text="people.csv")
-    first.get_by_role("button", name=re.compile("^Undo the import of")).click()
+    first.get_by_role("button", name=re.compile("^Undo import of")).click()
     dialog = page.get_by_role("dialog", name="Undo the import of people.csv?")
     expect(dialog).to_be_visible()
     ui.no_horizontal_scroll()

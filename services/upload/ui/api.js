@@ -167,7 +167,9 @@ export async function download(path, fallbackName) {
   }
   if (!response.ok) throw unauthorized(await toError(response));
   const disposition = response.headers.get("Content-Disposition") || "";
-  const match = /filename="?([^";]+)"?/i.exec(disposition);
+  const utf8 = /filename\*=UTF-8''([^;]+)/i.exec(disposition); // any name, RFC 6266
+  const plain = /filename="?([^";]+)"?/i.exec(disposition);
+  const match = utf8 ? [utf8[0], decodeURIComponent(utf8[1])] : plain;
   const blob = await response.blob();
   const url = URL.createObjectURL(blob);
   const link = document.createElement("a");

@@ -8,7 +8,7 @@
 // the workspace's attribute it goes into ("" for a new one); `name` and `type` are the new
 // attribute's, kept while an existing one is picked so that switching back loses nothing.
 
-import { clear, h, uid } from "./dom.js";
+import { clear, columnName, h, uid } from "./dom.js";
 import { meta, reservedNames } from "./meta.js";
 
 // How the attribute types are shown; which exist comes from GET /api/meta (`attribute_types`).
@@ -309,7 +309,7 @@ function attributeCard(draft, column, box, { sample, changed }) {
     h(
       "div",
       { class: "attribute" },
-      h("div", { class: "check" }, check, h("label", { for: ids.check }, `Import column “${column}”`)),
+      h("div", { class: "check" }, check, h("label", { for: ids.check }, "Import column “", columnName(column), "”")),
       h("p", { class: "sample" }, sample(column)),
       target ? h("div", { class: "field" }, label(ids.target, "Attribute", `for “${column}”`), target, targetHint) : null,
       nameField,

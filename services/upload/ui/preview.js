@@ -4,7 +4,7 @@
 // offers for them, replaces the upload's. There is one CSV reader, the server's.
 
 import { api } from "./api.js";
-import { append, clear, errorBox, field, h, select } from "./dom.js";
+import { append, clear, columnName, errorBox, field, h, select } from "./dom.js";
 import { initMapping } from "./mapping.js";
 import { meta } from "./meta.js";
 
@@ -58,7 +58,7 @@ export function previewStep(draft, { container, next, back }) {
           "table",
           { class: "preview" },
           h("caption", {}, `First ${draft.preview.length === 1 ? "row" : `${draft.preview.length} rows`} of ${draft.upload.file_name || "the file"}`),
-          h("thead", {}, h("tr", {}, draft.columns.map((c) => h("th", { scope: "col" }, c)))),
+          h("thead", {}, h("tr", {}, draft.columns.map((c) => h("th", { scope: "col" }, columnName(c))))),
           h(
             "tbody",
             {},
