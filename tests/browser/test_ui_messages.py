@@ -84,9 +84,7 @@ def test_live_message_reaches_imported_persons_inbox(ui: Ui, workspace: Api) -> 
     dialog.get_by_role("button", name="Go live").click()
     expect(page.get_by_role("heading", name="Welcome VIPs", level=1)).to_be_visible()
     expect(page.locator(".badge.state-live")).to_have_text("Live")
-    expect(page.locator("dl.fields")).to_contain_text(
-        "Tag has the tag “VIP 2024” AND plan is “pro”"
-    )
+    expect(page.locator("dl.fields")).to_contain_text("Has the tag “VIP 2024” AND plan is “pro”")
     ui.shot("02-message-live")
 
     message = workspace.ok("GET", "/api/messages")["data"][0]

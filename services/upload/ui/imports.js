@@ -109,7 +109,8 @@ function importStats() {
       updated.textContent = fmtNumber(shown.updated);
       unchanged.textContent = fmtNumber(shown.unchanged);
       failed.textContent = fmtNumber(shown.failed);
-      speed.textContent = imp.rows_per_second != null ? `${fmtNumber(imp.rows_per_second)} rows/s` : "—";
+      // A speed means something over thousands of rows, not over five (the UI review's P14).
+      speed.textContent = imp.rows_per_second != null && imp.counts.rows >= 1000 ? `${fmtNumber(imp.rows_per_second)} rows/s` : "—";
       tag.textContent = imp.tag || "—";
     },
   };

@@ -349,7 +349,7 @@ export async function messagePage(ctx) {
             h("span", { class: `badge delivery-${d.status}` }, d.status),
             d.reason ? (d.status === "pending" ? `Last attempt: ${sentence(d.reason)}` : sentence(d.reason)) : "—",
             fmtDate(d.delivered_at),
-            fmtNumber(d.attempts),
+            d.attempts ? fmtNumber(d.attempts) : "—", // no "0" beside a delivery made in the inbox
             String(d.version),
           ]),
           { caption: `${page.data.length}${page.next_cursor ? "+" : ""} ${page.data.length === 1 ? "delivery" : "deliveries"}` },

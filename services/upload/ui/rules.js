@@ -135,7 +135,7 @@ function valueText(value) {
   return typeof value === "string" ? `“${value}”` : String(value);
 }
 
-/** A filter in words, e.g. 'Tag has the tag “VIP” AND plan is “pro”'. */
+/** A filter in words, e.g. 'Has the tag “VIP” AND plan is “pro”'. */
 export function describe(filter) {
   if (!filter || typeof filter !== "object") return String(filter);
   if (Array.isArray(filter.and)) {
@@ -153,9 +153,10 @@ export function describe(filter) {
     : field.startsWith("event:")
       ? `times “${field.slice(6)}” happened`
       : field === "tag"
-        ? "Tag"
+        ? "" // "has the tag “VIP”", not "Tag has the tag “VIP”" (the UI review's P14)
         : fieldLabel(field) || field;
-  const op = field === "tag" ? { eq: "has the tag", ne: "does not have the tag" }[filter.op] || filter.op : OP_LABEL[filter.op] || filter.op;
+  const op = field === "tag" ? { eq: "Has the tag", ne: "Does not have the tag" }[filter.op] || `Tag ${filter.op}` : OP_LABEL[filter.op] || filter.op;
+  if (!name) return "value" in filter ? `${op} ${valueText(filter.value)}` : op;
   return "value" in filter ? `${name} ${op} ${valueText(filter.value)}` : `${name} ${op}`;
 }
 
