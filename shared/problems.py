@@ -122,21 +122,24 @@ def describe(tally: Mapping[str, tuple[int, int]]) -> list[dict[str, Any]]:
     (records, first row)) as the summary lists it, the most frequent first."""
     out: list[dict[str, Any]] = []
     for key, (count, first_row) in sorted(tally.items(), key=lambda kv: (-kv[1][0], kv[0])):
-        level, _, name = key.partition(":")
-        one, many, fix = _wording(name)
-        if level == "w":
-            fix = _WARNING_FIXES.get(name, _WARNING_FIX)
-        out.append(
-            {
-                "cause": name,
-                "level": "warning" if level == "w" else "error",
-                "count": count,
-                "first_row": first_row,
-                "message": f"{count} {one if count == 1 else many}",
-                "fix": fix,
-            }
-        )
+        entry = _entry(key, count)
+        out.append({**entry, "count": count, "first_row": first_row})
     return out
+
+
+def _entry(key: str, count: int) -> dict[str, Any]:
+    """A cause (``"e:<cause>"``, ``"w:<cause>"``) of ``count`` records, in words: its name,
+    level, message and fix — what :func:`describe` and :func:`grouped` both list."""
+    level, _, name = key.partition(":")
+    one, many, fix = _wording(name)
+    if level == "w":
+        fix = _WARNING_FIXES.get(name, _WARNING_FIX)
+    return {
+        "cause": name,
+        "level": "warning" if level == "w" else "error",
+        "message": f"{count} {one if count == 1 else many}",
+        "fix": fix,
+    }
 
 
 def grouped(
@@ -189,19 +192,12 @@ def grouped(
                 break
             if first_row > unread and first_row not in chosen:
                 chosen.append(first_row)
-        level, _, name = key.partition(":")
-        one, many, fix = _wording(name)
-        if level == "w":
-            fix = _WARNING_FIXES.get(name, _WARNING_FIX)
         out.append(
             {
-                "cause": name,
-                "level": "warning" if level == "w" else "error",
+                **_entry(key, count),
                 "rows": count,
                 "example_rows": chosen,
                 "example": example.get(key),
-                "message": f"{count} {one if count == 1 else many}",
-                "fix": fix,
             }
         )
     out.sort(key=lambda g: (g["level"] != "error", -g["rows"], g["cause"]))
