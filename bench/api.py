@@ -18,14 +18,12 @@ import json
 import statistics
 import threading
 import time
-import uuid
 from typing import Any
 
 import httpx
 
-from bench.run import ADMIN, RESULTS, _count_people, _ensure_topics, bench_stack
+from bench.run import ADMIN, RESULTS, _count_people, bench_stack, fresh_state
 from tests.support.api import Api
-from tests.support.db import fresh_database
 
 
 def _client_run(
@@ -84,11 +82,7 @@ def run(requests_per_client: int, concurrency: int) -> dict[str, Any]:
     stack = bench_stack()
     stack.start_infra()
     try:
-        stack.database_url = asyncio.run(
-            fresh_database(stack.postgres.dsn("postgres"), "bench_api")
-        )
-        stack.topic_prefix = f"api-{uuid.uuid4().hex[:6]}."
-        asyncio.run(_ensure_topics(stack))
+        fresh_state(stack, "bench_api")
         stack.start_services()
         stack.wait_http()
         api = Api.new_workspace(stack.base_url, "api bench", admin=ADMIN, timeout_s=600)

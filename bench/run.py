@@ -283,10 +283,7 @@ async def _top_statements(dsn: str, limit: int = 15) -> str:
 def run_usher(
     stack: Stack, path: Path, run: int, expected: Expected, pg_stats: bool = False
 ) -> RunResult:
-    admin = stack.postgres.dsn("postgres")
-    stack.database_url = asyncio.run(fresh_database(admin, f"bench_u_{run}"))
-    stack.topic_prefix = f"bench{run}-{uuid.uuid4().hex[:6]}."
-    asyncio.run(_ensure_topics(stack))
+    fresh_state(stack, f"bench_u_{run}")
     stack.start_services()
     sampler: RssSampler | None = None
     try:
@@ -432,6 +429,14 @@ async def _diff_bytes(dsn: str) -> int:
         return value
     finally:
         await conn.close()
+
+
+def fresh_state(stack: Stack, name: str) -> None:
+    """Give ``stack`` an empty database ``name`` and topics of its own (every bench run's
+    start, before its services start)."""
+    stack.database_url = asyncio.run(fresh_database(stack.postgres.dsn("postgres"), name))
+    stack.topic_prefix = f"{name.replace('_', '-')}-{uuid.uuid4().hex[:6]}."
+    asyncio.run(_ensure_topics(stack))
 
 
 async def _ensure_topics(stack: Stack) -> None:

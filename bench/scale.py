@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import time
-import uuid
 from pathlib import Path
 
 from aiokafka.partitioner import DefaultPartitioner
@@ -26,13 +25,12 @@ from bench.run import (
     CUSTOM,
     DATA,
     MAPPING,
-    _ensure_topics,
     _seed,
     bench_stack,
+    fresh_state,
 )
 from infra.stack import Stack
 from tests.support.api import DONE, Api
-from tests.support.db import fresh_database
 
 
 def _partition(key: str, partitions: int) -> int:
@@ -40,10 +38,7 @@ def _partition(key: str, partitions: int) -> int:
 
 
 def run(stack: Stack, path: Path, rows: int, imports: int, processes: int) -> dict[str, object]:
-    admin = stack.postgres.dsn("postgres")
-    stack.database_url = asyncio.run(fresh_database(admin, f"bench_scale_{processes}"))
-    stack.topic_prefix = f"scale{processes}-{uuid.uuid4().hex[:6]}."
-    asyncio.run(_ensure_topics(stack))
+    fresh_state(stack, f"bench_scale_{processes}")
     names = ["upload", "messenger"]
     for worker in ("parser", "merger"):
         names += [worker] + [f"{worker}-{n}" for n in range(2, processes + 1)]

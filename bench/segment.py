@@ -17,26 +17,20 @@ import asyncio
 import json
 import statistics
 import time
-import uuid
 from typing import Any
 
 import requests
 from segment.analytics import Client
 
-from bench.run import ADMIN, RESULTS, _count_people, _ensure_topics, bench_stack
+from bench.run import ADMIN, RESULTS, _count_people, bench_stack, fresh_state
 from tests.support.api import Api
-from tests.support.db import fresh_database
 
 
 def run(messages: int) -> dict[str, Any]:
     stack = bench_stack()
     stack.start_infra()
     try:
-        stack.database_url = asyncio.run(
-            fresh_database(stack.postgres.dsn("postgres"), "bench_seg")
-        )
-        stack.topic_prefix = f"seg-{uuid.uuid4().hex[:6]}."
-        asyncio.run(_ensure_topics(stack))
+        fresh_state(stack, "bench_seg")
         stack.start_services()
         stack.wait_http()
         api = Api.new_workspace(stack.base_url, "segment bench", admin=ADMIN, timeout_s=600)
