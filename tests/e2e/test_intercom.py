@@ -25,12 +25,6 @@ def intercom_client(base_url: str, token: str) -> Intercom:
     return Intercom(base_url=f"{base_url}/intercom", token=token)
 
 
-def intercom_entry(api: Api) -> dict[str, Any] | None:
-    entries = [i for i in api.pages("/api/imports") if i["source"] == "intercom"]
-    assert len(entries) <= 1, entries  # one rolling entry per day
-    return entries[0] if entries else None
-
-
 @pytest.fixture
 def api(services) -> Api:
     return Api.new_workspace(services.base_url, "intercom")
@@ -108,7 +102,7 @@ def test_the_migration_script(services, api: Api, client: Intercom) -> None:
     updated = client.contacts.update(ada.id, name=None, custom_attributes={"plan": None})
     assert updated.name is None and updated.custom_attributes == {"seats": 3}
 
-    entry = intercom_entry(api)
+    entry = api.day_entry("intercom")
     assert entry is not None and entry["file_name"].startswith("Intercom API ")
     assert {k: entry["counts"][k] for k in ("created", "updated", "failed")} == {
         "created": 3,

@@ -30,12 +30,6 @@ def segment_client(base_url: str, token: str, **options: Any) -> Client:
     return client
 
 
-def segment_entry(api: Api) -> dict[str, Any] | None:
-    entries = [i for i in api.pages("/api/imports") if i["source"] == "segment"]
-    assert len(entries) <= 1, entries  # one rolling entry per day
-    return entries[0] if entries else None
-
-
 @pytest.fixture
 def api(services) -> Api:
     return Api.new_workspace(services.base_url, "segment")
@@ -70,7 +64,7 @@ def test_identify_and_track_in_batches(services, api: Api) -> None:
     assert event["event_name"] == "order completed"
     assert event["created_at"].startswith("2024-05-29T16:26")  # a backfill keeps its date
     assert event["metadata"] == {"order_id": "o-9", "revenue": 12.5}
-    entry = segment_entry(api)
+    entry = api.day_entry("segment")
     assert entry is not None and entry["status"] == "completed"
     assert entry["file_name"].startswith("Segment ")
     assert {k: entry["counts"][k] for k in ("created", "updated", "failed")} == {
@@ -121,7 +115,7 @@ def test_a_retried_batch_is_applied_once(services, api: Api) -> None:
     assert len(api.all_users()) == 20
     [person] = api.all_users(user_id="r-0")
     assert len(api.pages(f"/api/users/{person['id']}/events")) == 1
-    entry = segment_entry(api)
+    entry = api.day_entry("segment")
     assert entry is not None and entry["counts"]["created"] == 20  # not 40
 
 
@@ -182,7 +176,7 @@ def test_problems_are_listed_per_message(services, api: Api) -> None:
         "left out: phone: '12' has no country calling code: write it as +44… (or 0044…) with"
         " its own country code, or set default_country",
     ]
-    entry = segment_entry(api)
+    entry = api.day_entry("segment")
     assert entry is not None
     assert (entry["counts"]["created"], entry["counts"]["failed"]) == (2, 1)
 

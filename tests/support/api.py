@@ -162,6 +162,13 @@ class Api:
         """Every page of ``GET /api/users``."""
         return self.pages("/api/users", **params)
 
+    def day_entry(self, source: str) -> Any:
+        """The compatible API ``source``'s entry of the history (one rolling entry a day), or
+        None before it received anything."""
+        entries = [i for i in self.pages("/api/imports") if i["source"] == source]
+        assert len(entries) <= 1, entries
+        return entries[0] if entries else None
+
     def new_message(self, **body: Any) -> Any:
         """``POST /api/messages``; the message made."""
         return self.ok("POST", "/api/messages", 201, json=body)

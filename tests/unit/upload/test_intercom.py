@@ -9,31 +9,12 @@ import pytest
 from services.upload import intercom
 from shared.errors import InvalidValue
 from shared.filters import FilterContext, matches
+from tests.unit.shared.filters._helpers import person
 
 TYPES = {"plan": "string", "seats": "integer", "Renewal": "date"}
 TAGS = {"17": "VIP", "18": "beta"}
 CTX = FilterContext(attribute_types=TYPES, segments={}, now=datetime(2024, 6, 1, tzinfo=UTC))
 MAY_29 = 1_716_940_800  # 2024-05-29T00:00:00Z
-
-
-def person(**values: object) -> dict[str, object]:
-    base: dict[str, object] = {
-        "id": "c1",
-        "role": "user",
-        "user_id": None,
-        "email": None,
-        "name": None,
-        "phone": None,
-        "signed_up_at": None,
-        "last_seen_at": None,
-        "last_seen_ip": None,
-        "created_at": datetime(2024, 1, 1, tzinfo=UTC),
-        "updated_at": datetime(2024, 1, 1, tzinfo=UTC),
-        "tags": [],
-        "custom": {},
-        "events": {},
-    }
-    return {**base, **values}
 
 
 def hits(query: dict[str, object], contact: dict[str, object]) -> bool:
