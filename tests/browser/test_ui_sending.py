@@ -20,6 +20,7 @@ from tests.browser._helpers import expect
 from tests.browser.conftest import ARTIFACTS, Ui
 from tests.support.api import Api
 from tests.support.env import SMTP_PORT
+from tests.support.mail import MailServer
 
 VIP = {"field": "tag", "op": "eq", "value": "VIP"}
 REFUSED = f"The mail server at 127.0.0.1:{SMTP_PORT} refused the connection"
@@ -54,33 +55,12 @@ def _new_message(ui: Ui, name: str) -> Any:
     return page
 
 
-class MailServer:
-    """A mail server on the stack's USHER_SMTP_PORT, started when the test says so."""
-
-    def __init__(self) -> None:
-        self.received: list[Any] = []
-        self.controller: Any = None
-
-    def start(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        received = self.received
-
-        class Handler:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-                received.append(envelope)
-                return "250 OK"
-
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=SMTP_PORT)
-        self.controller.start()
-
-
 @pytest.fixture
 def smtp() -> Iterator[MailServer]:
+    """The stack's mail server, down until the test starts it."""
     server = MailServer()
     yield server
-    if server.controller is not None:
-        server.controller.stop()
+    server.stop()
 
 
 def test_going_live_asks_first_with_the_count(ui: Ui, workspace: Api) -> None:

@@ -16,6 +16,7 @@ import pytest
 from tests.support.api import Api
 from tests.support.db import query
 from tests.support.env import FAKES_HOST, OFFSET, SMTP_PORT
+from tests.support.mail import MailServer
 
 VIP = {"field": "tag", "op": "eq", "value": "VIP"}
 HOOK_PORT = 12710 + OFFSET
@@ -44,32 +45,12 @@ def _until(probe: Any, done: Any, timeout_s: float = 60) -> Any:
         time.sleep(0.3)
 
 
-class _MailServer:
-    def __init__(self) -> None:
-        self.received: list[Any] = []
-        self.controller: Any = None
-
-    def start(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        received = self.received
-
-        class Handler:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-                received.append(envelope)
-                return "250 OK"
-
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=SMTP_PORT)
-        self.controller.start()
-
-
 @pytest.fixture
-def mail() -> Iterator[_MailServer]:
+def mail() -> Iterator[MailServer]:
     """The stack's mail server, down until the test starts it."""
-    server = _MailServer()
+    server = MailServer()
     yield server
-    if server.controller is not None:
-        server.controller.stop()
+    server.stop()
 
 
 def test_failed_emails_say_why_and_a_retry_sends_each_once(services, mail) -> None:
