@@ -83,32 +83,47 @@ function stateButton(message, done, report, parent) {
 function retryButton(message, done, report) {
   if (!message.deliveries?.failed || message.state === "archived") return null;
   const n = message.deliveries.failed;
+  return reportButton(`Retry ${fmtNumber(n)} failed`, {
+    ariaLabel: `Retry the ${fmtNumber(n)} failed ${n === 1 ? "delivery" : "deliveries"} of “${message.name}”`,
+    report,
+    failure: "The failed deliveries were not retried",
+    work: async () => {
+      const { requeued } = await api("POST", `${path(message)}/retry`);
+      report.append(
+        notice(
+          requeued
+            ? `${fmtNumber(requeued)} ${requeued === 1 ? "delivery is" : "deliveries are"} being tried again${message.state === "live" ? "" : " (when the message goes live)"}.`
+            : "No failed deliveries were left to retry.",
+        ),
+      );
+      done(await api("GET", path(message)));
+    },
+  });
+}
+
+/**
+ * A secondary button whose `work` reports to the page's `report` area: what it did, or why it
+ * failed (`failure`), after which it can be pressed again.
+ */
+function reportButton(label, { ariaLabel = null, report, failure, work }) {
   const button = h(
     "button",
     {
       type: "button",
       class: "secondary",
-      "aria-label": `Retry the ${fmtNumber(n)} failed ${n === 1 ? "delivery" : "deliveries"} of “${message.name}”`,
+      "aria-label": ariaLabel,
       onclick: async () => {
         clear(report);
         button.disabled = true;
         try {
-          const { requeued } = await api("POST", `${path(message)}/retry`);
-          report.append(
-            notice(
-              requeued
-                ? `${fmtNumber(requeued)} ${requeued === 1 ? "delivery is" : "deliveries are"} being tried again${message.state === "live" ? "" : " (when the message goes live)"}.`
-                : "No failed deliveries were left to retry.",
-            ),
-          );
-          done(await api("GET", path(message)));
+          await work();
         } catch (error) {
-          report.append(errorBox(error, "The failed deliveries were not retried"));
+          report.append(errorBox(error, failure));
           button.disabled = false;
         }
       },
     },
-    `Retry ${fmtNumber(n)} failed`,
+    label,
   );
   return button;
 }
@@ -216,51 +231,26 @@ export async function messagePage(ctx) {
 
   const archiveButton = () => {
     const archived = message.state === "archived";
-    const button = h(
-      "button",
-      {
-        type: "button",
-        class: "secondary",
-        onclick: async () => {
-          clear(report);
-          button.disabled = true;
-          try {
-            const updated = await api("PATCH", `/api/messages/${encodeURIComponent(message.id)}`, { state: archived ? "paused" : "archived" });
-            report.append(notice(archived ? `“${message.name}” is restored, paused: go live when you are ready.` : `“${message.name}” is archived: it is no longer sent, and is listed under Archived.`));
-            redraw(updated, archived ? "Archive" : "Restore");
-          } catch (error) {
-            report.append(errorBox(error, archived ? "It was not restored" : "It was not archived"));
-            button.disabled = false;
-          }
-        },
+    return reportButton(archived ? "Restore" : "Archive", {
+      report,
+      failure: archived ? "It was not restored" : "It was not archived",
+      work: async () => {
+        const updated = await api("PATCH", `/api/messages/${encodeURIComponent(message.id)}`, { state: archived ? "paused" : "archived" });
+        report.append(notice(archived ? `“${message.name}” is restored, paused: go live when you are ready.` : `“${message.name}” is archived: it is no longer sent, and is listed under Archived.`));
+        redraw(updated, archived ? "Archive" : "Restore");
       },
-      archived ? "Restore" : "Archive",
-    );
-    return button;
+    });
   };
 
-  const duplicateButton = () => {
-    const button = h(
-      "button",
-      {
-        type: "button",
-        class: "secondary",
-        onclick: async () => {
-          clear(report);
-          button.disabled = true;
-          try {
-            const copy = await api("POST", `/api/messages/${encodeURIComponent(message.id)}/duplicate`);
-            ctx.navigate(`/messages/${encodeURIComponent(copy.id)}/edit`);
-          } catch (error) {
-            report.append(errorBox(error, "It was not duplicated"));
-            button.disabled = false;
-          }
-        },
+  const duplicateButton = () =>
+    reportButton("Duplicate", {
+      report,
+      failure: "It was not duplicated",
+      work: async () => {
+        const copy = await api("POST", `/api/messages/${encodeURIComponent(message.id)}/duplicate`);
+        ctx.navigate(`/messages/${encodeURIComponent(copy.id)}/edit`);
       },
-      "Duplicate",
-    );
-    return button;
-  };
+    });
 
   const drawHead = () => {
     const archived = message.state === "archived";
