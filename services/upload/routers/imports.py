@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -355,12 +356,7 @@ async def undo(
     """Take back what an import did (SPEC §6.3): a new import in the history (``source:
     "undo"``) deletes the contacts it created and restores what it changed, keeping what anyone
     changed since; its sends not made yet are cancelled."""
-    row = await repo.get_import(pool, workspace.id, import_id)
-    if row is None:
-        raise not_found("import")
-    refusal = rules.undo_refusal(row)
-    if refusal is not None:
-        raise ApiError(409, "conflict", refusal)
+    row = await _allowed(pool, workspace.id, import_id, rules.undo_refusal)
     undo_id = new_id("imp_")
     async with pool.acquire() as conn:
         if not await repo.start_undo(conn, workspace.id, row, undo_id):
@@ -369,18 +365,27 @@ async def undo(
     return ImportPublic.from_row(await repo.get_import(pool, workspace.id, undo_id))
 
 
+async def _allowed(
+    pool: Pool, workspace_id: str, import_id: str, refusal: Callable[[Any], str | None]
+) -> Any:
+    """The workspace's import, if ``refusal`` lets it be undone, cancelled or deleted: 404 for
+    another workspace's or none, 409 with the rule's reason."""
+    row = await repo.get_import(pool, workspace_id, import_id)
+    if row is None:
+        raise not_found("import")
+    reason = refusal(row)
+    if reason is not None:
+        raise ApiError(409, "conflict", reason)
+    return row
+
+
 @router.post("/{import_id}/cancel", status_code=202, response_model=ImportPublic)
 async def cancel(import_id: str, workspace: CurrentWorkspace, pool: Pool) -> ImportPublic:
     """Stop a queued or running import (a dry run too) after the chunk being applied: it ends
     ``cancelled``; what its applied chunks did stays and is counted exactly (``counts.rows`` =
     created + updated + failed), the rest is ``rows_not_processed``. 409 once it has ended,
     for an upload never started (delete it), and for an undo."""
-    row = await repo.get_import(pool, workspace.id, import_id)
-    if row is None:
-        raise not_found("import")
-    refusal = rules.cancel_refusal(row)
-    if refusal is not None:
-        raise ApiError(409, "conflict", refusal)
+    row = await _allowed(pool, workspace.id, import_id, rules.cancel_refusal)
     try:
         async with pool.acquire() as conn, conn.transaction():
             cancelled = await import_store.cancel(conn, workspace.id, import_id)
@@ -401,12 +406,7 @@ async def delete_upload(
 ) -> Response:
     """Delete an upload never started: its stored file and its entry. 409 for an import that
     was started (cancel a running one; a finished one stays in the history)."""
-    row = await repo.get_import(pool, workspace.id, import_id)
-    if row is None:
-        raise not_found("import")
-    refusal = rules.delete_refusal(row)
-    if refusal is not None:
-        raise ApiError(409, "conflict", refusal)
+    await _allowed(pool, workspace.id, import_id, rules.delete_refusal)
     async with pool.acquire() as conn:
         deleted = await import_store.delete_upload(
             conn, Path(settings.storage_dir), workspace.id, import_id
