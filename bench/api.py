@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from bench.run import ADMIN, RESULTS, _count_people, bench_stack, fresh_state
+from bench.run import ADMIN, _count_people, bench_stack, fresh_state, save_results
 from tests.support.api import Api
 
 
@@ -121,9 +121,7 @@ def main() -> None:
     )
     table = "\n".join(rows)
     print("\n" + table + "\n")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    (RESULTS / f"{stamp}-api.md").write_text(table + "\n\n" + json.dumps(result) + "\n")
+    save_results("api", table, result)
     print(json.dumps(result))
 
 

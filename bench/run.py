@@ -431,6 +431,13 @@ async def _diff_bytes(dsn: str) -> int:
         await conn.close()
 
 
+def save_results(name: str, table: str, result: Any) -> None:
+    """Keep a bench's table and JSON line in bench/results/ as ``<UTC time>-<name>.md``."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (RESULTS / f"{stamp}-{name}.md").write_text(table + "\n\n" + json.dumps(result) + "\n")
+
+
 def fresh_state(stack: Stack, name: str) -> None:
     """Give ``stack`` an empty database ``name`` and topics of its own (every bench run's
     start, before its services start)."""
@@ -601,9 +608,7 @@ def report(rows: int, results: list[RunResult]) -> None:
         "latency_p99_s": _median([r.latency_p99_s for r in results]),
         "peak_rss_mb": {s: round(rss[s]) for s in services},
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (RESULTS / f"{stamp}-{rows}.md").write_text(table + "\n\n" + json.dumps(summary) + "\n")
+    save_results(str(rows), table, summary)
     print(json.dumps(summary))
 
 
