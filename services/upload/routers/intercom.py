@@ -50,11 +50,6 @@ EXISTS = "A contact matching those details already exists with id={}"  # Interco
 NOT_FOUND = "Contact Not Found"
 
 
-def _problem(status: int, code: str, message: str) -> ApiError:
-    """An error in Intercom's codes (``errors.answer`` shapes it as ``error.list``)."""
-    return ApiError(status, code, message)
-
-
 class _Log:
     """The ingestion log entry of one write call (``call``: create, update, delete, tag,
     untag, merge, event)."""
@@ -73,7 +68,7 @@ class _Log:
         entry = ingestion.Outcome(new_id("icr_"), self.call, "failed", [message, *self.warnings])
         async with self.pool.acquire() as conn, conn.transaction():
             await ingestion.record(conn, self.workspace_id, SOURCE, [entry])
-        return _problem(status, code, message)
+        return ApiError(status, code, message)
 
 
 async def _body(request: Request) -> Any:
@@ -83,7 +78,7 @@ async def _body(request: Request) -> Any:
     try:
         return jsonfile.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise _problem(400, "parameter_invalid", f"the body is not valid JSON: {exc}") from None
+        raise ApiError(400, "parameter_invalid", f"the body is not valid JSON: {exc}") from None
 
 
 async def _contacts(
@@ -105,7 +100,7 @@ async def _found(
 ) -> Any:
     row = await repo.get_contact(conn, workspace_id, contact_id)
     if row is None:
-        raise _problem(404, "not_found", NOT_FOUND)
+        raise ApiError(404, "not_found", NOT_FOUND)
     return row
 
 
@@ -223,19 +218,19 @@ async def search_contacts(request: Request, workspace: CurrentWorkspace, pool: P
     from the body, where Intercom reads it."""
     body = await _body(request)
     if not isinstance(body, dict) or "query" not in body:
-        raise _problem(
+        raise ApiError(
             400, "parameter_invalid", "a search is {'query': {...}, 'pagination': {...}}"
         )
     pagination = body.get("pagination") or {}
     if not isinstance(pagination, dict):
-        raise _problem(400, "parameter_invalid", "pagination must be an object")
+        raise ApiError(400, "parameter_invalid", "pagination must be an object")
     query = body["query"]
     tag_names = await repo.tags_by_id(pool, workspace.id, sorted(intercom.tag_ids_in(query)))
     types = await people_store.attribute_types(pool, workspace.id)
     try:
         filter_ = intercom.search_filter(query, types, tag_names)
     except intercom.SearchError as exc:
-        raise _problem(400, "parameter_invalid", str(exc)) from None
+        raise ApiError(400, "parameter_invalid", str(exc)) from None
     return await _page(
         request,
         pool,
@@ -257,7 +252,7 @@ async def _page(
     try:
         size = intercom.per_page(per_page_raw)
     except InvalidValue as exc:
-        raise _problem(400, "parameter_invalid", str(exc)) from None
+        raise ApiError(400, "parameter_invalid", str(exc)) from None
     cursors: Cursors = request.app.state.cursors
     page, after = 1, None
     if starting_after is not None:
@@ -277,7 +272,7 @@ async def _page(
             audience=(filter_, ctx),
         )
     except InvalidFilter as exc:
-        raise _problem(400, "parameter_invalid", "; ".join(exc.problems)) from None
+        raise ApiError(400, "parameter_invalid", "; ".join(exc.problems)) from None
     total = await repo.count_matching(pool, workspace_id, filter_, ctx)
     more = len(rows) > size
     rows = rows[:size]
@@ -292,7 +287,7 @@ def _cursor(cursors: Cursors, raw: Any) -> tuple[int, str]:
         number, _, last = cursors.decode(str(raw), "text").partition(":")
         return int(number), last
     except (ApiError, ValueError):
-        raise _problem(
+        raise ApiError(
             400,
             "parameter_invalid",
             "starting_after is not valid: pass pages.next.starting_after of the previous page",
@@ -314,7 +309,7 @@ async def find_by_external_id(external_id: str, workspace: CurrentWorkspace, poo
         limit=1,
     )
     if not rows:
-        raise _problem(404, "not_found", NOT_FOUND)
+        raise ApiError(404, "not_found", NOT_FOUND)
     return await _contact(pool, workspace.id, rows[0])
 
 
@@ -435,16 +430,16 @@ async def create_tag(
     body = await _body(request)
     raw = body.get("name") if isinstance(body, dict) else None
     if not isinstance(raw, str) or not raw.strip():
-        raise _problem(400, "parameter_invalid", "a tag needs a name: {'name': 'vip'}")
+        raise ApiError(400, "parameter_invalid", "a tag needs a name: {'name': 'vip'}")
     try:
         name = parse_tag(raw)
     except InvalidValue as exc:
-        raise _problem(400, "parameter_invalid", str(exc)) from None
+        raise ApiError(400, "parameter_invalid", str(exc)) from None
     users = body.get("users") or []
     if not isinstance(users, list) or not all(
         isinstance(u, dict) and isinstance(u.get("id"), str) for u in users
     ):
-        raise _problem(400, "parameter_invalid", "users must be a list of {'id': <contact id>}")
+        raise ApiError(400, "parameter_invalid", "users must be a list of {'id': <contact id>}")
     async with pool.acquire() as conn:
         async with conn.transaction():
             await changes.lock(conn, workspace.id)
@@ -472,7 +467,7 @@ async def tag_contact(
     body = await _body(request)
     tag_id = body.get("id") if isinstance(body, dict) else None
     if not isinstance(tag_id, str | int) or isinstance(tag_id, bool):
-        raise _problem(400, "parameter_invalid", "say which tag: {'id': <tag id>}")
+        raise ApiError(400, "parameter_invalid", "say which tag: {'id': <tag id>}")
     tag = await _tag(pool, workspace.id, str(tag_id))
     await _tag_contact(request, pool, producer, workspace.id, contact_id, tag, untag=False)
     return intercom.tag_object(tag["id"], tag["name"])
@@ -495,7 +490,7 @@ async def untag_contact(
 async def _tag(pool: asyncpg.Pool, workspace_id: str, tag_id: str) -> dict[str, Any]:
     names = await repo.tags_by_id(pool, workspace_id, [tag_id])
     if tag_id not in names:
-        raise _problem(404, "not_found", "Tag Not Found")
+        raise ApiError(404, "not_found", "Tag Not Found")
     return {"id": tag_id, "name": names[tag_id]}
 
 
@@ -582,7 +577,7 @@ async def list_events(
     """A person's events (``type=user`` and one of ``user_id``, ``email``,
     ``intercom_user_id``), newest first; ``summary=true`` counts them by name."""
     if not (user_id or email or intercom_user_id):
-        raise _problem(
+        raise ApiError(
             400, "parameter_invalid", "say whose events: user_id, email or intercom_user_id"
         )
     people = await repo.find_people(
@@ -594,10 +589,10 @@ async def list_events(
     )
     if len(people) != 1:
         if people:
-            raise _problem(
+            raise ApiError(
                 409, "conflict", f"{len(people)} contacts match: name one by intercom_user_id"
             )
-        raise _problem(404, "not_found", "User Not Found")
+        raise ApiError(404, "not_found", "User Not Found")
     contact_id = people[0]["id"]
     if summary:
         rows = await repo.event_summary(pool, contact_id)
@@ -614,7 +609,7 @@ async def list_events(
     try:
         size = intercom.per_page(per_page)
     except InvalidValue as exc:
-        raise _problem(400, "parameter_invalid", str(exc)) from None
+        raise ApiError(400, "parameter_invalid", str(exc)) from None
     rows = await repo.person_events(pool, contact_id, None, size)
     events = [
         {
@@ -637,7 +632,7 @@ async def list_events(
     response_model=None,
 )
 async def unknown(rest: str, request: Request) -> NoReturn:
-    raise _problem(
+    raise ApiError(
         404,
         "not_found",
         f"Usher's Intercom-compatible API has no {request.method} /{rest}: it offers contacts"
