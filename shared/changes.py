@@ -22,7 +22,9 @@ prepares chunk *n + 1* while chunk *n* writes (services/merger/pipeline.py).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +38,7 @@ from shared.identity import Contact, Engine, Index, Kind, Outcome, merge_into, m
 from shared.ids import new_id
 from shared.logs import get_logger
 from shared.people_store import TagSpelling, lock_workspace
+from shared.values import email_key
 
 log = get_logger(__name__)
 
@@ -94,35 +97,40 @@ async def prepare(
     kind: Kind,
     tag: str | None = None,
     *,
-    carried: Iterable[Contact] = (),
+    carried: Mapping[str, Contact] | None = None,
+    carried_index: Index | None = None,
     carried_tags: Mapping[str, str] | None = None,
-    skip: Callable[[int], bool] = lambda i: False,
+    skip: AbstractSet[int] = frozenset(),
     pause: Callable[[], Awaitable[None]] | None = None,
     pause_every: int = 250,
     preview: str | None = None,
     placed: Mapping[int, str | None] | None = None,
 ) -> Prepared:
     """Apply ``records`` in memory over the contacts they can touch: those read from the
-    database, with ``carried`` contacts (a batch still committing, as it will be) in place of
-    their stored state. Records for which ``skip(index)`` is true are not applied. ``pause`` is
-    awaited every ``pause_every`` records (to let a commit in flight go on). ``preview`` (a dry
-    run's import id) reads people as that dry run has them so far (shared.previews) and gives
-    the people it would create ids that say so. ``placed`` (record index -> contact id, or None
-    for a new contact) applies those records where a person chose instead of by the identity
-    rules (a conflict resolved, SPEC §6.4). Raises :class:`Unappliable` with the record's index
-    when the engine raises on it."""
+    database, with ``carried`` contacts (id -> contact: a batch still committing, as it will
+    be; ``carried_index`` the index it was applied in, which finds them by user_id and email)
+    in place of their stored state, and those of them the records can touch besides. Records
+    whose index is in ``skip`` are not applied. ``pause`` is awaited every ``pause_every``
+    records (to let a commit in flight go on; 250: more often made the merger slower).
+    ``preview`` (a dry run's import id) reads people as that dry run has them so far
+    (shared.previews) and gives the people it would create ids that say so. ``placed``
+    (record index -> contact id, or None for a new contact) applies those records where a
+    person chose instead of by the identity rules (a conflict resolved, SPEC §6.4). Raises
+    :class:`Unappliable` with the record's index when the engine raises on it."""
     user_ids = [r["user_id"] for r in records if r.get("user_id") is not None]
-    emails = [r["email"] for r in records if r.get("email") is not None]
-    tag_names = [t for r in records for t in r.get("tags") or ()]
+    # Each email's key computed once: the index looks most of them up two or three times.
+    keys = {e: email_key(e) for r in records if (e := r.get("email")) is not None}
+    email_keys = set(keys.values())
+    tag_names = {t for r in records for t in r.get("tags") or ()}
     if tag:
-        tag_names.append(tag)
+        tag_names.add(tag)
     known = await people_store.load_tags(conn, workspace_id, tag_names)
     earlier: set[str] | None = None
     if preview is None:
-        contacts = await people_store.load_contacts(conn, workspace_id, user_ids, emails)
+        contacts = await people_store.load_contacts(conn, workspace_id, user_ids, email_keys)
     else:
         contacts, earlier = await previews.load_contacts(
-            conn, workspace_id, preview, user_ids, emails
+            conn, workspace_id, preview, user_ids, email_keys
         )
         known.update(await previews.load_tags(conn, preview, tag_names))
     if placed:
@@ -130,25 +138,32 @@ async def prepare(
         have = {c.id for c in contacts}
         found = await people_store.load_by_ids(conn, workspace_id, chosen)
         contacts.extend(c for c in found.values() if c.id not in have)
-    carried = list(carried)
     if carried:
-        replaced = {c.id for c in carried}
-        contacts = [c for c in contacts if c.id not in replaced]
-        contacts.extend(carried)
+        # The carried contacts read stale from the database, and those the records can find
+        # by a user_id or an email they have now (not the thousands of others).
+        assert carried_index is not None
+        mine = {c.id: c for c in contacts if c.id in carried}
+        for cid, contact in carried_index.matching(user_ids, email_keys).items():
+            if cid in carried:
+                mine[cid] = contact
+        contacts = [c for c in contacts if c.id not in mine]
+        contacts.extend(carried[cid] for cid in mine)
         if earlier is not None:
-            earlier |= replaced
+            earlier |= mine.keys()
     if carried_tags:
         known.update(carried_tags)
     spelling = TagSpelling(known)
     now = datetime.now(UTC)
     prefix = "c_" if preview is None else diff.PREVIEW_ID_PREFIX
-    engine = Engine(Index(contacts), now=now, new_id=lambda: new_id(prefix), canonical_tag=spelling)
+    engine = Engine(
+        Index(contacts, keys), now=now, new_id=lambda: new_id(prefix), canonical_tag=spelling
+    )
     prepared = Prepared(engine, spelling, now)
     outcomes = prepared.outcomes
     for i, record in enumerate(records):
         if pause is not None and i % pause_every == 0:
             await pause()
-        if skip(i):
+        if skip and i in skip:
             outcomes.append(None)
             continue
         try:
@@ -251,15 +266,30 @@ async def stage(conn: asyncpg.Connection, change: Change | None) -> None:
         )
 
 
-async def publish(producer: AIOKafkaProducer, change: Change | None) -> None:
+async def publish(producer: AIOKafkaProducer, change: Change | None, *, wait: bool = True) -> None:
     """After commit: send the event. A failure is logged, not raised: the outbox row stays,
-    and the messenger's sweeper processes it (at most ~15 s later)."""
+    and the messenger's sweeper processes it (at most ~15 s later). ``wait=False`` returns
+    once the event is queued in the producer, in order, without waiting for the broker (the
+    merger's next chunk need not wait for it)."""
     if change is None:
         return
     try:
-        await producer.send_and_wait(change.topic, change.value, key=change.key)
+        if wait:
+            await producer.send_and_wait(change.topic, change.value, key=change.key)
+        else:
+            sent = await producer.send(change.topic, change.value, key=change.key)
+            sent.add_done_callback(_log_failure)
     except Exception as exc:
-        log.warning("contacts-changed not published now", extra={"error": repr(exc)})
+        _not_published(exc)
+
+
+def _log_failure(sent: asyncio.Future[Any]) -> None:
+    if not sent.cancelled() and sent.exception() is not None:
+        _not_published(sent.exception())
+
+
+def _not_published(exc: BaseException | None) -> None:
+    log.warning("contacts-changed not published now", extra={"error": repr(exc)})
 
 
 @dataclass

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import struct
 import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,52 @@ def _decode_jsonb(data: bytes) -> Any:
     return orjson.loads(data[1:])
 
 
+# timestamptz in binary: microseconds since 2000-01-01 UTC. asyncpg's own encoder takes ~1 µs
+# a value (four a contact row: 3.9 of the 5.4 µs COPY spent on a bench row); this one ~0.35,
+# and a row's created_at and updated_at (the batch's one ``now``) are encoded once a batch.
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_INT64 = struct.Struct("!q")
+_PG_INFINITY = (1 << 63) - 1
+_MAX, _MIN = datetime.max.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC)
+_last: list[Any] = [None, b""]  # the datetime encoded last, and its bytes
+
+
+def _encode_timestamptz(value: datetime | date) -> bytes:
+    if value is _last[0]:
+        return _last[1]  # type: ignore[no-any-return]
+    if not isinstance(value, datetime):
+        if not isinstance(value, date):
+            raise TypeError(f"expected a datetime.date or datetime.datetime, got {value!r}")
+        value = datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:  # as asyncpg does here (the servers run in UTC): taken as UTC
+        value = value.replace(tzinfo=UTC)
+    if value == _MAX:  # as asyncpg does: the extremes are PostgreSQL's infinities
+        return _INT64.pack(_PG_INFINITY)
+    if value == _MIN:
+        return _INT64.pack(-_PG_INFINITY - 1)
+    data = _INT64.pack((value - _PG_EPOCH) // _MICROSECOND)
+    _last[0], _last[1] = value, data
+    return data
+
+
+def _decode_timestamptz(data: bytes) -> datetime:
+    micros = _INT64.unpack(data)[0]
+    if micros == _PG_INFINITY:  # as asyncpg does
+        return datetime.max
+    if micros == -_PG_INFINITY - 1:
+        return datetime.min
+    return _PG_EPOCH + timedelta(microseconds=micros)
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec(
+        "timestamptz",
+        encoder=_encode_timestamptz,
+        decoder=_decode_timestamptz,
+        schema="pg_catalog",
+        format="binary",
+    )
     # Binary codecs, so COPY (binary) can write json/jsonb columns too.
     await conn.set_type_codec(
         "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"

@@ -50,41 +50,59 @@ class Contact:
     is_new: bool = False
 
 
-def _key(email: str | None) -> str | None:
-    return email_key(email) if email is not None else None
-
-
 class Index:
     """The contacts a batch may touch, indexed by id, user_id and email (case-insensitively).
 
     Invariant: for every email key that occurs in the batch, *all* contacts of the workspace
     with that email are in the index, so "how many contacts share this email" is exact.
+    ``keys`` memoises email -> email key (a batch looks each email up several times).
     """
 
-    def __init__(self, contacts: Iterable[Contact] = ()) -> None:
+    def __init__(
+        self, contacts: Iterable[Contact] = (), keys: dict[str, str] | None = None
+    ) -> None:
         self.by_id: dict[str, Contact] = {}
         self.by_user_id: dict[str, Contact] = {}
         self.by_email: dict[str, dict[str, Contact]] = {}
+        self.keys: dict[str, str] = keys if keys is not None else {}
         for contact in contacts:
             self.add(contact)
+
+    def key(self, email: str) -> str:
+        """``email_key(email)``, memoised."""
+        key = self.keys.get(email)
+        if key is None:
+            key = self.keys[email] = email_key(email)
+        return key
 
     def add(self, contact: Contact) -> None:
         self.by_id[contact.id] = contact
         if contact.user_id is not None:
             self.by_user_id[contact.user_id] = contact
-        key = _key(contact.email)
-        if key is not None:
-            self.by_email.setdefault(key, {})[contact.id] = contact
+        if contact.email is not None:
+            self.by_email.setdefault(self.key(contact.email), {})[contact.id] = contact
 
     def change_email(self, contact: Contact, email: str) -> None:
-        old = _key(contact.email)
-        if old is not None:
-            self.by_email.get(old, {}).pop(contact.id, None)
+        if contact.email is not None:
+            self.by_email.get(self.key(contact.email), {}).pop(contact.id, None)
         contact.email = email
-        self.by_email.setdefault(email_key(email), {})[contact.id] = contact
+        self.by_email.setdefault(self.key(email), {})[contact.id] = contact
 
     def with_email(self, email: str) -> list[Contact]:
-        return list(self.by_email.get(email_key(email), {}).values())
+        return list(self.by_email.get(self.key(email), {}).values())
+
+    def matching(self, user_ids: Iterable[str], email_keys: Iterable[str]) -> dict[str, Contact]:
+        """The contacts with one of ``user_ids`` or of ``email_keys``, by id."""
+        found: dict[str, Contact] = {}
+        for user_id in user_ids:
+            contact = self.by_user_id.get(user_id)
+            if contact is not None:
+                found[contact.id] = contact
+        for key in email_keys:
+            holders = self.by_email.get(key)
+            if holders:
+                found.update(holders)
+        return found
 
 
 MatchedBy = Literal["user_id", "email", "lead_conversion"]
@@ -162,6 +180,7 @@ class Engine:
         # same batch changed that again ("after any change" means every record counts).
         self.snapshots: dict[str, list[dict[str, Any]]] = {}
         self._tags: dict[str, tuple[str, str]] = {}
+        self._tag_lists: dict[tuple[tuple[str, ...], str | None], list[str]] = {}
 
     def apply(self, record: Mapping[str, Any], kind: Kind, tag: str | None = None) -> Outcome:
         """Merge one record by the identity rules; see the module docstring for its format."""
@@ -219,7 +238,10 @@ class Engine:
             if holder is not None and holder is not contact:
                 return _taken(f"user_id {user_id!r}", holder)
         email = record.get("email")
-        if email is not None and _key(email) != _key(contact.email):
+        index = self.index
+        if email is not None and (
+            contact.email is None or index.key(email) != index.key(contact.email)
+        ):
             keeps_user_id = user_id is not None or contact.user_id is not None
             others = [c for c in self.index.with_email(email) if c is not contact]
             if others and not keeps_user_id:
@@ -251,38 +273,52 @@ class Engine:
         # What _merge would make of a blank contact, built at once: most rows of a large
         # import create someone, and this is the merger's hottest path.
         get = record.get
-        tags: list[str] = []
-        names = get("tags") or ()
-        if tag:
-            names = [*names, tag]
-        if names:
-            have: set[str] = set()
-            for name in names:
-                canonical, key = self._tag(name)
-                if key not in have:
-                    tags.append(canonical)
-                    have.add(key)
+        names = get("tags")
+        tags = self._tag_list(tuple(names) if names else (), tag)
         custom = get("custom")
-        custom = {k: v for k, v in custom.items() if v is not None} if custom else {}
+        if not custom:
+            custom = {}
+        elif None in custom.values():
+            custom = {k: v for k, v in custom.items() if v is not None}
+        # (else the record's own dict: a contact's attributes are replaced, never changed in
+        # place, so the record keeps what it was created from)
+        now = self.now
         contact = Contact(
-            id=self.new_id(),
-            role=role,
-            user_id=get("user_id") if role == "user" else None,  # leads have none
-            email=get("email"),
-            name=get("name"),
-            phone=get("phone"),
-            signed_up_at=get("signed_up_at"),
-            last_seen_at=get("last_seen_at"),
-            last_seen_ip=get("last_seen_ip"),
-            tags=tags,
-            custom=custom,
-            created_at=self.now,
-            updated_at=self.now,
-            is_new=True,
+            self.new_id(),
+            role,
+            get("user_id") if role == "user" else None,  # leads have none
+            get("email"),
+            get("name"),
+            get("phone"),
+            get("signed_up_at"),
+            get("last_seen_at"),
+            get("last_seen_ip"),
+            tags,
+            custom,
+            now,
+            now,
+            True,
         )
         self.changed[contact.id] = contact
         self.index.add(contact)
         return Outcome("created", contact, record=record, tags=tags)
+
+    def _tag_list(self, names: tuple[str, ...], tag: str | None) -> list[str]:
+        """A created contact's tags: ``names`` and ``tag`` in the workspace's spelling, each
+        once (case-insensitively). Memoised per batch: a file's rows repeat their tag lists."""
+        if not names and not tag:
+            return []
+        known = self._tag_lists.get((names, tag))
+        if known is None:
+            known = []
+            have: set[str] = set()
+            for name in (*names, tag) if tag else names:
+                canonical, key = self._tag(name)
+                if key not in have:
+                    known.append(canonical)
+                    have.add(key)
+            self._tag_lists[names, tag] = known
+        return list(known)
 
     def _snapshot(self, contact: Contact) -> None:
         """Keep the state a contact changed earlier in this batch had, before it changes again."""

@@ -12,8 +12,8 @@ from typing import Any
 
 import asyncpg
 
-from shared.identity import Contact, Index
-from shared.values import email_key, fold
+from shared.identity import Contact
+from shared.values import fold
 
 CONTACT_COLUMNS = (
     "id",
@@ -72,16 +72,20 @@ async def people_version(conn: asyncpg.Connection, workspace_id: str) -> int:
 
 
 async def load_contacts(
-    conn: asyncpg.Connection, workspace_id: str, user_ids: Sequence[str], emails: Sequence[str]
+    conn: asyncpg.Connection,
+    workspace_id: str,
+    user_ids: Sequence[str],
+    email_keys: Iterable[str],
 ) -> list[Contact]:
-    """Every contact of the workspace with one of ``user_ids`` or (any case) ``emails``."""
+    """Every contact of the workspace with one of ``user_ids`` or of ``email_keys``
+    (:func:`shared.values.email_key` of each email)."""
     # One scan of both indexes (a BitmapOr); UNION would sort whole rows to drop duplicates.
     rows = await conn.fetch(
         _SELECT + " WHERE workspace_id = $1"
         " AND (user_id = ANY($2::text[]) OR email_lower = ANY($3::text[]))",
         workspace_id,
         list(user_ids),
-        [email_key(e) for e in emails],
+        list(email_keys),
     )
     return [contact(r) for r in rows]
 
@@ -146,13 +150,6 @@ async def delete_contacts(conn: asyncpg.Connection, workspace_id: str, ids: Sequ
     )
 
 
-async def load_index(
-    conn: asyncpg.Connection, workspace_id: str, user_ids: Sequence[str], emails: Sequence[str]
-) -> Index:
-    """:func:`load_contacts` as an :class:`Index`."""
-    return Index(await load_contacts(conn, workspace_id, user_ids, emails))
-
-
 async def attribute_types(
     conn: asyncpg.Connection | asyncpg.Pool, workspace_id: str
 ) -> dict[str, str]:
@@ -211,7 +208,7 @@ async def load_tags(
         "SELECT name_lower, name FROM tags"
         " WHERE workspace_id = $1 AND name_lower = ANY($2::text[])",
         workspace_id,
-        sorted({fold(n) for n in names}),
+        sorted({fold(n) for n in set(names)}),
     )
     return {r["name_lower"]: r["name"] for r in rows}
 

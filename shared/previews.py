@@ -19,7 +19,7 @@ import asyncpg
 
 from shared import people_store
 from shared.identity import Contact
-from shared.values import email_key, fold
+from shared.values import fold
 
 _SAFE = re.compile(r"[A-Za-z0-9_]{1,40}")
 
@@ -60,17 +60,18 @@ async def load_contacts(
     workspace_id: str,
     import_id: str,
     user_ids: Sequence[str],
-    emails: Sequence[str],
+    email_keys: Iterable[str],
 ) -> tuple[list[Contact], set[str]]:
     """:func:`shared.people_store.load_contacts` as the dry run has the people so far, and the
     ids of those it created or changed already."""
-    stored = await people_store.load_contacts(conn, workspace_id, user_ids, emails)
+    email_keys = list(email_keys)
+    stored = await people_store.load_contacts(conn, workspace_id, user_ids, email_keys)
     rows = await conn.fetch(
         people_store.SELECT_FROM.format(table=_table(import_id, "contacts"))
         + " WHERE user_id = ANY($1::text[]) OR email_lower = ANY($2::text[])"
         " OR id = ANY($3::text[])",
         list(user_ids),
-        [email_key(e) for e in emails],
+        email_keys,
         [c.id for c in stored],
     )
     mine = [people_store.contact(r) for r in rows]

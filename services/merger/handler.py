@@ -159,6 +159,7 @@ class MergerHandler:
             preview,
             chunk.run,
             dict(prepared.engine.changed),
+            prepared.engine.index,
             dict(prepared.spelling.known),
             version if preview is not None else version + 1,  # a dry run writes no people
         )
@@ -231,9 +232,10 @@ class MergerHandler:
                 rows,
                 chunk.kind,
                 chunk.tag,
-                carried=carry.changed.values() if carry is not None else (),
+                carried=carry.changed if carry is not None else None,
+                carried_index=carry.index if carry is not None else None,
                 carried_tags=carry.tags if carry is not None else None,
-                skip=lambda i: rows[i]["_row"] in skip,
+                skip={i for i, r in enumerate(rows) if r["_row"] in skip} if skip else frozenset(),
                 # Let the previous chunk's tail send its next statement: PostgreSQL works on it
                 # while this loop goes on, instead of waiting for the whole loop.
                 pause=_yield,
@@ -276,7 +278,7 @@ class MergerHandler:
             await self.pipe.abandon(conn, tx)
             raise
         await self.pipe.commit(conn, tx)
-        await changes.publish(self.producer, change)
+        await changes.publish(self.producer, change, wait=False)
 
     async def _record(self, conn: asyncpg.Connection, chunk: RowChunk, report: Report) -> None:
         """The chunk's error report rows, diff, counts and marker (ending the import if last)."""

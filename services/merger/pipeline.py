@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 
-from shared.identity import Contact
+from shared.identity import Contact, Index
 from shared.logs import get_logger
 from shared.worker import Tail, fatal
 
@@ -38,6 +38,7 @@ class Carry:
     preview: str | None  # the dry run the chunk belonged to (its people are that dry run's)
     run: int  # ... and its run (a dry run run again starts from the workspace as it is)
     changed: dict[str, Contact]  # its people as they will be committed
+    index: Index  # the index it was applied in (finds them by user_id and email)
     tags: dict[str, str]  # folded tag name -> the workspace's spelling, after the chunk
     version: int  # the workspace's people_version once it committed
 
