@@ -192,8 +192,9 @@ class Engine:
             existing = self.index.by_user_id.get(user_id)
             if existing is not None:  # rule 1
                 return self._update(existing, record, tag, "user_id")
-            if email is not None:
-                anonymous = [c for c in self.index.with_email(email) if c.user_id is None]
+            holders = self.index.by_email.get(self.index.key(email)) if email is not None else None
+            if holders:
+                anonymous = [c for c in holders.values() if c.user_id is None]
                 if len(anonymous) == 1:  # rule 2: a lead or an email-only user gains the user_id
                     contact = anonymous[0]
                     self._snapshot(contact)

@@ -144,8 +144,10 @@ class GroupCommit:
                 pending.done.set_exception(answer)
             else:
                 pending.done.set_result(Written(rows[answer], created))
-        for change in published:  # after the answers: the messenger's sweep covers a failure
-            await changes.publish(self.producer, change)
+        # After the answers, queued in order and not waited for (the next batch need not wait
+        # for the broker; the messenger's sweep covers a failure).
+        for change in published:
+            await changes.publish(self.producer, change, wait=False)
 
 
 def _runs(

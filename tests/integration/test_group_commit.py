@@ -19,8 +19,12 @@ class Producer:
     def __init__(self) -> None:
         self.sent: list[Any] = []
 
-    async def send_and_wait(self, topic: str, value: bytes, key: bytes) -> None:
+    async def send(self, topic: str, value: bytes, key: bytes) -> asyncio.Future[None]:
+        """Queued (what group commit does: it does not wait for the broker)."""
         self.sent.append((topic, key))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
 
 
 async def _write_all(
