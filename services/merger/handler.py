@@ -122,10 +122,10 @@ class MergerHandler:
             applied = carry = None
         conn, tx = await self.pipe.begin()
         try:
-            if not await self._begin(conn, chunk):
+            version = await self._begin(conn, chunk)
+            if version is None:
                 await self.pipe.abandon(conn, tx)
                 return None
-            version = await people_store.people_version(conn, ws)
             if applied is None or carry is None or carry.version != version:
                 if applied is not None:
                     log.info("another writer came between chunks: preparing again")
@@ -169,7 +169,7 @@ class MergerHandler:
     async def apply_undo(self, chunk: UndoChunk) -> None:
         """One chunk of an undo, in one transaction with its marker (shared.undo)."""
         async with self.pool.acquire() as conn, conn.transaction():
-            if not await self._begin(conn, chunk):
+            if await self._begin(conn, chunk) is None:
                 return
             entries = await repo.diff_entries(conn, chunk.undo_of, chunk.source_seq)
             done = await undoing.undo_chunk(conn, chunk.workspace_id, chunk.import_id, entries)
@@ -183,26 +183,26 @@ class MergerHandler:
                 conflicts=done.conflicts,
             )
 
-    async def _begin(self, conn: asyncpg.Connection, chunk: RowChunk | UndoChunk) -> bool:
-        """In the chunk's transaction: take the workspace lock; False when the chunk is applied
-        already or its import is over; PoisonMessage when it arrived out of order."""
+    async def _begin(self, conn: asyncpg.Connection, chunk: RowChunk | UndoChunk) -> int | None:
+        """In the chunk's transaction: take the workspace lock; the workspace's people_version,
+        or None when the chunk is applied already or its import is over; PoisonMessage when it
+        arrived out of order."""
         await changes.lock(conn, chunk.workspace_id)
-        state = await repo.import_state(conn, chunk.import_id)
+        state = await repo.chunk_state(conn, chunk.workspace_id, chunk.import_id, chunk.seq)
         if state is None:
             raise PoisonMessage(f"import {chunk.import_id} does not exist")
-        status, run = state
-        if run != chunk.run:
-            return False  # left over from an earlier run of the import (a dry run before it)
-        done, applied = await repo.chunk_state(conn, chunk.import_id, chunk.seq)
-        if done or status in import_store.FINISHED:
-            return False
-        if chunk.seq != applied:
+        if state.run != chunk.run:
+            return None  # left over from an earlier run of the import (a dry run before it)
+        if state.done or state.status in import_store.FINISHED:
+            return None
+        if chunk.seq != state.applied:
             raise PoisonMessage(
-                f"chunk {chunk.seq} of import {chunk.import_id} arrived before chunk {applied}"
+                f"chunk {chunk.seq} of import {chunk.import_id} arrived before chunk"
+                f" {state.applied}"
             )
         if chunk.dry_run and chunk.seq == 0:
             await previews.create(conn, chunk.import_id)
-        return True
+        return state.people_version
 
     async def _prepare_all(self, conn: asyncpg.Connection, chunk: RowChunk) -> Applied:
         """:meth:`_prepare` from the database, leaving out each record the engine raises on."""
@@ -310,7 +310,7 @@ class MergerHandler:
         outcomes: list[Outcome | None] = []
         refused: list[dict[str, Any]] = []
         async with self.pool.acquire() as conn, conn.transaction():
-            if not await self._begin(conn, chunk):
+            if await self._begin(conn, chunk) is None:
                 return
             for record in chunk.rows:
                 one = chunk.model_copy(update={"rows": [record], "errors": []})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -15,22 +16,32 @@ from shared.events import RowChunk
 from shared.ids import new_id
 
 
-async def chunk_state(conn: asyncpg.Connection, import_id: str, seq: int) -> tuple[bool, int]:
-    """``(already applied?, how many chunks of the import are applied)``."""
+@dataclass(frozen=True)
+class ChunkState:
+    """Where a chunk's import stands, read under the workspace lock in one round trip."""
+
+    status: str
+    run: int
+    done: bool  # the chunk is applied already
+    applied: int  # how many chunks of the import are applied
+    people_version: int  # the workspace's (shared.people_store.people_version)
+
+
+async def chunk_state(
+    conn: asyncpg.Connection, workspace_id: str, import_id: str, seq: int
+) -> ChunkState | None:
+    """The chunk's :class:`ChunkState`, or None when its import does not exist."""
     row = await conn.fetchrow(
-        "SELECT EXISTS (SELECT 1 FROM import_chunks WHERE import_id = $1 AND seq = $2) AS done,"
-        " (SELECT count(*) FROM import_chunks WHERE import_id = $1) AS applied",
+        "SELECT i.status, i.run,"
+        " EXISTS (SELECT 1 FROM import_chunks WHERE import_id = $1 AND seq = $2) AS done,"
+        " (SELECT count(*) FROM import_chunks WHERE import_id = $1) AS applied,"
+        " (SELECT people_version FROM workspaces WHERE id = $3) AS people_version"
+        " FROM imports i WHERE i.id = $1",
         import_id,
         seq,
+        workspace_id,
     )
-    assert row is not None
-    return row["done"], row["applied"]
-
-
-async def import_state(conn: asyncpg.Connection, import_id: str) -> tuple[str, int] | None:
-    """``(status, run)`` of the import, or None when it does not exist."""
-    row = await conn.fetchrow("SELECT status, run FROM imports WHERE id = $1", import_id)
-    return (row["status"], row["run"]) if row is not None else None
+    return ChunkState(*row) if row is not None else None
 
 
 async def record_chunk(
