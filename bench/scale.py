@@ -1,4 +1,5 @@
-"""``make bench-scale``: concurrent imports with one, then two parser and merger processes.
+"""``make bench-scale``: concurrent imports, then one import alone, with one, then two parser
+and merger processes.
 
 Each configuration gets a fresh database and fresh topics; ``--imports`` workspaces (each
 seeded with the benchmark's 500,000 people) import the benchmark CSV at the same moment, and
@@ -103,22 +104,39 @@ def main() -> None:
     path, _expected = generate(args.rows, DATA)
     stack = bench_stack(partitions=2)  # two processes of a worker own one partition each
     stack.start_infra()
+    tables: dict[int, list[dict[str, object]]] = {}
     try:
-        results = [run(stack, path, args.rows, args.imports, n) for n in (1, 2)]
+        # Several imports at once, then one import alone (its chunks all go to one merger:
+        # chunks are keyed by workspace; see docs/ARCHITECTURE.md, "One big workspace").
+        for imports in dict.fromkeys((args.imports, 1)):
+            tables[imports] = [run(stack, path, args.rows, imports, n) for n in (1, 2)]
     finally:
         stack.stop_all()
-    print(f"\n| {args.imports} imports of {args.rows:,} rows at once | seconds | rows/s |")
-    print("|---|---|---|")
-    for r in results:
+    for imports, results in tables.items():
+        what = (
+            f"{imports} imports of {args.rows:,} rows at once"
+            if imports > 1
+            else (f"1 import of {args.rows:,} rows")
+        )
+        print(f"\n| {what} | seconds | rows/s |")
+        print("|---|---|---|")
+        for r in results:
+            print(
+                f"| {r['processes']} parser + {r['processes']} merger process(es) |"
+                f" {r['seconds']} | {r['rows_per_s']:,} |"
+            )
         print(
-            f"| {r['processes']} parser + {r['processes']} merger process(es) | {r['seconds']} |"
-            f" {r['rows_per_s']:,} |"
+            f"\nimport-request partitions {results[-1]['request_partitions']}, "
+            f"chunk partitions {results[-1]['chunk_partitions']} (of {stack.partitions})"
         )
     print(
-        f"\nimport-request partitions {results[-1]['request_partitions']}, "
-        f"chunk partitions {results[-1]['chunk_partitions']} (of {stack.partitions})"
+        json.dumps(
+            {
+                "rows": args.rows,
+                "results": {str(imports): results for imports, results in tables.items()},
+            }
+        )
     )
-    print(json.dumps({"imports": args.imports, "rows": args.rows, "results": results}))
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 """The merger's pipelining: chunk *n + 1* is prepared while chunk *n* writes and commits.
 
-A chunk's *tail* — its writes, its commit, the publish after it — runs in the background while
-the next chunk of the same workspace is prepared: its contacts read on another connection and
-its records applied in memory. That read happens under chunk *n*'s workspace lock, so it sees
-the state before chunk *n*; the people chunk *n* changed are carried over (:class:`Carry`) in
-their state after it. Chunk *n + 1*'s transaction then compares the workspace's
-``people_version`` with the one chunk *n* committed: if anyone else wrote the workspace's people
-in between, the preparation is thrown away and done again under the lock.
+A chunk's *tail* — its writes, its commit, the event queued after it (not waited for) — runs
+in the background while the next chunk of the same workspace is prepared: its contacts read on
+another connection and its records applied in memory. That read happens under chunk *n*'s
+workspace lock, so it sees the state before chunk *n*; the people chunk *n* changed are carried
+over (:class:`Carry`) in their state after it (those the next chunk's records can find, by
+``Carry.index``). Chunk *n + 1*'s transaction then compares the workspace's ``people_version``
+with the one chunk *n* committed: if anyone else wrote the workspace's people in between, the
+preparation is thrown away and done again under the lock.
 
 A chunk's message is acked only after its tail committed (shared.worker.InOrderAcks). A tail
 that fails for the worker's own reasons (the database went away) stops the process — exit 70,
