@@ -63,14 +63,6 @@ def contact(row: asyncpg.Record) -> Contact:
     )
 
 
-async def people_version(conn: asyncpg.Connection, workspace_id: str) -> int:
-    """How many transactions have written the workspace's people (read under the lock)."""
-    value: int = await conn.fetchval(
-        "SELECT people_version FROM workspaces WHERE id = $1", workspace_id
-    )
-    return value
-
-
 async def load_contacts(
     conn: asyncpg.Connection,
     workspace_id: str,
@@ -285,7 +277,7 @@ async def write_contacts(
 
 async def write_rows(conn: asyncpg.Connection, workspace_id: str, rows: Rows) -> int:
     """Insert the new contacts and overwrite the changed ones: two set-based statements.
-    Returns the workspace's new :func:`people_version` (every writer of people comes here)."""
+    Returns the workspace's new ``people_version`` (every writer of people comes here)."""
     version: int = await conn.fetchval(
         "UPDATE workspaces SET people_version = people_version + 1 WHERE id = $1"
         " RETURNING people_version",

@@ -24,7 +24,7 @@ class ChunkState:
     run: int
     done: bool  # the chunk is applied already
     applied: int  # how many chunks of the import are applied
-    people_version: int  # the workspace's (shared.people_store.people_version)
+    people_version: int  # how many transactions have written the workspace's people
 
 
 async def chunk_state(
