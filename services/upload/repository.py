@@ -375,17 +375,17 @@ async def find_contacts(
     pool: asyncpg.Pool,
     workspace_id: str,
     *,
-    email: str | None,
-    user_id: str | None,
-    tag: str | None,
-    role: str | None,
-    text: str | None,
-    before_id: str | None,
     limit: int,
+    email: str | None = None,
+    user_id: str | None = None,
+    tag: str | None = None,
+    role: str | None = None,
+    text: str | None = None,
+    before_id: str | None = None,
     audience: tuple[Any, FilterContext] | None = None,
 ) -> list[asyncpg.Record]:
-    """People of the workspace, newest first, filtered by every given condition (``audience``:
-    a filter and its context, compiled here)."""
+    """People of the workspace, newest first, filtered by every condition given (None: no
+    condition; ``audience``: a filter and its context, compiled here)."""
     where = ["workspace_id = $1"]
     params: list[Any] = [workspace_id]
 

@@ -79,11 +79,6 @@ async def segment_users(
         rows = await repo.find_contacts(
             pool,
             workspace.id,
-            email=None,
-            user_id=None,
-            tag=None,
-            role=None,
-            text=None,
             before_id=paging.after,
             limit=paging.limit + 1,
             audience=(segment["filter"], ctx),

@@ -260,16 +260,7 @@ async def _page(
     ctx = await audiences.filter_context(pool, workspace_id, datetime.now(UTC))
     try:
         rows = await repo.find_contacts(
-            pool,
-            workspace_id,
-            email=None,
-            user_id=None,
-            tag=None,
-            role=None,
-            text=None,
-            before_id=after,
-            limit=size + 1,
-            audience=(filter_, ctx),
+            pool, workspace_id, before_id=after, limit=size + 1, audience=(filter_, ctx)
         )
     except InvalidFilter as exc:
         raise ApiError(400, "parameter_invalid", "; ".join(exc.problems)) from None
@@ -297,17 +288,7 @@ def _cursor(cursors: Cursors, raw: Any) -> tuple[int, str]:
 @router.get("/contacts/find_by_external_id/{external_id:path}")
 async def find_by_external_id(external_id: str, workspace: CurrentWorkspace, pool: Pool) -> Any:
     """The user with this ``external_id`` (slashes and all: the SDK does not encode them)."""
-    rows = await repo.find_contacts(
-        pool,
-        workspace.id,
-        email=None,
-        user_id=external_id,
-        tag=None,
-        role="user",
-        text=None,
-        before_id=None,
-        limit=1,
-    )
+    rows = await repo.find_contacts(pool, workspace.id, user_id=external_id, role="user", limit=1)
     if not rows:
         raise ApiError(404, "not_found", NOT_FOUND)
     return await _contact(pool, workspace.id, rows[0])

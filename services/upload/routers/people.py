@@ -204,7 +204,6 @@ async def _find(
             user_id=user_id,
             tag=tag,
             role=role,
-            text=None,
             before_id=before_id,
             limit=limit,
             audience=audience,
