@@ -77,15 +77,7 @@ def _data(workspace: Api) -> dict[str, Any]:
         FILE.encode(), tag="Axe", mapping={"email": "Email", "name": "Name"}
     )
     [ada] = workspace.all_users(email="ada@example.com")
-    message = workspace.new_message(
-        name="Welcome",
-        type="auto",
-        channel="in_app",
-        subject="Welcome",
-        body="Hi {{name}}",
-        audience={"field": "custom.plan", "op": "eq", "value": "pro"},
-        state="live",
-    )
+    message = workspace.pro_message("Welcome")
     return {"import": finished["id"], "person": ada["id"], "message": message["id"]}
 
 

@@ -361,15 +361,7 @@ def test_errors_have_intercoms_shape(services, api: Api) -> None:
 def test_a_contact_made_through_intercom_gets_a_live_message_once(
     services, api: Api, client: Intercom
 ) -> None:
-    message = api.new_message(
-        name="Pro welcome",
-        type="auto",
-        channel="in_app",
-        subject="Welcome",
-        body="Hi {{name}}",
-        audience={"field": "custom.plan", "op": "eq", "value": "pro"},
-        state="live",
-    )
+    message = api.pro_message()
     contact = client.contacts.create(
         request={
             "role": "user",

@@ -182,15 +182,7 @@ def test_problems_are_listed_per_message(services, api: Api) -> None:
 
 
 def test_an_identify_triggers_a_live_message(services, api: Api) -> None:
-    message = api.new_message(
-        name="Pro welcome",
-        type="auto",
-        channel="in_app",
-        subject="Welcome",
-        body="Hi {{name}}",
-        audience={"field": "custom.plan", "op": "eq", "value": "pro"},
-        state="live",
-    )
+    message = api.pro_message()
     client = segment_client(services.base_url, api.token)
     client.identify("m-1", {"email": "m1@example.com", "name": "Mo", "plan": "free"})
     client.identify("m-1", {"plan": "pro"})

@@ -173,6 +173,18 @@ class Api:
         """``POST /api/messages``; the message made."""
         return self.ok("POST", "/api/messages", 201, json=body)
 
+    def pro_message(self, name: str = "Pro welcome") -> Any:
+        """A live in-app auto message "Hi {{name}}" to the people whose plan is pro."""
+        return self.new_message(
+            name=name,
+            type="auto",
+            channel="in_app",
+            subject="Welcome",
+            body="Hi {{name}}",
+            audience={"field": "custom.plan", "op": "eq", "value": "pro"},
+            state="live",
+        )
+
     @staticmethod
     def wait_for(probe: Callable[[], Any], expected: Any, timeout_s: float = 60) -> Any:
         """``probe()`` until it returns ``expected`` or the time is up; its last value."""
