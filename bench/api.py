@@ -22,8 +22,7 @@ from typing import Any
 
 import httpx
 
-from bench.run import ADMIN, _count_people, bench_stack, fresh_state, save_results
-from tests.support.api import Api
+from bench.run import _count_people, save_results, workspace_stack
 
 
 def _client_run(
@@ -79,13 +78,7 @@ def _client_run(
 
 
 def run(requests_per_client: int, concurrency: int) -> dict[str, Any]:
-    stack = bench_stack()
-    stack.start_infra()
-    try:
-        fresh_state(stack, "bench_api")
-        stack.start_services()
-        stack.wait_http()
-        api = Api.new_workspace(stack.base_url, "api bench", admin=ADMIN, timeout_s=600)
+    with workspace_stack("bench_api", "api bench") as (stack, api):
         _client_run(stack.base_url, api.token, 4, 50, "warm")  # connections, caches, attributes
         one = _client_run(stack.base_url, api.token, 1, requests_per_client, "one")
         many = _client_run(stack.base_url, api.token, concurrency, requests_per_client, "many")
@@ -94,8 +87,6 @@ def run(requests_per_client: int, concurrency: int) -> dict[str, Any]:
         stored = asyncio.run(_count_people(stack.dsn, api.workspace_id))
         assert stored == expected, (stored, expected)
         return {"one_client": one, "concurrent": many, "people": stored}
-    finally:
-        stack.stop_all()
 
 
 def main() -> None:

@@ -24,6 +24,8 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -507,6 +509,21 @@ def bench_stack(**overrides: Any) -> Stack:
     }
     options.update(overrides)
     return Stack(HOME, **options)
+
+
+@contextmanager
+def workspace_stack(database: str, workspace_name: str) -> Iterator[tuple[Stack, Api]]:
+    """The benchmarks' stack with every service running on a fresh database and topics, and a
+    new workspace in it; everything stopped afterwards (``make bench-api``, ``bench-segment``)."""
+    stack = bench_stack()
+    stack.start_infra()
+    try:
+        fresh_state(stack, database)
+        stack.start_services()
+        stack.wait_http()
+        yield stack, Api.new_workspace(stack.base_url, workspace_name, admin=ADMIN, timeout_s=600)
+    finally:
+        stack.stop_all()
 
 
 def main() -> None:

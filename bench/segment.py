@@ -22,18 +22,11 @@ from typing import Any
 import requests
 from segment.analytics import Client
 
-from bench.run import ADMIN, _count_people, bench_stack, fresh_state, save_results
-from tests.support.api import Api
+from bench.run import _count_people, save_results, workspace_stack
 
 
 def run(messages: int) -> dict[str, Any]:
-    stack = bench_stack()
-    stack.start_infra()
-    try:
-        fresh_state(stack, "bench_seg")
-        stack.start_services()
-        stack.wait_http()
-        api = Api.new_workspace(stack.base_url, "segment bench", admin=ADMIN, timeout_s=600)
+    with workspace_stack("bench_seg", "segment bench") as (stack, api):
         latencies: list[float] = []
         send = requests.Session.send
 
@@ -89,8 +82,6 @@ def run(messages: int) -> dict[str, Any]:
             "latency_p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
             "counts": counts,
         }
-    finally:
-        stack.stop_all()
 
 
 def main() -> None:
