@@ -313,13 +313,16 @@ async def write_records(
     import_id: str | None = None,
     placed: Mapping[int, str | None] | None = None,
     create_only: bool = False,
+    locked: bool = False,
 ) -> Written:
     """Steps 1–6 of the module docstring for records at hand, in the caller's transaction; the
     caller commits, then :func:`publish` es ``written.change``. ``placed``: see
     :func:`prepare` (LookupError when a chosen contact does not exist). ``create_only`` (a
     create that never updates, as Intercom's ``POST /contacts``): a record the identity rules
-    match to an existing contact raises :class:`Exists` before anything is written."""
-    await lock(conn, workspace_id)
+    match to an existing contact raises :class:`Exists` before anything is written.
+    ``locked``: the caller's transaction holds the workspace lock already."""
+    if not locked:
+        await lock(conn, workspace_id)
     if new_attributes:
         await ensure_attributes(conn, workspace_id, new_attributes)
     prepared = await prepare(conn, workspace_id, records, kind, tag, placed=placed)

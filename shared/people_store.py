@@ -196,11 +196,14 @@ async def load_tags(
     conn: asyncpg.Connection, workspace_id: str, names: Iterable[str]
 ) -> dict[str, str]:
     """The workspace's spelling of each of ``names`` that it knows, keyed by lower-case name."""
+    folded = sorted({fold(n) for n in set(names)})
+    if not folded:  # (most single writes: no round trip for nothing)
+        return {}
     rows = await conn.fetch(
         "SELECT name_lower, name FROM tags"
         " WHERE workspace_id = $1 AND name_lower = ANY($2::text[])",
         workspace_id,
-        sorted({fold(n) for n in set(names)}),
+        folded,
     )
     return {r["name_lower"]: r["name"] for r in rows}
 
@@ -275,18 +278,52 @@ async def write_contacts(
     return await write_rows(conn, workspace_id, contact_rows(workspace_id, contacts))
 
 
+# Up to this many rows go as one pipelined statement each (one round trip: asyncpg's
+# executemany) rather than through COPY (two, and a stage table's two more for updates): the
+# single writes of the API and the vendor routes are a few rows at a time.
+SMALL_WRITE = 32
+
+_INSERT = (
+    f"INSERT INTO contacts ({', '.join(CONTACT_COLUMNS)})"
+    f" VALUES ({', '.join(f'${i}' for i in range(1, len(CONTACT_COLUMNS) + 1))})"
+)
+# What an update sets (every column but the id, the workspace and created_at), from the stage
+# table or, for a few rows, from each row's own parameters.
+_UPDATED = tuple(c for c in CONTACT_COLUMNS if c not in ("id", "workspace_id", "created_at"))
+_UPDATED_AT = tuple(CONTACT_COLUMNS.index(c) for c in ("id", *_UPDATED))  # in a row of _row
+_UPDATE_ONE = (
+    "UPDATE contacts c SET "
+    + ", ".join(f"{col} = ${i}" for i, col in enumerate(_UPDATED, 2))
+    + ", version = c.version + 1 WHERE c.id = $1"
+)
+_UPDATE_FROM_STAGE = (
+    "UPDATE contacts c SET "
+    + ", ".join(f"{col} = s.{col}" for col in _UPDATED)
+    + ", version = c.version + 1 FROM contact_stage s WHERE c.id = s.id"
+)
+
+
 async def write_rows(conn: asyncpg.Connection, workspace_id: str, rows: Rows) -> int:
-    """Insert the new contacts and overwrite the changed ones: two set-based statements.
-    Returns the workspace's new ``people_version`` (every writer of people comes here)."""
+    """Insert the new contacts and overwrite the changed ones: set-based statements (COPY), or
+    for a few rows one pipelined statement each. Returns the workspace's new
+    ``people_version`` (every writer of people comes here)."""
     version: int = await conn.fetchval(
         "UPDATE workspaces SET people_version = people_version + 1 WHERE id = $1"
         " RETURNING people_version",
         workspace_id,
     )
     new, changed = rows
-    if new:
+    if len(new) <= SMALL_WRITE:
+        if new:
+            await conn.executemany(_INSERT, new)
+    else:
         await conn.copy_records_to_table("contacts", records=new, columns=CONTACT_COLUMNS)
-    if changed:
+    if len(changed) <= SMALL_WRITE:
+        if changed:
+            await conn.executemany(
+                _UPDATE_ONE, [tuple(row[i] for i in _UPDATED_AT) for row in changed]
+            )
+    else:
         # The stage holds this write's rows only: a transaction may write twice (records one
         # by one in savepoints, an API request of several runs), and rows left from the first
         # write would overwrite the second's with their older state.
@@ -296,13 +333,7 @@ async def write_rows(conn: asyncpg.Connection, workspace_id: str, rows: Rows) ->
             " TRUNCATE contact_stage"
         )
         await conn.copy_records_to_table("contact_stage", records=changed, columns=CONTACT_COLUMNS)
-        await conn.execute(
-            "UPDATE contacts c SET role = s.role, user_id = s.user_id, email = s.email,"
-            " name = s.name, phone = s.phone, signed_up_at = s.signed_up_at,"
-            " last_seen_at = s.last_seen_at, last_seen_ip = s.last_seen_ip, tags = s.tags,"
-            " custom = s.custom, updated_at = s.updated_at, version = c.version + 1"
-            " FROM contact_stage s WHERE c.id = s.id"
-        )
+        await conn.execute(_UPDATE_FROM_STAGE)
     return version
 
 

@@ -78,67 +78,87 @@ class GroupCommit:
     async def _drain(self, workspace_id: str) -> None:
         queue = self._queues[workspace_id]
         try:
-            while queue:  # requests that came while the last batch committed
-                batch = queue[:MAX_BATCH]
-                del queue[:MAX_BATCH]
+            while queue:
                 try:
-                    await self._apply(workspace_id, batch)
-                except Exception as exc:  # the batch's transaction failed: one by one
-                    log.warning(
-                        "a group commit failed; its requests are applied one by one",
-                        extra={"error": repr(exc), "requests": len(batch)},
-                    )
-                    for pending in batch:
-                        try:
-                            await self._apply(workspace_id, [pending])
-                        except Exception as one:
-                            if not isinstance(one, ApiError):
-                                log.exception("a single write failed", exc_info=one)
-                            pending.done.set_exception(one)
+                    await self._batches(workspace_id, queue)
+                except Exception as exc:  # no connection to be had: each on its own
+                    batch = queue[:MAX_BATCH]
+                    del queue[:MAX_BATCH]
+                    await self._one_by_one(workspace_id, batch, exc)
         finally:  # (no await between the last look at the queue and here)
             del self._writers[workspace_id]
             self._queues.pop(workspace_id, None)
 
-    async def _apply(self, workspace_id: str, batch: list[_Pending]) -> None:
+    async def _batches(self, workspace_id: str, queue: list[_Pending]) -> None:
+        """Batches on one connection while requests keep coming (no pool round trip a batch);
+        back to the caller for a fresh one after a batch failed, in case the connection broke."""
+        async with self.pool.acquire() as conn:
+            while queue:  # requests that came while the last batch committed
+                batch = queue[:MAX_BATCH]
+                del queue[:MAX_BATCH]
+                try:
+                    await self._apply(conn, workspace_id, batch)
+                except Exception as exc:
+                    await self._one_by_one(workspace_id, batch, exc)
+                    return
+
+    async def _one_by_one(self, workspace_id: str, batch: list[_Pending], exc: Exception) -> None:
+        """The batch's transaction failed: each request again in a transaction of its own."""
+        log.warning(
+            "a group commit failed; its requests are applied one by one",
+            extra={"error": repr(exc), "requests": len(batch)},
+        )
+        for pending in batch:
+            try:
+                async with self.pool.acquire() as conn:
+                    await self._apply(conn, workspace_id, [pending])
+            except Exception as one:
+                if not isinstance(one, ApiError):
+                    log.exception("a single write failed", exc_info=one)
+                pending.done.set_exception(one)
+
+    async def _apply(
+        self, conn: asyncpg.Connection, workspace_id: str, batch: list[_Pending]
+    ) -> None:
         """One transaction for ``batch``: validate each, write runs of one kind; once it has
         committed, answer each (nothing is answered from a transaction that rolled back)."""
         answers: list[tuple[_Pending, str | ApiError, bool]] = []
         published: list[changes.Change] = []
-        async with self.pool.acquire() as conn:
-            async with conn.transaction():
-                await changes.lock(conn, workspace_id)
-                types = dict(await people_store.attribute_types(conn, workspace_id))
-                accepted: list[tuple[_Pending, dict[str, Any], dict[str, str]]] = []
-                for pending in batch:
-                    record, new, refusal = _validated(pending.body, types)
-                    if refusal is not None:
-                        answers.append((pending, refusal, False))
+        async with conn.transaction():
+            await changes.lock(conn, workspace_id)
+            types = dict(await people_store.attribute_types(conn, workspace_id))
+            accepted: list[tuple[_Pending, dict[str, Any], dict[str, str]]] = []
+            for pending in batch:
+                record, new, refusal = _validated(pending.body, types)
+                if refusal is not None:
+                    answers.append((pending, refusal, False))
+                else:
+                    accepted.append((pending, record, new))
+            for run in _runs(accepted):
+                new_attributes: dict[str, str] = {}
+                for _, _, new in run:
+                    new_attributes.update(new)
+                written = await changes.write_records(
+                    conn,
+                    workspace_id,
+                    [record for _, record, _ in run],
+                    run[0][0].kind,
+                    self.topic,
+                    new_attributes=new_attributes,
+                    locked=True,
+                )
+                if written.change is not None:
+                    published.append(written.change)
+                for (pending, _, _), outcome in zip(run, written.outcomes, strict=True):
+                    if outcome is None or outcome.result == "failed" or outcome.contact is None:
+                        reasons = list(outcome.errors) if outcome is not None else []
+                        refused = ApiError(409, "conflict", "; ".join(reasons), reasons)
+                        answers.append((pending, refused, False))
                     else:
-                        accepted.append((pending, record, new))
-                for run in _runs(accepted):
-                    new_attributes: dict[str, str] = {}
-                    for _, _, new in run:
-                        new_attributes.update(new)
-                    written = await changes.write_records(
-                        conn,
-                        workspace_id,
-                        [record for _, record, _ in run],
-                        run[0][0].kind,
-                        self.topic,
-                        new_attributes=new_attributes,
-                    )
-                    if written.change is not None:
-                        published.append(written.change)
-                    for (pending, _, _), outcome in zip(run, written.outcomes, strict=True):
-                        if outcome is None or outcome.result == "failed" or outcome.contact is None:
-                            reasons = list(outcome.errors) if outcome is not None else []
-                            refused = ApiError(409, "conflict", "; ".join(reasons), reasons)
-                            answers.append((pending, refused, False))
-                        else:
-                            created = outcome.result == "created"
-                            answers.append((pending, outcome.contact.id, created))
-                ids = [a for _, a, _ in answers if isinstance(a, str)]
-                rows = await repo.contacts_by_id(conn, workspace_id, ids)  # before the commit
+                        created = outcome.result == "created"
+                        answers.append((pending, outcome.contact.id, created))
+            ids = [a for _, a, _ in answers if isinstance(a, str)]
+            rows = await repo.contacts_by_id(conn, workspace_id, ids)  # before the commit
         for pending, answer, created in answers:
             if isinstance(answer, ApiError):
                 pending.done.set_exception(answer)

@@ -99,4 +99,6 @@ async def test_a_lone_write_is_applied_at_once(own_pool) -> None:
     writes = GroupCommit(own_pool, Producer(), "usher.contact-changes")  # type: ignore[arg-type]
     written = await writes.write(workspace_id, {"email": "lone@x.io"}, "users")
     assert written.created and written.contact["email"] == "lone@x.io"
-    assert writes._writers == {} and writes._queues == {}  # nothing left behind
+    # Answered before its connection goes back to the pool; then nothing is left behind.
+    await asyncio.gather(*writes._writers.values())
+    assert writes._writers == {} and writes._queues == {}
