@@ -25,7 +25,6 @@ workspace never does: that is one tenant's data, and the others go on.
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import sys
 from collections import deque
@@ -43,6 +42,7 @@ from shared.errors import PoisonMessage, UndecodableMessage
 from shared.events import Envelope, decode
 from shared.kafka import make_producer, send_dead_letter
 from shared.logs import get_logger, import_context, setup_logging
+from shared.runtime import tune_gc
 from shared.settings import Settings, get_settings
 from shared.topics import MAX_MESSAGE_BYTES, Topic
 
@@ -90,8 +90,9 @@ def fatal(message: str) -> NoReturn:
     os._exit(70)
 
 
-def make_app(service: str, settings: Settings, default_web_port: int) -> faust.App:
-    """A faust app with our conventions: raw bytes, no auto-declared topics, earliest offsets."""
+def make_app(service: str, settings: Settings, default_web_port: int, buffer: int = 4) -> faust.App:
+    """A faust app with our conventions: raw bytes, no auto-declared topics, earliest offsets;
+    ``buffer`` messages fetched ahead of the agent at most."""
     datadir = settings.worker_data_dir / service
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -106,8 +107,11 @@ def make_app(service: str, settings: Settings, default_web_port: int) -> faust.A
         consumer_max_fetch_size=MAX_MESSAGE_BYTES,
         # A message can hold thousands of rows: buffer a few, not faust's default 4096, so a
         # worker that runs behind holds a bounded amount in memory (it stays in Kafka instead).
-        stream_buffer_maxsize=4,
-        broker_max_poll_records=4,
+        # Once the buffer is full faust fetches nothing for a second (its consumer's
+        # _wait_next_records), so a worker of small messages takes at most about ``buffer``
+        # a second: the messenger buffers more (serve's ``buffer``).
+        stream_buffer_maxsize=buffer,
+        broker_max_poll_records=buffer,
         producer_max_request_size=MAX_MESSAGE_BYTES,
         broker_commit_interval=1.0,
         # A killed worker's partitions return to its restarted self (or a sibling) after the
@@ -358,14 +362,16 @@ def serve(
     default_web_port: int,
     timers: Mapping[str, float] | None = None,
     pool_size: int | None = None,
+    buffer: int = 4,
 ) -> None:
     """Run a stream worker (blocks): one consumer per topic, all feeding one handler made by
     ``make_handler(settings, pool, producer)`` when the first consumer starts; each entry of
     ``timers`` (a method name of the handler → seconds) runs that method periodically, an
-    exception in it logged, never stopping the worker. This is every worker's ``main``."""
+    exception in it logged, never stopping the worker; ``buffer``: see :func:`make_app`. This
+    is every worker's ``main``."""
     settings = get_settings()
     setup_logging(service, settings.log_level)
-    app = make_app(service, settings, default_web_port)
+    app = make_app(service, settings, default_web_port, buffer)
     made: list[WorkerHandler] = []
     starting = asyncio.Lock()
 
@@ -415,15 +421,6 @@ def _add_timer(app: faust.App, made: list[Any], name: str, interval: float) -> N
 
 def run_worker(app: faust.App) -> None:
     """Run the faust worker (blocks). SIGTERM stops it; unacked messages are redelivered."""
-    # A chunk is thousands of short-lived dicts, nearly all freed by reference counting; the
-    # cyclic collector's default thresholds made it rescan every live object many times per
-    # chunk (30 % of the merger's time in a chunk's decode-apply-encode cycle). Objects that
-    # exist at start (modules, the app) are frozen out of its scans. The first threshold counts
-    # containers made minus those freed: above what two chunks in flight hold at once (~120,000
-    # with the diff's outcomes), it is reached by leaked cycles, not by every chunk. At 50,000
-    # the merger ran 112 collections in a 200,000-row bench (1.9 of its 26 CPU seconds, each
-    # rescanning a chunk still alive); at 500,000, none.
-    gc.freeze()
-    gc.set_threshold(500_000, 20, 100)
+    tune_gc()
     sys.argv = [sys.argv[0], "worker", "--loglevel=warn"]  # its web server serves /healthz
     app.main()

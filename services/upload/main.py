@@ -43,6 +43,7 @@ from services.upload.routers import (
 from shared import db, outbound
 from shared.kafka import make_producer
 from shared.logs import setup_logging
+from shared.runtime import tune_gc
 from shared.settings import Settings, get_settings
 from shared.topics import CONTACT_CHANGES
 
@@ -126,8 +127,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def main() -> None:
     settings = get_settings()
     setup_logging("upload", settings.log_level)
+    app = create_app(settings)
+    tune_gc()  # (the app made: its objects frozen out of the collector's scans)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
