@@ -89,19 +89,22 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
-# Every statement planned for its own parameters. asyncpg prepares each statement once per
-# connection, and after five runs PostgreSQL may keep a generic plan, costed for an average
-# workspace (or, before the table's first ANALYZE, for a table of a few pages): for a big
-# workspace among small ones that plan reads the whole workspace through (workspace_id, id) to
-# find a few people by user_id or email. Measured (make bench-api, a fresh database): the
-# people lookup went from 0.3 ms to 12 ms a call over 15,000 requests, PostgreSQL's CPU a
-# request from 0.35 to 1.44 ms; planned each time it stays at ~0.1 ms.
-SERVER_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
+# For the API's connections: every statement planned for its own parameters. asyncpg prepares
+# each statement once per connection, and after five runs PostgreSQL may keep a generic plan,
+# costed for an average workspace (or, before the table's first ANALYZE, for a table of a few
+# pages): for a big workspace among small ones that plan reads the whole workspace through
+# (workspace_id, id) to find a few people by user_id or email. Measured (make bench-api, a
+# fresh database): the people lookup went from 0.3 ms to 12 ms a call over 15,000 requests,
+# PostgreSQL's CPU a request from 0.35 to 1.44 ms; planned each time it stays at ~0.1 ms. Not
+# for the workers: their statements carry a chunk's thousands of keys, which the planner
+# estimates one by one, and planning them each time tripled PostgreSQL's CPU in make bench
+# (32 → 100 CPU seconds for 1M rows).
+CUSTOM_PLANS = {"plan_cache_mode": "force_custom_plan"}
 
 
 async def connect(dsn: str) -> asyncpg.Connection:
     """One connection with the JSON codecs every repository expects."""
-    conn = await asyncpg.connect(dsn, server_settings=SERVER_SETTINGS)
+    conn = await asyncpg.connect(dsn)
     await _init_connection(conn)
     return conn
 
@@ -111,10 +114,10 @@ async def create_pool(
 ) -> asyncpg.Pool:
     """A pool whose connections decode json/jsonb with orjson; with ``statement_timeout_s``,
     PostgreSQL cancels any statement that runs longer (``asyncpg.QueryCanceledError``)."""
-    settings = {**SERVER_SETTINGS, **(kwargs.pop("server_settings", None) or {})}
     if statement_timeout_s is not None:
+        settings = dict(kwargs.pop("server_settings", None) or {})
         settings["statement_timeout"] = str(int(statement_timeout_s * 1000))
-    kwargs["server_settings"] = settings
+        kwargs["server_settings"] = settings
     pool = await asyncpg.create_pool(
         dsn, min_size=1, max_size=size, init=_init_connection, **kwargs
     )

@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.database_url,
             max(settings.db_pool_size, 8),
             statement_timeout_s=settings.api_statement_timeout_s,
+            server_settings=db.CUSTOM_PLANS,
         )
         app.state.producer = make_producer(settings)
         await app.state.producer.start()
