@@ -98,7 +98,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 # PostgreSQL's CPU a request from 0.35 to 1.44 ms; planned each time it stays at ~0.1 ms. Not
 # for the workers: their statements carry a chunk's thousands of keys, which the planner
 # estimates one by one, and planning them each time tripled PostgreSQL's CPU in make bench
-# (32 → 100 CPU seconds for 1M rows).
+# (33 → 100 CPU seconds for 1M rows).
 CUSTOM_PLANS = {"plan_cache_mode": "force_custom_plan"}
 
 
