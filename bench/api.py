@@ -23,9 +23,8 @@ from typing import Any
 import aiohttp
 import orjson
 
-from bench.run import RssSampler, _count_people, _cpu_s, save_results, workspace_stack
+from bench.run import RssSampler, _count_people, _cpu_s, save_results, scalar, workspace_stack
 from infra.stack import Stack
-from shared import db
 
 
 def _body(tag: str, index: int, i: int, per_client: int) -> bytes:
@@ -111,22 +110,13 @@ def _measured(stack: Stack, token: str, clients: int, per_client: int, tag: str)
     return result
 
 
-async def _outbox_rows(dsn: str) -> int:
-    conn = await db.connect(dsn)
-    try:
-        value: int = await conn.fetchval("SELECT count(*) FROM outbox")
-        return value
-    finally:
-        await conn.close()
-
-
 def run(requests_per_client: int, concurrency: int) -> dict[str, Any]:
     with workspace_stack("bench_api", "api bench") as (stack, api):
         _client_run(stack.base_url, api.token, 4, 50, "warm")  # connections, caches, attributes
         one = _measured(stack, api.token, 1, requests_per_client, "one")
         many = _measured(stack, api.token, concurrency, requests_per_client, "many")
         # Changes the messenger had not taken yet when the clients finished (it keeps up: ~0).
-        many["messenger_backlog"] = asyncio.run(_outbox_rows(stack.dsn))
+        many["messenger_backlog"] = asyncio.run(scalar(stack.dsn, "SELECT count(*) FROM outbox"))
         per_client = requests_per_client - requests_per_client // 10  # the rest are updates
         expected = 4 * 45 + per_client * (1 + concurrency)
         stored = asyncio.run(_count_people(stack.dsn, api.workspace_id))

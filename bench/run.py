@@ -237,15 +237,18 @@ async def _checkpoint(dsn: str) -> None:
         await conn.close()
 
 
-async def _count_people(dsn: str, workspace_id: str) -> int:
+async def scalar(dsn: str, query: str, *args: Any) -> int:
+    """The one number ``query`` answers, on a connection of its own."""
     conn = await db.connect(dsn)
     try:
-        value: int = await conn.fetchval(
-            "SELECT count(*) FROM contacts WHERE workspace_id = $1", workspace_id
-        )
+        value: int = await conn.fetchval(query, *args)
         return value
     finally:
         await conn.close()
+
+
+async def _count_people(dsn: str, workspace_id: str) -> int:
+    return await scalar(dsn, "SELECT count(*) FROM contacts WHERE workspace_id = $1", workspace_id)
 
 
 def run_baseline(stack: Stack, path: Path, run: int) -> tuple[float, int]:
