@@ -26,6 +26,7 @@ from infra.stack import Stack
 from services.merger.handler import MergerHandler
 from shared import db, events
 from shared.events import RowChunk
+from shared.runtime import tune_gc
 from shared.settings import Settings
 from tests.support.db import fresh_database, new_message
 
@@ -95,6 +96,7 @@ async def replay(stack: Stack, raw: list[bytes], profile: bool) -> None:
         )
         await pool.execute("CHECKPOINT")
         handler = MergerHandler(Settings(), pool, _Producer())  # type: ignore[arg-type]
+        tune_gc()  # as the merger's worker does (shared.worker)
         profiler = cProfile.Profile() if profile else None
         cpu, wall = time.process_time(), time.monotonic()
         if profiler is not None:
