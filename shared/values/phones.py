@@ -28,13 +28,16 @@ def _national_prefix(country_code: int) -> re.Pattern[str] | None:
     return re.compile(prefix) if prefix else None
 
 
-def _fast_number(compact: str) -> PhoneNumber | None:
-    """What phonenumbers.parse(compact, None) returns for '+<digits>', or None when unsure.
+def _fast_split(compact: str) -> tuple[int, str] | None:
+    """The country calling code and national number phonenumbers.parse(compact, None) finds in
+    '+<digits>', or None when unsure.
 
     Mirrors the library's steps for this shape (pinned phonenumbers 9.0.x): country code = the
     1-3 digit prefix known to the library; a national number that could start with a national
-    prefix (e.g. '+44 0 20…') is left to the full parser, which may strip it. Equivalence with
-    the full parser is a property test in tests/unit/shared/values/test_phones.py.
+    prefix (e.g. '+44 0 20…') is left to the full parser, which may strip it. Leading zeros stay
+    in the national number (the library keeps them: its "Italian leading zero"), so its length is
+    that of the library's national significant number. Equivalence with the full parser is a
+    property test in tests/unit/shared/values/test_phones.py.
     """
     digits = compact[1:]
     for size in (1, 2, 3):
@@ -49,14 +52,17 @@ def _fast_number(compact: str) -> PhoneNumber | None:
     prefix = _national_prefix(code)
     if prefix is not None and prefix.match(national) is not None:
         return None
-    number = PhoneNumber(country_code=code, national_number=int(national))
-    if len(national) > 1 and national[0] == "0":  # the library's "Italian leading zero" rule
-        number.italian_leading_zero = True
-        zeros = len(national) - len(national.lstrip("0"))
-        zeros = min(zeros, len(national) - 1)
-        if zeros != 1:
-            number.number_of_leading_zeros = zeros
-    return number
+    return code, national
+
+
+@functools.cache  # one entry per (country calling code, length): a few hundred at most
+def _possible_length(country_code: int, length: int) -> int:
+    """phonenumbers.is_possible_number_with_reason for a number of ``country_code`` whose
+    national significant number has ``length`` digits: the library looks at nothing else (that
+    length against the possible lengths of the code's main region), so one number of that
+    length answers for all — without making a PhoneNumber per value."""
+    number = PhoneNumber(country_code=country_code, national_number=int("1" * length))
+    return phonenumbers.is_possible_number_with_reason(number)
 
 
 # What a national number read without a default country is said to lack (the dry run's
@@ -77,12 +83,16 @@ _LENGTH_ERRORS: Final = {
 }
 
 
-def _e164(number: PhoneNumber, shown: str, e164: str | None = None) -> str:
+def _e164(number: PhoneNumber, shown: str) -> str:
     reason = phonenumbers.is_possible_number_with_reason(number)
     if reason == ValidationResult.IS_POSSIBLE:
-        return e164 or phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    raise _impossible(shown, reason, number.country_code)
+
+
+def _impossible(shown: str, reason: int, country_code: int | None) -> InvalidValue:
     problem = _LENGTH_ERRORS.get(reason, "is not a possible phone number in +{}")
-    raise InvalidValue(f"{shown} {problem.format(number.country_code)}")
+    return InvalidValue(f"{shown} {problem.format(country_code)}")
 
 
 def _parse_number(text: str, region: str | None, shown: str) -> PhoneNumber:
@@ -116,9 +126,13 @@ def parse_phone(raw: str, default_country: str | None = None) -> str:
             text = f"{text[: m.start(1)]}+{text[m.end(1) :]}"
         compact = text.translate(_PHONE_PUNCT)
         if _E164_SHAPE_RE.fullmatch(compact) is not None:
-            number = _fast_number(compact)
-            if number is not None:
-                return _e164(number, shown, compact)
+            split = _fast_split(compact)
+            if split is not None:
+                code, national = split
+                reason = _possible_length(code, len(national))
+                if reason == ValidationResult.IS_POSSIBLE:
+                    return compact
+                raise _impossible(shown, reason, code)
         return _parse_full(text, None, shown)
     if not text:
         raise InvalidValue("the phone number is blank")
