@@ -21,6 +21,11 @@ VALUES = [
     datetime.max.replace(tzinfo=UTC),
     datetime.min.replace(tzinfo=UTC),
     datetime(1, 1, 1, 0, 0, 1, tzinfo=UTC),
+    # The edges of the fast path for aware UTC values (years 2 to 9998).
+    datetime(2, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+    datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    datetime(2000, 1, 1, tzinfo=UTC),
+    datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC),
 ]
 
 
