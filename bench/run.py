@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import DATA
 from bench.data import Expected, generate, seed_rows
 from infra.postgres_server import psql_path
 from infra.stack import Stack
@@ -40,7 +41,6 @@ from tests.support.db import fresh_database
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = ROOT / ".usher" / "bench"
-DATA = ROOT / "bench" / "data"
 RESULTS = ROOT / "bench" / "results"
 ADMIN = "bench-admin-token"
 MAPPING = {
