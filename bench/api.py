@@ -167,7 +167,7 @@ def main() -> None:
         ),
         f"| changes not yet taken by the messenger at the end | | {many['messenger_backlog']:,} | |",
     ]
-    for name in many["cpu_ms_per_request"]:
+    for name in dict.fromkeys(k for r in runs for k in r["cpu_ms_per_request"]):
         rows.append(
             f"| CPU ms a request: {name} | "
             + " | ".join(str(r["cpu_ms_per_request"].get(name, 0)) for r in runs)
