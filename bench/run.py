@@ -134,8 +134,8 @@ def _postgres_cpu_s(postmaster: int) -> float:
     """The postmaster, its live backends and the backends it has already reaped.
 
     Taken again if the postmaster reaped a backend while its live ones were read: that backend's
-    CPU would then be in neither (a pool closing connections as a run ends lost PostgreSQL's
-    whole share of a bench-api run once)."""
+    CPU would then be in neither. (One bench-api run showed no PostgreSQL CPU at all; this race
+    is the likely cause, not a proven one.)"""
     for _ in range(10):
         reaped = _cpu_s(postmaster, children=True)
         live = sum(_cpu_s(pid) for pid in _children(postmaster))
