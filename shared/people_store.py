@@ -313,17 +313,11 @@ async def write_rows(conn: asyncpg.Connection, workspace_id: str, rows: Rows) ->
         workspace_id,
     )
     new, changed = rows
-    if len(new) <= SMALL_WRITE:
-        if new:
-            await conn.executemany(_INSERT, new)
-    else:
+    if len(new) > SMALL_WRITE:
         await conn.copy_records_to_table("contacts", records=new, columns=CONTACT_COLUMNS)
-    if len(changed) <= SMALL_WRITE:
-        if changed:
-            await conn.executemany(
-                _UPDATE_ONE, [tuple(row[i] for i in _UPDATED_AT) for row in changed]
-            )
-    else:
+    elif new:
+        await conn.executemany(_INSERT, new)
+    if len(changed) > SMALL_WRITE:
         # The stage holds this write's rows only: a transaction may write twice (records one
         # by one in savepoints, an API request of several runs), and rows left from the first
         # write would overwrite the second's with their older state.
@@ -334,6 +328,8 @@ async def write_rows(conn: asyncpg.Connection, workspace_id: str, rows: Rows) ->
         )
         await conn.copy_records_to_table("contact_stage", records=changed, columns=CONTACT_COLUMNS)
         await conn.execute(_UPDATE_FROM_STAGE)
+    elif changed:
+        await conn.executemany(_UPDATE_ONE, [tuple(row[i] for i in _UPDATED_AT) for row in changed])
     return version
 
 
