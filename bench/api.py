@@ -28,10 +28,18 @@ import orjson
 from bench.run import RssSampler, _count_people, _cpu_s, save_results, scalar, workspace_stack
 from infra.stack import Stack
 
+# The first requests after the start (connections, caches, attributes), not measured.
+WARM_CLIENTS, WARM_PER_CLIENT = 4, 50
+
+
+def _created(per_client: int) -> int:
+    """The people a client's run creates (the last tenth of its requests update)."""
+    return per_client - per_client // 10
+
 
 def _body(tag: str, index: int, i: int, per_client: int) -> bytes:
     """The ``i``-th contact of client ``index``: the last tenth update earlier ones."""
-    people = per_client - per_client // 10
+    people = _created(per_client)
     n = i if i < people else (i - people) * 9
     return orjson.dumps(
         {
@@ -119,21 +127,16 @@ def _measured(stack: Stack, token: str, clients: int, per_client: int, tag: str)
 COLD_PER_CLIENT = 600
 
 
-def _created(per_client: int) -> int:
-    """The people a client's run creates (the last tenth of its requests update)."""
-    return per_client - per_client // 10
-
-
 def run(requests_per_client: int, concurrency: int) -> dict[str, Any]:
     with workspace_stack("bench_api", "api bench") as (stack, api):
-        _client_run(stack.base_url, api.token, 4, 50, "warm")  # connections, caches, attributes
+        _client_run(stack.base_url, api.token, WARM_CLIENTS, WARM_PER_CLIENT, "warm")
         cold = _measured(stack, api.token, concurrency, COLD_PER_CLIENT, "cold")
         one = _measured(stack, api.token, 1, requests_per_client, "one")
         many = _measured(stack, api.token, concurrency, requests_per_client, "many")
         # Changes the messenger had not taken yet when the clients finished (it keeps up: ~0).
         many["messenger_backlog"] = asyncio.run(scalar(stack.dsn, "SELECT count(*) FROM outbox"))
         expected = (
-            4 * _created(50)
+            WARM_CLIENTS * _created(WARM_PER_CLIENT)
             + concurrency * _created(COLD_PER_CLIENT)
             + _created(requests_per_client) * (1 + concurrency)
         )
