@@ -34,7 +34,6 @@ from services.merger import repository as repo
 from services.merger import undoing
 from services.merger.pipeline import Carry, Pipeline
 from shared import audiences, changes, diff, import_store, people_store, previews
-from shared.audiences import Verdict
 from shared.changes import Change, Prepared
 from shared.errors import PoisonMessage
 from shared.events import Envelope, ImportParsed, RowChunk, UndoChunk
@@ -145,6 +144,13 @@ class MergerHandler:
                     import_id=chunk.import_id,
                     suppressed=chunk.suppress_messages,
                 )
+            # The chunk's own rows (its report, diff, counts, marker, event) are written here,
+            # in the foreground, where each round trip is quick: in the tail each would wait for
+            # a slice of the next chunk's preparation to end before the next could go out.
+            if verdict is not None:
+                await previews.add_reach(conn, chunk.import_id, verdict.matched)
+            await self._record(conn, chunk, applied.report)
+            await changes.stage(conn, change)
         except BaseException:
             await self.pipe.abandon(conn, tx)
             raise
@@ -163,7 +169,7 @@ class MergerHandler:
             dict(prepared.spelling.known),
             version if preview is not None else version + 1,  # a dry run writes no people
         )
-        tail = self._tail(conn, tx, chunk, applied, rows, change, verdict)
+        tail = self._tail(conn, tx, chunk, applied, rows, change)
         return await self.pipe.run(tail, next_carry, f"chunk {chunk.seq} of {chunk.import_id}")
 
     async def apply_undo(self, chunk: UndoChunk) -> None:
@@ -253,18 +259,13 @@ class MergerHandler:
         applied: Applied,
         rows: people_store.Rows,
         change: Change | None,
-        verdict: Verdict | None,
     ) -> None:
-        """Write the prepared chunk, commit, then publish its event."""
+        """Write the prepared chunk's people, commit, then publish its event."""
         prepared = applied.prepared
         try:
             ws = chunk.workspace_id
             fresh = prepared.spelling.fresh.values()
             await changes.write(conn, ws, rows, fresh, preview=_preview(chunk))
-            if verdict is not None:
-                await previews.add_reach(conn, chunk.import_id, verdict.matched)
-            await self._record(conn, chunk, applied.report)
-            await changes.stage(conn, change)
         except REFUSED as exc:
             await self.pipe.abandon(conn, tx)
             log.warning(
