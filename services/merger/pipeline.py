@@ -119,6 +119,7 @@ class Pipeline:
             self.background = True
             return None
         self.inflight = asyncio.create_task(self._guarded(tail, what))
+        await asyncio.sleep(0)  # its first statement goes out now, before the next chunk's decode
         return self.inflight
 
     async def _guarded(self, tail: Awaitable[None], what: str) -> None:
