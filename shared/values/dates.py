@@ -66,8 +66,17 @@ def _from_unix(negative: bool, whole: int, fraction: str) -> datetime | None:
         return None
 
 
+def _unix_text(text: str, negative: bool, whole: str, fraction: str) -> datetime | str:
+    """Unix time written as `text` (its sign, whole digits and fraction), or why not."""
+    unix = _from_unix(negative, int(whole), fraction) if len(whole) <= 20 else None
+    return unix if unix is not None else f"{_show(text)} is out of range for Unix time"
+
+
 def _parse_date_text(text: str, date_order: str, numbers: bool) -> datetime | str:
     """The datetime that stripped `text` denotes, or the user-facing message of why not."""
+    if numbers and text.isdigit() and text.isascii():
+        # Unix seconds, the commonest number, without the patterns (no other form is all digits)
+        return _unix_text(text, False, text, "")
     m = _ISO_RE.fullmatch(text)
     if m is not None:
         if "t" in text or "z" in text:  # fromisoformat wants 'T' and 'Z'
@@ -101,8 +110,7 @@ def _parse_date_text(text: str, date_order: str, numbers: bool) -> datetime | st
     if numbers:
         m = _UNIX_RE.fullmatch(text)
         if m is not None:
-            unix = _from_unix(m[1] == "-", int(m[2]), m[3] or "") if len(m[2]) <= 20 else None
-            return unix if unix is not None else f"{_show(text)} is out of range for Unix time"
+            return _unix_text(text, m[1] == "-", m[2], m[3] or "")
     m = _ISO_ZONED_RE.fullmatch(text)
     if m is not None:
         return _parse_date_text(m[1] + ("Z" if m[2] else m[3]), date_order, False)
