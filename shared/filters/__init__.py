@@ -73,7 +73,7 @@ from typing import Any
 import orjson
 
 from shared.errors import InvalidFilter
-from shared.filters.memory import _eval
+from shared.filters.memory import Predicate, predicate
 from shared.filters.parse import _Parser
 from shared.filters.sql import _Sql
 from shared.filters.tree import (
@@ -96,9 +96,13 @@ class CompiledFilter:
 
     def __init__(self, root: _Node) -> None:
         self._root = root
+        self._predicate: Predicate | None = None  # made on the first call (see matches)
 
     def matches(self, contact: Mapping[str, Any]) -> bool:
-        return _eval(self._root, contact)
+        # Made here, not when compiled: a value it trips on raises where evaluating did before.
+        if self._predicate is None:
+            self._predicate = predicate(self._root)
+        return self._predicate(contact)
 
     @property
     def matches_everyone(self) -> bool:

@@ -1,8 +1,13 @@
-"""Evaluating a filter's tree on one person in memory (mirrors shared.filters.sql)."""
+"""Evaluating a filter's tree on one person in memory (mirrors shared.filters.sql).
+
+A tree is turned once into nested closures (:func:`predicate`), each leaf's branches on its
+subject and operator decided then and its value folded then: the writers judge every audience
+on every person a batch changed, so this runs once per person and message.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -11,98 +16,149 @@ from shared.filters.parse import _aware, _decimal, _number_ok
 from shared.filters.tree import _NO_VALUE, _Bool, _Leaf, _Node, _Not, _Subject
 from shared.values import fold
 
+Predicate = Callable[[Mapping[str, Any]], bool]
+_Test = Callable[[Any], bool]  # on a value that is present
 
-def _eval(node: _Node, contact: Mapping[str, Any]) -> bool:
+
+def predicate(node: _Node) -> Predicate:
+    """Whether a person (a mapping of their fields, ``custom``, ``tags`` and ``events``, the
+    event counts) is in the audience of ``node``."""
     if isinstance(node, _Leaf):
-        return _eval_leaf(node, contact)
+        return _leaf(node)
     if isinstance(node, _Bool):
+        children = tuple(predicate(child) for child in node.children)
         if node.op == "and":
-            return all(_eval(child, contact) for child in node.children)
-        return any(_eval(child, contact) for child in node.children)
+            return lambda contact: all(p(contact) for p in children)
+        return lambda contact: any(p(contact) for p in children)
     if isinstance(node, _Not):
-        return not _eval(node.child, contact)
-    return node.value
+        child = predicate(node.child)
+        return lambda contact: not child(contact)
+    value = node.value
+    return lambda contact: value
 
 
-def _eval_leaf(leaf: _Leaf, contact: Mapping[str, Any]) -> bool:
-    op, want = leaf.op, leaf.value
-    if leaf.subject.source == "tag":
-        tags = [fold(t) for t in contact.get("tags") or () if isinstance(t, str)]
-        if op in _NO_VALUE:
-            return bool(tags) == (op == "exists")
-        has = any(_text_op("eq" if op == "ne" else op, t, want) for t in tags)
-        return not has if op == "ne" else has
-    have = _extract(leaf.subject, contact)
+def _leaf(leaf: _Leaf) -> Predicate:
+    op, want, subject = leaf.op, leaf.value, leaf.subject
+    if subject.source == "tag":
+        return _tag_leaf(op, want)
+    extract = _extractor(subject)
     if op in _NO_VALUE:
-        present = have > 0 if leaf.subject.source == "event" else have is not None
-        return bool(present) == (op == "exists")
-    if have is None:
-        return op == "ne"
-    if leaf.subject.kind == "text":
+        exists = op == "exists"
+        if subject.source == "event":
+            return lambda contact: bool(extract(contact) > 0) == exists
+        return lambda contact: (extract(contact) is not None) == exists
+    test: _Test
+    if subject.kind == "text":
+        text = _text_test("eq" if op == "ne" else op, want)
         if op == "ne":
-            return not _text_op("eq", fold(have), want)
-        return _text_op(op, fold(have), want)
-    if leaf.subject.kind == "date":
-        return _date_op(op, have, *want)
-    if op == "in":
-        return bool(have in want)
-    return _order_op(op, have, want)
+            test = lambda have: not text(fold(have))  # noqa: E731
+        else:
+            test = lambda have: text(fold(have))  # noqa: E731
+    elif subject.kind == "date":
+        test = _date_test(op, *want)
+    elif op == "in":
+        test = lambda have: bool(have in want)  # noqa: E731
+    else:
+        test = _order_test(op, want)
+    absent = op == "ne"
+
+    def leaf_matches(contact: Mapping[str, Any]) -> bool:
+        have = extract(contact)
+        return absent if have is None else test(have)
+
+    return leaf_matches
 
 
-def _date_op(op: str, have: datetime, first: datetime, last: datetime) -> bool:
+def _tag_leaf(op: str, want: Any) -> Predicate:
+    if op in _NO_VALUE:
+        exists = op == "exists"
+        return lambda contact: any(isinstance(t, str) for t in contact.get("tags") or ()) == exists
+    text = _text_test("eq" if op == "ne" else op, want)
+
+    def has(contact: Mapping[str, Any]) -> bool:
+        return any(text(fold(t)) for t in contact.get("tags") or () if isinstance(t, str))
+
+    return (lambda contact: not has(contact)) if op == "ne" else has
+
+
+def _date_test(op: str, first: datetime, last: datetime) -> _Test:
     if op == "eq":
-        return first <= have <= last
+        return lambda have: first <= have <= last
     if op == "ne":
-        return not first <= have <= last
-    return _order_op(op, have, first)
+        return lambda have: not first <= have <= last
+    return _order_test(op, first)
 
 
-def _order_op(op: str, have: Any, want: Any) -> bool:
+def _order_test(op: str, want: Any) -> _Test:
     """eq/ne and the orderings on numbers, booleans and instants (not None)."""
     if op == "eq":
-        return bool(have == want)
+        return lambda have: bool(have == want)
     if op == "ne":
-        return bool(have != want)
+        return lambda have: bool(have != want)
     if op in ("gt", "after"):
-        return bool(have > want)
+        return lambda have: bool(have > want)
     if op == "gte":
-        return bool(have >= want)
+        return lambda have: bool(have >= want)
     if op in ("lt", "before"):
-        return bool(have < want)
-    return bool(have <= want)  # lte
+        return lambda have: bool(have < want)
+    return lambda have: bool(have <= want)  # lte
 
 
-def _text_op(op: str, have: str, want: Any) -> bool:
-    """``have`` is already folded; ``want`` is the filter's raw value (or tuple for ``in``)."""
+def _text_test(op: str, want: Any) -> Callable[[str], bool]:
+    """On a folded value; ``want`` is the filter's raw value (or tuple for ``in``), folded here."""
     if op == "in":
-        return any(have == fold(w) for w in want)
+        values = tuple(fold(w) for w in want)
+        return lambda have: have in values
     value = fold(want)
     if op == "contains":
-        return value in have
+        return lambda have: value in have
     if op == "starts_with":
-        return have.startswith(value)
+        return lambda have: have.startswith(value)
     if op == "ends_with":
-        return have.endswith(value)
-    return have == value  # eq (ne is the negation of eq, done by the caller)
+        return lambda have: have.endswith(value)
+    return lambda have: have == value  # eq (ne is the negation of eq, done by the caller)
 
 
-def _extract(subject: _Subject, contact: Mapping[str, Any]) -> Any:
+def _extractor(subject: _Subject) -> Callable[[Mapping[str, Any]], Any]:
     """The person's value for ``subject`` as the SQL side sees it, or None when it is absent."""
+    name, kind = subject.name, subject.kind
     if subject.source == "event":
-        count = (contact.get("events") or {}).get(subject.name, 0)
-        return Decimal(count if isinstance(count, int) and not isinstance(count, bool) else 0)
+
+        def count(contact: Mapping[str, Any]) -> Any:
+            n = (contact.get("events") or {}).get(name, 0)
+            return Decimal(n if isinstance(n, int) and not isinstance(n, bool) else 0)
+
+        return count
     if subject.source == "column":
-        raw = contact.get(subject.name)
-        if subject.kind == "date":
-            return _aware(raw) if isinstance(raw, datetime) else None
-        return raw if isinstance(raw, str) else None
-    raw = (contact.get("custom") or {}).get(subject.name)
-    if subject.kind == "text":
-        return raw if isinstance(raw, str) else None
-    if subject.kind == "number":
-        return _decimal(raw) if _number_ok(raw) else None
-    if subject.kind == "boolean":
-        return raw if isinstance(raw, bool) else None
+        if kind == "date":
+            return lambda contact: _date_or_none(contact.get(name))
+        return lambda contact: _text_or_none(contact.get(name))
+    if kind == "text":
+        return lambda contact: _text_or_none((contact.get("custom") or {}).get(name))
+    if kind == "number":
+        return lambda contact: _number_or_none((contact.get("custom") or {}).get(name))
+    if kind == "boolean":
+        return lambda contact: _bool_or_none((contact.get("custom") or {}).get(name))
+    return lambda contact: _iso_or_none((contact.get("custom") or {}).get(name))
+
+
+def _text_or_none(raw: Any) -> str | None:
+    return raw if isinstance(raw, str) else None
+
+
+def _date_or_none(raw: Any) -> datetime | None:
+    return _aware(raw) if isinstance(raw, datetime) else None
+
+
+def _number_or_none(raw: Any) -> Decimal | None:
+    return _decimal(raw) if _number_ok(raw) else None
+
+
+def _bool_or_none(raw: Any) -> bool | None:
+    return raw if isinstance(raw, bool) else None
+
+
+def _iso_or_none(raw: Any) -> datetime | None:
     if isinstance(raw, str):
         try:
             return _aware(datetime.fromisoformat(raw))
