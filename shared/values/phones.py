@@ -65,16 +65,18 @@ def _possible_length(country_code: int, length: int) -> int:
     return phonenumbers.is_possible_number_with_reason(number)
 
 
-def _known_length(compact: str) -> tuple[int, int] | None:
-    """The country calling code of '+<digits>' and the library's possible-length verdict on
-    it, from the fast path; None when unsure (the full parser decides)."""
-    if _E164_SHAPE_RE.fullmatch(compact) is None:
-        return None
-    split = _fast_split(compact)
+def _international(text: str, written: str) -> str:
+    """``text``, a number with its country calling code ('+…'), in E.164; ``written`` is the
+    cell as it was (for the messages). The fast path decides when it can, else the library."""
+    compact = text.translate(_PHONE_PUNCT)
+    split = _fast_split(compact) if _E164_SHAPE_RE.fullmatch(compact) is not None else None
     if split is None:
-        return None
+        return _parse_full(text, None, _show(written))
     code, national = split
-    return code, _possible_length(code, len(national))
+    reason = _possible_length(code, len(national))
+    if reason == ValidationResult.IS_POSSIBLE:
+        return compact
+    raise _impossible(_show(written), reason, code)
 
 
 # What a national number read without a default country is said to lack (the dry run's
@@ -131,24 +133,15 @@ def parse_phone(raw: str, default_country: str | None = None) -> str:
     code: …".
     """
     text = raw.strip()
-    if text[:1] == "+":  # the commonest shape, where the prefix pattern would find '+' at 0
-        compact = text.translate(_PHONE_PUNCT)
-        known = _known_length(compact)
-        if known is not None and known[1] == ValidationResult.IS_POSSIBLE:
-            return compact
-    shown = _show(text)
+    if text[:1] == "+":  # the commonest shape: what the prefix pattern would find at 0
+        return _international(text, text)
     m = _INTL_PREFIX_RE.match(text)
     if m is not None:
-        if m.start(1) >= 0:  # '00' is the international prefix: the country code follows
-            text = f"{text[: m.start(1)]}+{text[m.end(1) :]}"
-        compact = text.translate(_PHONE_PUNCT)
-        known = _known_length(compact)
-        if known is not None:
-            code, reason = known
-            if reason == ValidationResult.IS_POSSIBLE:
-                return compact
-            raise _impossible(shown, reason, code)
-        return _parse_full(text, None, shown)
+        if m.start(1) < 0:
+            return _international(text, text)
+        # '00' is the international prefix: the country code follows
+        return _international(f"{text[: m.start(1)]}+{text[m.end(1) :]}", text)
+    shown = _show(text)
     if not text:
         raise InvalidValue("the phone number is blank")
     if not any(c.isdigit() for c in text):
