@@ -74,6 +74,23 @@ def test_parse_phone_rejects(raw: str, country: str | None, message: str) -> Non
         parse_phone(raw, country)
 
 
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("+44 12", "'+44 12' is too short for a phone number in +44"),
+        ("  +44 12 ", "'+44 12' is too short for a phone number in +44"),
+        ("(+44) 12", "'(+44) 12' is too short for a phone number in +44"),
+        ("0044 12", "'0044 12' is too short for a phone number in +44"),
+    ],
+)
+def test_an_international_number_is_quoted_as_written(raw: str, message: str) -> None:
+    """Whichever way the country code is written, the message quotes the cell (trimmed), not
+    the '+…' form it was read as."""
+    with pytest.raises(InvalidValue) as refused:
+        parse_phone(raw)
+    assert str(refused.value) == message
+
+
 def _reference_e164(text: str) -> str | None:
     """phonenumbers' own answer for an international number: E.164, or None when refused."""
     try:
