@@ -19,7 +19,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 _MIGRATION_LOCK = 7_331_001  # advisory lock id: one migrator at a time
 
 
-def _encode_jsonb(value: Any) -> bytes:
+def encode_jsonb(value: Any) -> bytes:
     return b"\x01" + orjson.dumps(value)
 
 
@@ -40,7 +40,7 @@ _recent: dict[datetime | date, bytes] = {}  # values encoded lately (a batch's "
 _RECENT = 64
 
 
-def _encode_timestamptz(value: datetime | date) -> bytes:
+def encode_timestamptz(value: datetime | date) -> bytes:
     data = _recent.get(value)
     if data is not None:
         return data
@@ -84,14 +84,14 @@ def _decode_timestamptz(data: bytes) -> datetime:
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec(
         "timestamptz",
-        encoder=_encode_timestamptz,
+        encoder=encode_timestamptz,
         decoder=_decode_timestamptz,
         schema="pg_catalog",
         format="binary",
     )
     # Binary codecs, so COPY (binary) can write json/jsonb columns too.
     await conn.set_type_codec(
-        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
+        "jsonb", encoder=encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
     )
     await conn.set_type_codec(
         "json", encoder=orjson.dumps, decoder=orjson.loads, schema="pg_catalog", format="binary"

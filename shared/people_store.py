@@ -12,25 +12,29 @@ from typing import Any
 
 import asyncpg
 
+from shared import pgcopy
 from shared.identity import Contact
 from shared.values import fold
 
-CONTACT_COLUMNS = (
-    "id",
-    "workspace_id",
-    "role",
-    "user_id",
-    "email",
-    "name",
-    "phone",
-    "signed_up_at",
-    "last_seen_at",
-    "last_seen_ip",
-    "tags",
-    "custom",
-    "created_at",
-    "updated_at",
+# The columns a contact row (:func:`_row`) has, with their types for its binary COPY.
+_TEXT, _TIME = pgcopy.TEXT, pgcopy.TIMESTAMPTZ
+_CONTACT = (
+    ("id", _TEXT),
+    ("workspace_id", _TEXT),
+    ("role", _TEXT),
+    ("user_id", _TEXT),
+    ("email", _TEXT),
+    ("name", _TEXT),
+    ("phone", _TEXT),
+    ("signed_up_at", _TIME),
+    ("last_seen_at", _TIME),
+    ("last_seen_ip", _TEXT),
+    ("tags", pgcopy.TEXT_ARRAY),
+    ("custom", pgcopy.JSONB),
+    ("created_at", _TIME),
+    ("updated_at", _TIME),
 )
+CONTACT_COLUMNS = tuple(name for name, _ in _CONTACT)
 # A contact as the engine reads it, from ``{table}`` (contacts, or a dry run's own people).
 SELECT_FROM = (
     "SELECT id, role, user_id, email, name, phone, signed_up_at, last_seen_at, last_seen_ip,"
@@ -303,6 +307,20 @@ _UPDATE_FROM_STAGE = (
 )
 
 
+async def copy_contacts(
+    conn: asyncpg.Connection,
+    table: str,
+    rows: Iterable[tuple[Any, ...]],
+    *,
+    schema_name: str | None = None,
+) -> None:
+    """``COPY`` rows of :func:`_row` into ``table`` (contacts or a table like it)."""
+    await pgcopy.copy_rows(conn, table, CONTACT_COLUMNS, _encode, rows, schema_name=schema_name)
+
+
+_encode = pgcopy.encoder([type_ for _, type_ in _CONTACT])
+
+
 async def write_rows(conn: asyncpg.Connection, workspace_id: str, rows: Rows) -> int:
     """Insert the new contacts and overwrite the changed ones: set-based statements (COPY), or
     for a few rows one pipelined statement each. Returns the workspace's new
@@ -314,7 +332,7 @@ async def write_rows(conn: asyncpg.Connection, workspace_id: str, rows: Rows) ->
     )
     new, changed = rows
     if len(new) > SMALL_WRITE:
-        await conn.copy_records_to_table("contacts", records=new, columns=CONTACT_COLUMNS)
+        await copy_contacts(conn, "contacts", new)
     elif new:
         await conn.executemany(_INSERT, new)
     if len(changed) > SMALL_WRITE:
@@ -326,7 +344,7 @@ async def write_rows(conn: asyncpg.Connection, workspace_id: str, rows: Rows) ->
             " (LIKE contacts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;"
             " TRUNCATE contact_stage"
         )
-        await conn.copy_records_to_table("contact_stage", records=changed, columns=CONTACT_COLUMNS)
+        await copy_contacts(conn, "contact_stage", changed)
         await conn.execute(_UPDATE_FROM_STAGE)
     elif changed:
         await conn.executemany(_UPDATE_ONE, [tuple(row[i] for i in _UPDATED_AT) for row in changed])

@@ -104,11 +104,8 @@ async def write(
         ids = [r[0] for r in changed]
         await conn.execute(f"DELETE FROM {table} WHERE id = ANY($1::text[])", ids)
     if new or changed:
-        await conn.copy_records_to_table(
-            f"{import_id}_contacts",
-            schema_name="previews",
-            records=[*new, *changed],
-            columns=people_store.CONTACT_COLUMNS,
+        await people_store.copy_contacts(
+            conn, f"{import_id}_contacts", [*new, *changed], schema_name="previews"
         )
     fresh = list(fresh_tags)
     if fresh:
