@@ -3,10 +3,10 @@
 asyncpg's ``copy_records_to_table`` encodes each value through its codec machinery: a call
 into Python for each timestamptz and jsonb value (our codecs, shared.db), and for each array
 four abstract-base-class checks, each element two more. For the merger's contact rows that
-was 7.3–9.6 µs a row (the replay's 198,000 rows of 40 chunks, three runs); encoded here, 5.2–
-6.5 µs, the bytes PostgreSQL receives being the same (tests/integration/test_pgcopy.py reads
-both back equal). A timestamptz or jsonb value goes through the same function shared.db's codec
-uses, so the two encodings cannot drift apart.
+was 9.30 µs a row at best (the replay's 198,000 rows of 40 chunks, seven alternating runs);
+encoded here 7.92, the rows PostgreSQL stores being the same (tests/integration/test_pgcopy.py
+reads both back equal). A timestamptz or jsonb value goes through the same function
+shared.db's codec uses, so the two encodings cannot drift apart.
 
 Only the column types the writers of people use are known (:data:`TEXT`, :data:`TIMESTAMPTZ`,
 :data:`TEXT_ARRAY`, :data:`JSONB`); a value of the wrong Python type fails as asyncpg's
