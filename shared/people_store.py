@@ -307,6 +307,9 @@ _UPDATE_FROM_STAGE = (
 )
 
 
+_encode = pgcopy.encoder([type_ for _, type_ in _CONTACT])
+
+
 async def copy_contacts(
     conn: asyncpg.Connection,
     table: str,
@@ -316,9 +319,6 @@ async def copy_contacts(
 ) -> None:
     """``COPY`` rows of :func:`_row` into ``table`` (contacts or a table like it)."""
     await pgcopy.copy_rows(conn, table, CONTACT_COLUMNS, _encode, rows, schema_name=schema_name)
-
-
-_encode = pgcopy.encoder([type_ for _, type_ in _CONTACT])
 
 
 async def write_rows(conn: asyncpg.Connection, workspace_id: str, rows: Rows) -> int:
