@@ -7,6 +7,7 @@ work is a precomputed list of small closures.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,10 +104,17 @@ class RowValidator:
         )
         self.user_id_at = position.get(options.mapping.get("user_id", "\0"))
         self.fields: list[tuple[int, str, Field]] = []
+        # The same rules column by column, in the record's key order (see :meth:`batch`).
+        self._columns: list[tuple[int, str, Column]] = []
+        if self.email_at is not None:
+            self._columns.append((self.email_at, "email", _column(values.parse_email)))
+        if self.user_id_at is not None:
+            self._columns.append((self.user_id_at, "user_id", _column(_identifier, blank=None)))
         clear = options.blank_values == "clear"
         last_name_at = position.get(options.mapping.get("name_last", "\0"))
 
         def plain(key: str, parse: Callable[[str], Any]) -> Field:
+            self._columns.append((position[options.mapping[key]], key, _column(parse)))
             parse = cached(parse)
 
             def set_field(raw: str, record: dict[str, Any]) -> None:
@@ -122,7 +130,7 @@ class RowValidator:
         country = options.default_country
 
         def parse_date(raw: str) -> str:
-            return values.parse_datetime(raw, date_order).isoformat()
+            return values.iso_datetime(raw, date_order)
 
         parsers: dict[str, Callable[[str], Any]] = {
             "name": values.normalize_name,
@@ -141,6 +149,7 @@ class RowValidator:
             self.last_name_at = None
         tags_column = options.mapping.get("tags")
         if tags_column is not None and tags_column in position:
+            self._columns.append((position[tags_column], "tags", _column(_tag_names, strip=False)))
             split = cached(values.split_tags)
 
             def set_tags(raw: str, record: dict[str, Any]) -> None:
@@ -150,6 +159,7 @@ class RowValidator:
 
             self.fields.append((position[tags_column], "tags", set_tags))
         self.custom: list[tuple[int, str, Callable[[str], Any]]] = []
+        self._custom_columns: list[tuple[int, str, Column]] = []
         for column, attribute in options.custom_attributes.items():
             if column in position:
                 type_ = attribute_types[attribute]
@@ -158,6 +168,7 @@ class RowValidator:
                     return values.coerce(raw, type_, attribute, date_order)
 
                 self.custom.append((position[column], attribute, cached(convert)))
+                self._custom_columns.append((position[column], attribute, _column(convert)))
 
     def __call__(self, cells: Sequence[str]) -> tuple[dict[str, Any] | None, list[str]]:
         """Returns ``(record, [])`` or ``(None, every error of the row)``."""
@@ -215,3 +226,79 @@ class RowValidator:
         if warnings:
             record["_warnings"] = [problems.left_out(w) for w in warnings]
         return record, errors
+
+    def batch(
+        self, rows: Sequence[Sequence[str]], one: Callable[[int, Sequence[str]], Result]
+    ) -> list[Result]:
+        """What :meth:`__call__` gives for each of ``rows``, worked out column by column: each
+        column's cells go through its rule in one loop (a column that repeats its values, once
+        per distinct value), and a record is put together from its row's values — unless one of
+        them is a cell the rule leaves to the row (blank, invalid), when ``one(i, cells)`` gives
+        row ``i``'s result (:meth:`__call__`, with the caller's handling of a failure). Equal to
+        calling it on every row, key order included (tests/unit/parser/test_rows.py)."""
+        width = self.width
+        if not self._columns or self.last_name_at is not None or not rows:
+            return [one(i, cells) for i, cells in enumerate(rows)]
+        if any(len(cells) != width for cells in rows):
+            return [one(i, cells) for i, cells in enumerate(rows)]
+        columns = list(zip(*rows, strict=True))
+        keys = [key for _, key, _ in self._columns]
+        found = [column(columns[at]) for at, _, column in self._columns]
+        names = [name for _, name, _ in self._custom_columns]
+        custom = [column(columns[at]) for at, _, column in self._custom_columns]
+        has_user_id = self.user_id_at is not None
+        attribute_rows = zip(*custom, strict=True) if custom else itertools.repeat((), len(rows))
+        out: list[Result] = []
+        for i, (cells, got, attributes) in enumerate(
+            zip(rows, zip(*found, strict=True), attribute_rows, strict=True)
+        ):
+            if _SLOW in got or _SLOW in attributes:
+                out.append(one(i, cells))
+                continue
+            record = dict(zip(keys, got, strict=True))
+            if has_user_id and record["user_id"] is None:
+                del record["user_id"]  # a blank user_id: the record has none
+            if attributes:
+                record["custom"] = dict(zip(names, attributes, strict=True))
+            out.append((record, []))
+        return out
+
+
+Result = tuple[dict[str, Any] | None, list[str]]
+Column = Callable[[Sequence[str]], list[Any]]  # a column's cells -> their values, or _SLOW
+_SLOW: Any = object()  # a cell whose row goes through RowValidator.__call__
+
+
+def _column(parse: Callable[[str], Any], *, strip: bool = True, blank: Any = _SLOW) -> Column:
+    """A column's cells through ``parse`` as :meth:`RowValidator.__call__` puts them through it
+    (trimmed unless ``strip`` is False); ``blank`` for a blank cell, and :data:`_SLOW` for a
+    value ``parse`` refuses (or raises on): the row path says what becomes of those. A column
+    whose cells repeat (at least every other one a repeat) parses each distinct cell once."""
+
+    def one(cell: str) -> Any:
+        raw = cell.strip() if strip else cell
+        if not raw:
+            return blank
+        try:
+            return parse(raw)
+        except Exception:  # the row path reports it (or fails the row as unreadable)
+            return _SLOW
+
+    def run(cells: Sequence[str]) -> list[Any]:
+        distinct = set(cells)
+        if len(distinct) * 2 <= len(cells):
+            memo = {cell: one(cell) for cell in distinct}
+            return [memo[cell] for cell in cells]
+        return [one(cell) for cell in cells]
+
+    return run
+
+
+def _identifier(raw: str) -> str | None:
+    return values.parse_identifier(raw, "user_id")
+
+
+def _tag_names(cell: str) -> list[str]:
+    """The names in a tags cell; :data:`_SLOW` when there are none (the row sets no tags)."""
+    names: list[str] = values.split_tags(cell)
+    return names if names else _SLOW

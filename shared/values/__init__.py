@@ -12,7 +12,7 @@ inference, coercion) and ``names`` (names, tags, IP addresses, event names).
 
 from shared.errors import InvalidValue
 from shared.values.attributes import check_attribute_name, coerce, infer_type
-from shared.values.dates import format_datetime, parse_datetime
+from shared.values.dates import format_datetime, iso_datetime, parse_datetime
 from shared.values.emails import email_key, parse_email, parse_identifier
 from shared.values.names import (
     normalize_event_name,
@@ -56,6 +56,7 @@ __all__ = [
     "fold",
     "format_datetime",
     "infer_type",
+    "iso_datetime",
     "normalize_event_name",
     "normalize_name",
     "parse_datetime",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,7 @@ _SLASH_TIME_RE = re.compile(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}(?:[Tt]|\s)+\S")
 _UNIX_RE = re.compile(r"([+-]?)([0-9]+)(?:\.([0-9]*))?")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MS_ABOVE: Final = 10**11
+_SECONDS_DIGITS: Final = len(str(_MS_ABOVE)) - 1  # all-digit text this long is below _MS_ABOVE
 _DAYS_IN_MONTH: Final = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _SLASH_FORM: Final = {"DMY": "DD/MM/YYYY", "MDY": "MM/DD/YYYY"}
 
@@ -76,6 +78,8 @@ def _parse_date_text(text: str, date_order: str, numbers: bool) -> datetime | st
     """The datetime that stripped `text` denotes, or the user-facing message of why not."""
     if numbers and text.isdigit() and text.isascii():
         # Unix seconds, the commonest number, without the patterns (no other form is all digits)
+        if len(text) <= _SECONDS_DIGITS:  # below _MS_ABOVE: whole seconds, never out of range
+            return _EPOCH + timedelta(seconds=int(text))
         return _unix_text(text, False, text, "")
     m = _ISO_RE.fullmatch(text)
     if m is not None:
@@ -175,6 +179,23 @@ def parse_datetime(raw: str | int | float, date_order: str = "DMY") -> datetime:
     if dt is None:
         raise InvalidValue(f"{_show(raw)} is out of range for Unix time")
     return dt
+
+
+@functools.lru_cache(maxsize=4096)  # an import's dates fall on a few thousand days at most
+def _iso_day(days: int) -> str:
+    return (_EPOCH + timedelta(days=days)).date().isoformat()
+
+
+def iso_datetime(raw: str, date_order: str = "DMY") -> str:
+    """``parse_datetime(raw, date_order).isoformat()``, with Unix seconds (the commonest
+    date-time in exports, and unique per cell) formatted without making a datetime."""
+    text = raw.strip()
+    if len(text) <= _SECONDS_DIGITS and text.isdigit() and text.isascii():
+        days, seconds = divmod(int(text), 86400)
+        hours, seconds = divmod(seconds, 3600)
+        minutes, seconds = divmod(seconds, 60)
+        return f"{_iso_day(days)}T{hours:02}:{minutes:02}:{seconds:02}+00:00"
+    return parse_datetime(text, date_order).isoformat()
 
 
 def format_datetime(dt: datetime) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,17 +105,23 @@ def _validate(
     batch: list[Record], validator: RowValidator
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The batch's records validated: ``(records, failed records)``."""
+    readable = [record for record in batch if record.error is None]
+
+    def one(i: int, cells: Sequence[str]) -> tuple[dict[str, Any] | None, list[str]]:
+        try:
+            return validator(cells)
+        except Exception:
+            log.exception("a row could not be validated", extra={"row": readable[i].row})
+            return None, [UNREADABLE]
+
+    results = iter(validator.batch([record.cells for record in readable], one))
     good: list[dict[str, Any]] = []
     bad: list[dict[str, Any]] = []
     for record in batch:
         if record.error is not None:
             bad.append({"row": record.row, "errors": [record.error], "cells": record.cells})
             continue
-        try:
-            normalised, errors = validator(record.cells)
-        except Exception:
-            log.exception("a row could not be validated", extra={"row": record.row})
-            normalised, errors = None, [UNREADABLE]
+        normalised, errors = next(results)
         if normalised is None:
             bad.append({"row": record.row, "errors": errors, "cells": record.cells})
         else:

@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.parser.rows import ImportOptions, RowValidator
 
@@ -570,3 +573,110 @@ def test_skip_value_still_fails_the_record_for_its_email_or_user_id() -> None:
 def test_fail_record_is_the_default() -> None:
     errors = bad(make({"phone": "Phone"}), Email="a@x.io", Phone="020 7946 0958")
     assert errors[0].startswith("phone: '020 7946 0958' has no country calling code")
+
+
+# ---------------------------------------------------------------- a batch, column by column
+
+# Per column: cells the column's rule takes as they are, then the others (blank, invalid).
+_CELLS = {
+    "Email": (["ann@example.com", " Bo@Example.COM "], ["", "  ", "not-an-email", "é@x.example"]),
+    "User": (["42", " 7 ", ""], ["null", "u\u202e1", "x" * 300]),
+    "Name": (["Ann Lee", " Bo "], ["", "A\nB", "n" * 300]),
+    "Last": (["Lee", " Smith "], [""]),
+    "Phone": (["+14151215279", "0044 20 7946 0958"], ["", "12", "+1 415 121 5279"]),
+    "Signed": (["2015-01-01", "31/12/2015", "1600000000"], ["", "31/31/2015", "99999999999"]),
+    "Seen": (["1600000000", "1600000001", "2015-12-31T23:59:00+01:00"], ["", "soon"]),
+    "Ip": (["10.0.0.1", "::1", "2001:db8::1"], ["01.2.3.4", ""]),
+    "Tags": (["vip", "imported,batch 1", '"a, b",c'], ["", ",", "  "]),
+    "Plan": (["free", " pro "], ["", "p\x00"]),
+    "Seats": (["1", "007", "3.0"], ["", "many"]),
+    "Mrr": (["0.1", "12"], ["", "nan?"]),
+    "Beta": (["true", "no"], ["", "maybe"]),
+}
+
+
+@st.composite
+def _row_cells(draw: st.DrawFn, columns: list[str]) -> list[str]:
+    """A row of cells each rule takes, but for at most one column's (blank, invalid)."""
+    spoiled = draw(st.sampled_from([None, *columns]))
+    return [draw(st.sampled_from(_CELLS[c][1] if c == spoiled else _CELLS[c][0])) for c in columns]
+
+
+_MAPPED = {
+    "email": "Email",
+    "user_id": "User",
+    "name": "Name",
+    "phone": "Phone",
+    "signed_up_at": "Signed",
+    "last_seen_at": "Seen",
+    "last_seen_ip": "Ip",
+    "tags": "Tags",
+}
+_TYPED = {
+    "Plan": ("plan", "string"),
+    "Seats": ("seats", "integer"),
+    "Mrr": ("mrr", "float"),
+    "Beta": ("beta", "boolean"),
+}
+
+
+def _both(validator: RowValidator, rows: list[list[str]]) -> tuple[bytes, bytes]:
+    """The batch's results and the row path's, as JSON (key order counts)."""
+    one = validator.batch(rows, lambda _, cells: validator(cells))
+    each = [validator(cells) for cells in rows]
+    return orjson.dumps(one), orjson.dumps(each)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.data(),
+    st.sampled_from(["clear", "keep"]),
+    st.sampled_from(["fail_record", "skip_value"]),
+    st.booleans(),
+    st.sampled_from(["DMY", "MDY"]),
+    st.sampled_from([None, "GB"]),
+    st.booleans(),
+)
+def test_a_batch_gives_what_each_row_gives(
+    data: st.DataObject,
+    blank_values: str,
+    invalid_values: str,
+    email_required: bool,
+    date_order: str,
+    country: str | None,
+    last_name: bool,
+) -> None:
+    mapping = {**_MAPPED, **({"name_last": "Last"} if last_name else {})}
+    validator = make(
+        mapping,
+        _TYPED,
+        blank_values=blank_values,
+        invalid_values=invalid_values,
+        email_required=email_required,
+        date_order=date_order,
+        default_country=country,
+    )
+    # Columns drawn from few values (the memoised path) or many (the value-by-value path).
+    unique = data.draw(st.booleans())
+    cells = data.draw(st.lists(_row_cells(validator.columns), min_size=1, max_size=40))
+    if unique:
+        for i, row_cells in enumerate(cells):
+            row_cells[validator.columns.index("Email")] = f"p{i}@example.com"
+    batch, each = _both(validator, cells)
+    assert batch == each
+
+
+def test_a_batch_of_good_rows_is_put_together_column_by_column() -> None:
+    validator = make(_MAPPED, _TYPED)
+    rows = [row(validator, **{c: _CELLS[c][0][0] for c in validator.columns}) for _ in range(10)]
+    calls: list[int] = []
+
+    def one(i: int, cells: Any) -> Any:
+        calls.append(i)
+        return validator(cells)
+
+    assert validator.batch(rows, one) == [validator(cells) for cells in rows]
+    assert calls == []  # no row needed the row path
+    rows[3][0] = "not-an-email"
+    assert validator.batch(rows, one)[3] == validator(rows[3])
+    assert calls == [3]

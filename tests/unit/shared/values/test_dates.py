@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.errors import InvalidValue
-from shared.values import format_datetime, parse_datetime
+from shared.values import format_datetime, iso_datetime, parse_datetime
 from tests.unit.shared.values._helpers import ACCEPTED_FORMS, _date_like, _date_orders, _numberish
 
 
@@ -232,3 +233,21 @@ def test_slash_dates_in_either_order(day: date, pad: bool) -> None:
     expected = utc(day.year, day.month, day.day)
     assert parse_datetime(f"{d}/{m}/{y}") == expected
     assert parse_datetime(f"{m}/{d}/{y}", "MDY") == expected
+
+
+@given(
+    st.integers(min_value=0, max_value=10**12).map(str)
+    | st.integers(min_value=0, max_value=10**11).map(lambda n: f" {n:011d} ")
+    | st.text()
+    | _date_like
+    | _numberish,
+    _date_orders,
+)
+def test_iso_datetime_is_the_iso_text_of_parse_datetime(raw: str, order: str) -> None:
+    try:
+        expected = parse_datetime(raw, order).isoformat()
+    except InvalidValue as exc:
+        with pytest.raises(InvalidValue, match=re.escape(str(exc))):
+            iso_datetime(raw, order)
+    else:
+        assert iso_datetime(raw, order) == expected
