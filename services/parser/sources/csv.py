@@ -26,6 +26,7 @@ log = get_logger(__name__)
 
 TYPE_SAMPLE = 1000  # values of a new attribute read to infer its type
 PROGRESS_EVERY = 1  # chunks between progress writes
+CHARS_SAMPLE = 500  # records of a chunk whose size stands for all of it (see _chars)
 
 
 class CsvSource:
@@ -136,8 +137,14 @@ def _good(records: Iterator[Record]) -> Iterator[Record]:
 
 def _chars(batch: list[Record]) -> int:
     """The characters of the records as the file has them: cells, delimiters, line ends
-    (quotes and a CR not counted; one join per record, ~1 ms a 5,000-record chunk)."""
-    return sum(map(len, map(",".join, (r.cells for r in batch)))) + len(batch)
+    (quotes and a CR not counted), counted on the first :data:`CHARS_SAMPLE` records of the
+    batch and scaled to all of it — an estimate of an estimate (:func:`_estimate_rows`), and
+    counting every record was 3–4 % of the parser's samples under py-spy."""
+    sample = batch[:CHARS_SAMPLE]
+    if not sample:
+        return 0
+    counted = sum(map(len, map(",".join, (r.cells for r in sample)))) + len(sample)
+    return counted * len(batch) // len(sample)
 
 
 def _estimate_rows(records: int, chars: int, file_size: int, detected: Detected) -> int | None:

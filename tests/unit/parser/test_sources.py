@@ -265,9 +265,13 @@ def test_the_estimate_of_a_files_records_comes_down_to_them_as_it_is_read(
     records = list(iter_records(path, detected))
     size = path.stat().st_size
     estimates = []
-    for end in range(1000, 20_001, 1000):
-        read = records[:end]
-        estimates.append(_estimate_rows(end, _chars(read), size, detected))
+    chars = 0
+    for end in range(1000, 20_001, 1000):  # chunks of 1,000 records, as CsvSource counts them
+        chars += _chars(records[end - 1000 : end])
+        estimates.append(_estimate_rows(end, chars, size, detected))
     assert estimates == sorted(estimates, reverse=True)
     assert all(e is not None and e >= 20_000 for e in estimates)
-    assert estimates[0] > 22_000 and estimates[-1] == 20_001  # the header: one record's size
+    assert estimates[0] > 22_000
+    # Within 0.05 % at the end: the header (one record's size), and each chunk counted on its
+    # first 500 records (shorter ids than the rest of it here).
+    assert 20_001 <= estimates[-1] <= 20_010
