@@ -44,17 +44,21 @@ def encode_timestamptz(value: datetime | date) -> bytes:
     data = _recent.get(value)
     if data is not None:
         return data
-    if value.__class__ is datetime and value.tzinfo is UTC and 1 < value.year < 9999:
-        # What nearly every value is (parsed or read back as UTC, not an extreme), counted in
-        # integers: comparing aware datetimes and dividing timedeltas make _micros slow.
-        delta = value - _PG_EPOCH
-        data = _INT64.pack((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
-    else:
-        data = _INT64.pack(_micros(value))
+    data = timestamptz_bytes(value)
     if len(_recent) >= _RECENT:
         _recent.clear()
     _recent[value] = data
     return data
+
+
+def timestamptz_bytes(value: datetime | date) -> bytes:
+    """A timestamptz's binary value (:func:`encode_timestamptz` without remembering it)."""
+    if value.__class__ is datetime and value.tzinfo is UTC and 1 < value.year < 9999:
+        # What nearly every value is (parsed or read back as UTC, not an extreme), counted in
+        # integers: comparing aware datetimes and dividing timedeltas make _micros slow.
+        delta = value - _PG_EPOCH
+        return _INT64.pack((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
+    return _INT64.pack(_micros(value))
 
 
 def _micros(value: datetime | date) -> int:

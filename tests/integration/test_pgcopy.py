@@ -69,6 +69,12 @@ def _rows() -> list[tuple[Any, ...]]:
             NOW,
         ),
     ]
+    # A column of distinct times (the encoder stops remembering them after its probe), then
+    # the codec's edges, which go through both kinds of column.
+    for i in range(pgcopy._TIMES_PROBE + 50):
+        seen = NOW + timedelta(seconds=i, microseconds=i)
+        row = ("x", "ws_3", "user", None, None, None, None, NOW, seen, None, [], {}, NOW, NOW)
+        rows.append((f"d_{i:03}", *row[1:]))
     for i, value in enumerate(TIMES):  # the timestamptz codec's edges, in every time column
         rows.append(
             (
