@@ -105,6 +105,7 @@ async def prepare(
     pause_every: int = 250,
     preview: str | None = None,
     placed: Mapping[int, str | None] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Prepared:
     """Apply ``records`` in memory over the contacts they can touch: those read from the
     database, with ``carried`` contacts (id -> contact: a batch still committing, as it will
@@ -115,20 +116,33 @@ async def prepare(
     ``preview`` (a dry run's import id) reads people as that dry run has them so far
     (shared.previews) and gives the people it would create ids that say so. ``placed``
     (record index -> contact id, or None for a new contact) applies those records where a
-    person chose instead of by the identity rules (a conflict resolved, SPEC §6.4). Raises
-    :class:`Unappliable` with the record's index when the engine raises on it."""
+    person chose instead of by the identity rules (a conflict resolved, SPEC §6.4).
+    ``meanwhile`` runs while the contacts are read, before any record is applied (the merger
+    parses the records' dates there). Raises :class:`Unappliable` with the record's index when
+    the engine raises on it."""
     user_ids = [r["user_id"] for r in records if r.get("user_id") is not None]
     # Each email's key computed once: the index looks most of them up two or three times.
     keys = {e: email_key(e) for r in records if (e := r.get("email")) is not None}
     email_keys = set(keys.values())
-    tag_names = {t for r in records for t in r.get("tags") or ()}
-    if tag:
-        tag_names.add(tag)
-    known = await people_store.load_tags(conn, workspace_id, tag_names)
     earlier: set[str] | None = None
     if preview is None:
-        contacts = await people_store.load_contacts(conn, workspace_id, user_ids, email_keys)
+        # The contacts are read while the records' tags are gathered and ``meanwhile`` runs.
+        loading = asyncio.ensure_future(
+            people_store.load_contacts(conn, workspace_id, user_ids, email_keys)
+        )
+        try:
+            await asyncio.sleep(0)  # (the query goes out)
+            tag_names = _tag_names(records, tag)
+            if meanwhile is not None:
+                meanwhile()
+        finally:
+            contacts = await loading  # (never a query left running on the connection)
+        known = await people_store.load_tags(conn, workspace_id, tag_names)
     else:
+        tag_names = _tag_names(records, tag)
+        if meanwhile is not None:
+            meanwhile()
+        known = await people_store.load_tags(conn, workspace_id, tag_names)
         contacts, earlier = await previews.load_contacts(
             conn, workspace_id, preview, user_ids, email_keys
         )
@@ -190,6 +204,14 @@ async def prepare(
             else:
                 earlier.add(outcome.contact.id)
     return prepared
+
+
+def _tag_names(records: Sequence[Mapping[str, Any]], tag: str | None) -> set[str]:
+    """The tag names the records (and the import's ``tag``) give people."""
+    names = {t for r in records for t in r.get("tags") or ()}
+    if tag:
+        names.add(tag)
+    return names
 
 
 async def write(

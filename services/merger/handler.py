@@ -104,7 +104,6 @@ class MergerHandler:
         background, the message to be acked once that is done. A dry run's chunk (SPEC §6.1)
         goes the same way, but writes its people to the dry run's own tables
         (shared.previews) and notes who its messages would reach instead of announcing."""
-        _parse_dates(chunk.rows)
         await _yield()  # (the tail in flight answered while the chunk was decoded: it goes on)
         ws = chunk.workspace_id
         preview = _preview(chunk)
@@ -247,6 +246,8 @@ class MergerHandler:
                 # while this loop goes on, instead of waiting for the whole loop.
                 pause=_yield,
                 preview=_preview(chunk),
+                # The records' dates are parsed while their contacts are read.
+                meanwhile=lambda: _parse_dates(rows),
             )
         except changes.Unappliable as exc:
             raise changes.Unappliable(rows[exc.row]["_row"]) from exc
