@@ -34,7 +34,7 @@ _TRAILER = b"\xff\xff"
 _NULL = _pack32(-1)
 _TEXT_OID = 25
 _EIGHT = _pack32(8)
-_ARRAYS_KEPT = 4_096  # distinct tag lists remembered (an import's lists repeat)
+_ARRAYS_KEPT = 4_096  # distinct tag lists remembered in a stream (a file's lists repeat)
 _TIMES_KEPT = 256
 _TIMES_PROBE = 200  # a column's values looked at before deciding if it repeats (< _TIMES_KEPT)
 

@@ -2,7 +2,8 @@
 
 Pure: no I/O. A :class:`RowValidator` is built once per import from its validated options and
 the workspace's attribute types, then called for every record on the hot path, so the per-field
-work is a precomputed list of small closures.
+work is a precomputed list of small closures. A CSV chunk goes through :meth:`RowValidator.batch`,
+the same rules column by column, and only the rows with a blank or invalid cell one by one.
 """
 
 from __future__ import annotations
