@@ -124,28 +124,23 @@ async def prepare(
     # Each email's key computed once: the index looks most of them up two or three times.
     keys = {e: email_key(e) for r in records if (e := r.get("email")) is not None}
     email_keys = set(keys.values())
-    earlier: set[str] | None = None
-    if preview is None:
-        # The contacts are read while the records' tags are gathered and ``meanwhile`` runs.
-        loading = asyncio.ensure_future(
-            people_store.load_contacts(conn, workspace_id, user_ids, email_keys)
-        )
-        try:
-            await asyncio.sleep(0)  # (the query goes out)
-            tag_names = _tag_names(records, tag)
-            if meanwhile is not None:
-                meanwhile()
-        finally:
-            contacts = await loading  # (never a query left running on the connection)
-        known = await people_store.load_tags(conn, workspace_id, tag_names)
-    else:
+
+    async def read() -> tuple[list[Contact], set[str] | None]:
+        if preview is None:
+            return await people_store.load_contacts(conn, workspace_id, user_ids, email_keys), None
+        return await previews.load_contacts(conn, workspace_id, preview, user_ids, email_keys)
+
+    # The contacts are read while the records' tags are gathered and ``meanwhile`` runs.
+    loading = asyncio.ensure_future(read())
+    try:
+        await asyncio.sleep(0)  # (the query goes out)
         tag_names = _tag_names(records, tag)
         if meanwhile is not None:
             meanwhile()
-        known = await people_store.load_tags(conn, workspace_id, tag_names)
-        contacts, earlier = await previews.load_contacts(
-            conn, workspace_id, preview, user_ids, email_keys
-        )
+    finally:
+        contacts, earlier = await loading  # (never a query left running on the connection)
+    known = await people_store.load_tags(conn, workspace_id, tag_names)
+    if preview is not None:
         known.update(await previews.load_tags(conn, preview, tag_names))
     if placed:
         chosen = [c for c in placed.values() if c is not None]

@@ -110,7 +110,8 @@ class RowValidator:
         if self.email_at is not None:
             self._columns.append((self.email_at, "email", _column(values.parse_email)))
         if self.user_id_at is not None:
-            self._columns.append((self.user_id_at, "user_id", _column(_identifier, blank=None)))
+            user_id = _column(values.parse_identifier, blank=None)  # blank: the record has none
+            self._columns.append((self.user_id_at, "user_id", user_id))
         clear = options.blank_values == "clear"
         last_name_at = position.get(options.mapping.get("name_last", "\0"))
 
@@ -238,10 +239,14 @@ class RowValidator:
         row ``i``'s result (:meth:`__call__`, with the caller's handling of a failure). Equal to
         calling it on every row, key order included (tests/unit/parser/test_rows.py)."""
         width = self.width
-        if not self._columns or self.last_name_at is not None or not rows:
+        if (
+            not self._columns
+            or self.last_name_at is not None
+            or any(len(cells) != width for cells in rows)
+        ):
             return [one(i, cells) for i, cells in enumerate(rows)]
-        if any(len(cells) != width for cells in rows):
-            return [one(i, cells) for i, cells in enumerate(rows)]
+        if not rows:
+            return []
         columns = list(zip(*rows, strict=True))
         keys = [key for _, key, _ in self._columns]
         found = [column(columns[at]) for at, _, column in self._columns]
@@ -293,10 +298,6 @@ def _column(parse: Callable[[str], Any], *, strip: bool = True, blank: Any = _SL
         return [one(cell) for cell in cells]
 
     return run
-
-
-def _identifier(raw: str) -> str | None:
-    return values.parse_identifier(raw, "user_id")
 
 
 def _tag_names(cell: str) -> list[str]:

@@ -47,6 +47,14 @@ def _not_a_date(value: object, date_order: str) -> str:
     )
 
 
+def _whole_seconds(text: str) -> int | None:
+    """Trimmed ``text`` as Unix seconds when it is all ASCII digits and short enough to be
+    seconds, not milliseconds (below _MS_ABOVE: never out of range); else None."""
+    if len(text) <= _SECONDS_DIGITS and text.isdigit() and text.isascii():
+        return int(text)
+    return None
+
+
 def _calendar_date(year: int, month: int, day: int) -> datetime | None:
     if not 1 <= month <= 12 or year < 1 or day < 1:
         return None
@@ -78,8 +86,9 @@ def _parse_date_text(text: str, date_order: str, numbers: bool) -> datetime | st
     """The datetime that stripped `text` denotes, or the user-facing message of why not."""
     if numbers and text.isdigit() and text.isascii():
         # Unix seconds, the commonest number, without the patterns (no other form is all digits)
-        if len(text) <= _SECONDS_DIGITS:  # below _MS_ABOVE: whole seconds, never out of range
-            return _EPOCH + timedelta(seconds=int(text))
+        seconds = _whole_seconds(text)
+        if seconds is not None:
+            return _EPOCH + timedelta(seconds=seconds)
         return _unix_text(text, False, text, "")
     m = _ISO_RE.fullmatch(text)
     if m is not None:
@@ -190,8 +199,9 @@ def iso_datetime(raw: str, date_order: str = "DMY") -> str:
     """``parse_datetime(raw, date_order).isoformat()``, with Unix seconds (the commonest
     date-time in exports, and unique per cell) formatted without making a datetime."""
     text = raw.strip()
-    if len(text) <= _SECONDS_DIGITS and text.isdigit() and text.isascii():
-        days, seconds = divmod(int(text), 86400)
+    whole = _whole_seconds(text)
+    if whole is not None:
+        days, seconds = divmod(whole, 86400)
         hours, seconds = divmod(seconds, 3600)
         minutes, seconds = divmod(seconds, 60)
         return f"{_iso_day(days)}T{hours:02}:{minutes:02}:{seconds:02}+00:00"
