@@ -339,10 +339,12 @@ async def write_rows(conn: asyncpg.Connection, workspace_id: str, rows: Rows) ->
         # The stage holds this write's rows only: a transaction may write twice (records one
         # by one in savepoints, an API request of several runs), and rows left from the first
         # write would overwrite the second's with their older state.
+        # (DELETE, not TRUNCATE: the stage is nearly always empty, and TRUNCATE gives the
+        # table a new file and catalog row each time — 4–10 ms a chunk on the merger's tail.)
         await conn.execute(
             "CREATE TEMP TABLE IF NOT EXISTS contact_stage"
             " (LIKE contacts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;"
-            " TRUNCATE contact_stage"
+            " DELETE FROM contact_stage"
         )
         await copy_contacts(conn, "contact_stage", changed)
         await conn.execute(_UPDATE_FROM_STAGE)

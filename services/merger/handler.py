@@ -60,14 +60,20 @@ class Report:
     warned: int  # records applied with values left out
     # Records the identity rules could not place (an ambiguous email), for the conflict queue.
     conflicts: list[dict[str, Any]]
+    # The diff's entries as stored (diff.pack), compressed in a thread from the moment the
+    # report is made: by the time the chunk writes them, under the lock, they are ready.
+    packed: asyncio.Future[bytes]
 
 
 @dataclass
 class Applied:
-    """A chunk applied in memory: the batch, and what its records came to."""
+    """A chunk applied in memory: the batch, what its records came to, and the contact rows
+    its tail writes (taken when it was prepared: nothing changes its people before its tail
+    starts, and the chunk after it goes on changing them from then on)."""
 
     prepared: Prepared
     report: Report
+    rows: people_store.Rows
 
 
 class MergerHandler:
@@ -154,10 +160,9 @@ class MergerHandler:
         except BaseException:
             await self.pipe.abandon(conn, tx)
             raise
-        # What the tail writes is taken now: the next chunk's engine goes on changing these
-        # people (as committed by then: no longer new).
+        # The next chunk's engine goes on changing these people (as committed by then: no
+        # longer new); what the tail writes was taken when the chunk was prepared.
         prepared = applied.prepared
-        rows = people_store.contact_rows(ws, prepared.engine.changed.values())
         for contact in prepared.engine.changed.values():
             contact.is_new = False
         next_carry = Carry(
@@ -169,7 +174,7 @@ class MergerHandler:
             dict(prepared.spelling.known),
             version if preview is not None else version + 1,  # a dry run writes no people
         )
-        tail = self._tail(conn, tx, chunk, applied, rows, change)
+        tail = self._tail(conn, tx, chunk, applied, change)
         return await self.pipe.run(tail, next_carry, f"chunk {chunk.seq} of {chunk.import_id}")
 
     async def apply_undo(self, chunk: UndoChunk) -> None:
@@ -256,7 +261,9 @@ class MergerHandler:
         await _yield()
         report = _report(chunk, prepared.outcomes, prepared.again)
         await _yield()
-        return Applied(prepared, report)
+        # The rows are taken here, beside the tail in flight, rather than under the lock.
+        written = people_store.contact_rows(chunk.workspace_id, prepared.engine.changed.values())
+        return Applied(prepared, report, written)
 
     async def _tail(
         self,
@@ -264,7 +271,6 @@ class MergerHandler:
         tx: Any,
         chunk: RowChunk,
         applied: Applied,
-        rows: people_store.Rows,
         change: Change | None,
     ) -> None:
         """Write the prepared chunk's people, commit, then publish its event."""
@@ -272,7 +278,7 @@ class MergerHandler:
         try:
             ws = chunk.workspace_id
             fresh = prepared.spelling.fresh.values()
-            await changes.write(conn, ws, rows, fresh, preview=_preview(chunk))
+            await changes.write(conn, ws, applied.rows, fresh, preview=_preview(chunk))
         except REFUSED as exc:
             await self.pipe.abandon(conn, tx)
             log.warning(
@@ -291,7 +297,7 @@ class MergerHandler:
     async def _record(self, conn: asyncpg.Connection, chunk: RowChunk, report: Report) -> None:
         """The chunk's error report rows, diff, counts and marker (ending the import if last)."""
         await repo.write_errors(conn, chunk.import_id, report.errors)
-        await repo.write_diff(conn, chunk.import_id, report.diff)
+        await repo.write_diff(conn, chunk.import_id, report.diff, await report.packed)
         if not chunk.dry_run:
             await repo.write_conflicts(conn, chunk, report.conflicts)
         counts = report.diff
@@ -326,9 +332,8 @@ class MergerHandler:
                     async with conn.transaction():
                         applied = await self._prepare_all(conn, one)
                         engine = applied.prepared.engine
-                        rows = people_store.contact_rows(ws, engine.changed.values())
                         fresh = applied.prepared.spelling.fresh.values()
-                        await changes.write(conn, ws, rows, fresh, preview=preview)
+                        await changes.write(conn, ws, applied.rows, fresh, preview=preview)
                         if preview is not None and chunk.trigger_messages:
                             verdict = await audiences.judge(
                                 conn, ws, engine, engine.now, chunk.suppress_messages
@@ -407,7 +412,8 @@ def _report(chunk: RowChunk, outcomes: Sequence[Outcome | None], again: Sequence
     chunk_diff = diff.build(
         chunk.seq, rows, outcomes, failures, again=[rows[i]["_row"] for i in again]
     )
-    return Report(errors, chunk_diff, warned, conflicts)
+    packed = asyncio.ensure_future(asyncio.to_thread(diff.pack, chunk_diff.entries))
+    return Report(errors, chunk_diff, warned, conflicts, packed)
 
 
 def _parse_dates(rows: list[dict[str, Any]]) -> None:

@@ -3,7 +3,6 @@ and a dry run's own in shared.previews)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -124,9 +123,10 @@ async def write_errors(
     )
 
 
-async def write_diff(conn: asyncpg.Connection, import_id: str, chunk: ChunkDiff) -> None:
-    # Compressed beside the event loop: the next chunk is being prepared meanwhile.
-    packed = await asyncio.to_thread(diff.pack, chunk.entries)
+async def write_diff(
+    conn: asyncpg.Connection, import_id: str, chunk: ChunkDiff, packed: bytes
+) -> None:
+    """The chunk's diff row, its entries as ``diff.pack`` made them."""
     await conn.copy_records_to_table(
         "import_diffs", records=[chunk.row(import_id, packed)], columns=diff.COLUMNS
     )

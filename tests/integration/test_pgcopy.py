@@ -69,9 +69,10 @@ def _rows() -> list[tuple[Any, ...]]:
             NOW,
         ),
     ]
-    # A column of distinct times (the encoder stops remembering them after its probe), then
-    # the codec's edges, which go through both kinds of column.
-    for i in range(pgcopy._TIMES_PROBE + 50):
+    # A column of distinct times (the encoder stops remembering them after its probe), long
+    # enough to be sent in several pieces, then the codec's edges, which go through both kinds
+    # of column.
+    for i in range(max(pgcopy._TIMES_PROBE + 50, 2 * pgcopy.PIECE + 1)):
         seen = NOW + timedelta(seconds=i, microseconds=i)
         row = ("x", "ws_3", "user", None, None, None, None, NOW, seen, None, [], {}, NOW, NOW)
         rows.append((f"d_{i:03}", *row[1:]))
@@ -169,8 +170,28 @@ async def test_what_asyncpg_refuses_is_refused(stack, at: int, value: Any, error
         await conn.close()
 
 
+async def test_a_value_refused_after_the_first_piece_ends_the_copy(stack) -> None:
+    """The stream goes out piece by piece: a value refused in a later piece fails the COPY
+    with the same error, nothing of it is kept, and the connection goes on once the
+    transaction is rolled back."""
+    conn = await db.connect(stack.dsn)
+    try:
+        await _tables(conn)
+        good = _rows()[0]
+        rows = [(f"r_{i}", *good[1:]) for i in range(pgcopy.PIECE + 10)]
+        rows.append(("r_bad", *good[1:5], 42, *good[6:]))  # a name that is not a str
+        with pytest.raises(TypeError):
+            async with conn.transaction():
+                await copy_contacts(conn, "ours", rows)
+        assert await conn.fetchval("SELECT count(*) FROM ours") == 0
+        await copy_contacts(conn, "ours", rows[:-1])
+        assert await conn.fetchval("SELECT count(*) FROM ours") == len(rows) - 1
+    finally:
+        await conn.close()
+
+
 def test_a_row_of_another_width_is_refused() -> None:
     encode = pgcopy.encoder([pgcopy.TEXT, pgcopy.TEXT])
     with pytest.raises(ValueError):
-        encode([("a", "b", "c")])
-    assert encode([]) == encode(())
+        b"".join(encode([("a", "b", "c")]))
+    assert b"".join(encode([])) == b"".join(encode(()))
