@@ -77,12 +77,25 @@ async def event_counts(
     return out
 
 
+@dataclass
+class Judged:
+    """A verdict with what it was judged on: the engine, and the messages, attribute types and
+    segments as read then (:func:`judge_early`)."""
+
+    engine: Engine
+    basis: tuple[Any, ...]
+    uses_events: bool
+    verdict: Verdict
+
+
 async def judge(
     conn: asyncpg.Connection,
     workspace_id: str,
     engine: Engine,
     now: datetime,
     suppressed: Sequence[str] = (),
+    *,
+    earlier: Judged | None = None,
 ) -> Verdict:
     """Evaluate the workspace's live auto messages (but those ``suppressed``) on every state
     ``engine`` went through.
@@ -90,10 +103,38 @@ async def judge(
     Runs inside the writer's transaction (under the workspace lock), so the messages, attribute
     types and event counts are those the change commits against. A message whose audience does
     not compile is left out: the messenger judges it (and reports it) itself.
+
+    ``earlier`` (:func:`judge_early` of the same engine, before the lock) is the verdict when
+    what it was judged on is what the transaction reads now and no audience counts events
+    (those may have changed meanwhile): the messages, attribute types and segments are read
+    again, the audiences are not evaluated again.
     """
+    return (await _judge(conn, workspace_id, engine, now, suppressed, earlier)).verdict
+
+
+async def judge_early(
+    conn: asyncpg.Connection,
+    workspace_id: str,
+    engine: Engine,
+    now: datetime,
+    suppressed: Sequence[str] = (),
+) -> Judged:
+    """:func:`judge` outside the writer's lock (the merger, beside the chunk still committing),
+    for :func:`judge` to check under the lock (``earlier``)."""
+    return await _judge(conn, workspace_id, engine, now, suppressed, None)
+
+
+async def _judge(
+    conn: asyncpg.Connection,
+    workspace_id: str,
+    engine: Engine,
+    now: datetime,
+    suppressed: Sequence[str],
+    earlier: Judged | None,
+) -> Judged:
     verdict = Verdict()
     if not engine.changed:
-        return verdict
+        return Judged(engine, (), False, verdict)
     messages = await conn.fetch(
         "SELECT id, audience, updated_at FROM messages"
         " WHERE workspace_id = $1 AND state = 'live' AND type = 'auto'"
@@ -102,8 +143,21 @@ async def judge(
         list(suppressed),
     )
     if not messages:
-        return verdict
+        return Judged(engine, (), False, verdict)
     ctx = await filter_context(conn, workspace_id, now)
+    basis = (
+        [tuple(m) for m in messages],
+        ctx.attribute_types,
+        ctx.segments,
+        now,
+    )
+    if (
+        earlier is not None
+        and earlier.engine is engine
+        and not earlier.uses_events
+        and earlier.basis == basis
+    ):
+        return earlier
     audiences: dict[str, CompiledFilter] = {}
     for message in messages:
         try:
@@ -111,10 +165,12 @@ async def judge(
         except InvalidFilter:
             continue
         verdict.evaluated[message["id"]] = fingerprint(message["updated_at"])
+    uses_events = any(a.uses_events for a in audiences.values())
+    judged = Judged(engine, basis, uses_events, verdict)
     if not audiences:
-        return verdict
+        return judged
     counts: dict[str, dict[str, int]] = {}
-    if any(a.uses_events for a in audiences.values()):
+    if uses_events:
         old = [cid for cid, c in engine.changed.items() if not c.is_new]
         counts = await event_counts(conn, old)
     for message_id, audience in audiences.items():
@@ -123,7 +179,7 @@ async def judge(
         except Exception:  # a state the filter trips on: the messenger judges it on the database
             log.exception("an audience could not be judged", extra={"message_id": message_id})
             del verdict.evaluated[message_id]
-    return verdict
+    return judged
 
 
 def _first_matches(

@@ -245,18 +245,20 @@ async def announce(
     now: datetime | None = None,
     import_id: str | None = None,
     suppressed: Sequence[str] = (),
+    judged: audiences.Judged | None = None,
 ) -> Change | None:
     """The ``contacts.changed`` event of a batch (None when nobody changed), with its outbox id
     reserved. With ``engine`` (people written) the live audiences are judged on the states the
-    batch went through; with ``contact_ids`` alone (people who got events) the messenger
-    judges them on the database. Messages in ``suppressed`` (an import's message policy, SPEC
-    §6.2) are not sent for this change."""
+    batch went through (``judged``: as :func:`audiences.judge_early` judged them, if what they
+    were judged on is unchanged); with ``contact_ids`` alone (people who got events) the
+    messenger judges them on the database. Messages in ``suppressed`` (an import's message
+    policy, SPEC §6.2) are not sent for this change."""
     ids = list(engine.changed) if engine is not None else list(dict.fromkeys(contact_ids))
     if not ids:
         return None
     committed_at = now or (engine.now if engine is not None else datetime.now(UTC))
     verdict = (
-        await audiences.judge(conn, workspace_id, engine, committed_at, suppressed)
+        await audiences.judge(conn, workspace_id, engine, committed_at, suppressed, earlier=judged)
         if engine is not None
         else audiences.Verdict()
     )

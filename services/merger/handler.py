@@ -115,10 +115,18 @@ class MergerHandler:
         preview = _preview(chunk)
         carry = self.pipe.take_carry(ws, preview, chunk.run)
         applied: Applied | None = None
+        judged: audiences.Judged | None = None
         if carry is not None:  # prepared now, beside the tail in flight
             async with self.pool.acquire() as conn:
                 try:
                     applied = await self._prepare(conn, chunk, carry)
+                    if chunk.trigger_messages:
+                        # Its audiences too: under the lock they are only checked against what
+                        # they were judged on (audiences.judge's ``earlier``), not evaluated.
+                        engine = applied.prepared.engine
+                        judged = await audiences.judge_early(
+                            conn, ws, engine, engine.now, chunk.suppress_messages
+                        )
                 except changes.Unappliable:
                     carry = None  # it changed the carried contacts: prepared again under the lock
                 except asyncpg.UndefinedTableError:
@@ -139,7 +147,7 @@ class MergerHandler:
             engine = applied.prepared.engine
             if chunk.trigger_messages and preview is not None:
                 verdict = await audiences.judge(
-                    conn, ws, engine, engine.now, chunk.suppress_messages
+                    conn, ws, engine, engine.now, chunk.suppress_messages, earlier=judged
                 )
             elif chunk.trigger_messages:
                 change = await changes.announce(
@@ -149,6 +157,7 @@ class MergerHandler:
                     engine=engine,
                     import_id=chunk.import_id,
                     suppressed=chunk.suppress_messages,
+                    judged=judged,
                 )
             # The chunk's own rows (its report, diff, counts, marker, event) are written here,
             # in the foreground, where each round trip is quick: in the tail each would wait for

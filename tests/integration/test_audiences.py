@@ -100,3 +100,52 @@ async def test_the_messenger_uses_a_verdict_only_for_the_version_it_was_made_for
         message_id,
     )
     assert [(r["contact_id"], r["subject"]) for r in rows] == [(a, "Hi A"), (b, "Hi B")]
+
+
+async def test_an_early_verdict_is_used_only_while_what_it_was_judged_on_holds(pg_pool) -> None:
+    """The merger judges a chunk's audiences beside the chunk still committing
+    (judge_early); under the lock, judge uses that verdict only for the same engine, the same
+    messages, attribute types and segments, and no audience counting events."""
+    workspace_id = await _workspace(pg_pool)
+    message_id = await new_message(pg_pool, workspace_id, ENTERPRISE)
+    now = datetime.now(UTC)
+    engine = Engine(Index(), now=now, new_id=lambda: new_id("c_"))
+    engine.apply({"user_id": "a", "custom": {"plan": "enterprise"}}, "users")
+    engine.apply({"user_id": "b", "custom": {"plan": "basic"}}, "users")
+    a, b = (engine.index.by_user_id[u].id for u in ("a", "b"))
+    async with pg_pool.acquire() as conn:
+        early = await audiences.judge_early(conn, workspace_id, engine, now)
+        assert list(early.verdict.matched[message_id]) == [a]
+        # Nothing changed: the early verdict itself.
+        assert (
+            await audiences.judge(conn, workspace_id, engine, now, earlier=early) is early.verdict
+        )
+        # Another engine (a chunk prepared again): judged again.
+        other = Engine(Index(), now=now, new_id=lambda: new_id("c_"))
+        other.apply({"user_id": "c", "custom": {"plan": "basic"}}, "users")
+        again = await audiences.judge(conn, workspace_id, other, now, earlier=early)
+        assert again.matched[message_id] == {}
+        # The message changed meanwhile: judged on the message as it is now.
+        await conn.execute(
+            "UPDATE messages SET audience = $2 WHERE id = $1",
+            message_id,
+            {"field": "custom.plan", "op": "eq", "value": "basic"},
+        )
+        changed = await audiences.judge(conn, workspace_id, engine, now, earlier=early)
+        assert list(changed.matched[message_id]) == [b]
+        # A new attribute (the types an audience compiles against): judged again.
+        early = await audiences.judge_early(conn, workspace_id, engine, now)
+        await conn.execute(
+            "INSERT INTO attributes (workspace_id, name, type) VALUES ($1, 'seats', 'integer')",
+            workspace_id,
+        )
+        assert await audiences.judge(conn, workspace_id, engine, now, earlier=early) is not (
+            early.verdict
+        )
+        # An audience that counts events: always judged again (events may have come meanwhile).
+        await new_message(pg_pool, workspace_id, {"field": "event:signup", "op": "exists"})
+        early = await audiences.judge_early(conn, workspace_id, engine, now)
+        assert early.uses_events
+        assert await audiences.judge(conn, workspace_id, engine, now, earlier=early) is not (
+            early.verdict
+        )
