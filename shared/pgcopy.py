@@ -10,9 +10,11 @@ through the same function shared.db's codec uses, so the two encodings cannot dr
 
 Only the column types the writers of people use are known (:data:`TEXT`, :data:`TIMESTAMPTZ`,
 :data:`TEXT_ARRAY`, :data:`JSONB`); a value of the wrong Python type fails as asyncpg's
-encoder would (``TypeError``, before anything is sent), a string
-PostgreSQL refuses (a NUL) fails on the server as it would, and a lone surrogate raises
-``UnicodeEncodeError`` as it does.
+encoder would (``TypeError``), a string PostgreSQL refuses (a NUL) fails on the server as
+it would, and a lone surrogate raises ``UnicodeEncodeError`` as it does. The stream goes out
+in pieces as they are encoded (:data:`PIECE` rows each); a value refused in a later piece ends
+the COPY there, as asyncpg's own COPY does when its encoder meets one, and nothing of it is
+kept once the transaction is rolled back.
 """
 
 from __future__ import annotations
