@@ -60,9 +60,15 @@ class Report:
     warned: int  # records applied with values left out
     # Records the identity rules could not place (an ambiguous email), for the conflict queue.
     conflicts: list[dict[str, Any]]
-    # The diff's entries as stored (diff.pack), compressed in a thread from the moment the
-    # report is made: by the time the chunk writes them, under the lock, they are ready.
-    packed: asyncio.Future[bytes]
+    _packing: asyncio.Future[bytes] | None = None
+
+    def packed(self) -> asyncio.Future[bytes]:
+        """The diff's entries as stored (diff.pack), compressed in a thread from the first
+        call: the merger starts it as soon as a chunk prepared beside the tail in flight has
+        its report, so that under the lock they are ready."""
+        if self._packing is None:
+            self._packing = asyncio.ensure_future(asyncio.to_thread(diff.pack, self.diff.entries))
+        return self._packing
 
 
 @dataclass
@@ -120,6 +126,7 @@ class MergerHandler:
             async with self.pool.acquire() as conn:
                 try:
                     applied = await self._prepare(conn, chunk, carry)
+                    applied.report.packed()
                     if chunk.trigger_messages:
                         # Its audiences too: under the lock they are only checked against what
                         # they were judged on (audiences.judge's ``earlier``), not evaluated.
@@ -306,7 +313,7 @@ class MergerHandler:
     async def _record(self, conn: asyncpg.Connection, chunk: RowChunk, report: Report) -> None:
         """The chunk's error report rows, diff, counts and marker (ending the import if last)."""
         await repo.write_errors(conn, chunk.import_id, report.errors)
-        await repo.write_diff(conn, chunk.import_id, report.diff, await report.packed)
+        await repo.write_diff(conn, chunk.import_id, report.diff, await report.packed())
         if not chunk.dry_run:
             await repo.write_conflicts(conn, chunk, report.conflicts)
         counts = report.diff
@@ -421,8 +428,7 @@ def _report(chunk: RowChunk, outcomes: Sequence[Outcome | None], again: Sequence
     chunk_diff = diff.build(
         chunk.seq, rows, outcomes, failures, again=[rows[i]["_row"] for i in again]
     )
-    packed = asyncio.ensure_future(asyncio.to_thread(diff.pack, chunk_diff.entries))
-    return Report(errors, chunk_diff, warned, conflicts, packed)
+    return Report(errors, chunk_diff, warned, conflicts)
 
 
 def _parse_dates(rows: list[dict[str, Any]]) -> None:
