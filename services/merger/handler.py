@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -60,7 +60,7 @@ class Report:
     warned: int  # records applied with values left out
     # Records the identity rules could not place (an ambiguous email), for the conflict queue.
     conflicts: list[dict[str, Any]]
-    _packing: asyncio.Future[bytes] | None = None
+    _packing: asyncio.Future[bytes] | None = field(default=None, init=False, repr=False)
 
     def packed(self) -> asyncio.Future[bytes]:
         """The diff's entries as stored (diff.pack), compressed in a thread from the first
@@ -277,7 +277,8 @@ class MergerHandler:
         await _yield()
         report = _report(chunk, prepared.outcomes, prepared.again)
         await _yield()
-        # The rows are taken here, beside the tail in flight, rather than under the lock.
+        # The rows are taken here: for a chunk prepared beside the tail in flight, not under the
+        # lock.
         written = people_store.contact_rows(chunk.workspace_id, prepared.engine.changed.values())
         return Applied(prepared, report, written)
 
