@@ -1,12 +1,13 @@
 """What a columnar parser would cost (issue 19: measure, then decide) — a probe, not Usher's code.
 
-``python -m bench.columnar_probe`` (needs ``pip install pyarrow``, which Usher does not depend on
-yet) reads ``make bench``'s 1M-row file with pyarrow's CSV reader, runs checks of the same shape
-as the parser's on its columns with ``pyarrow.compute`` — stand-ins, not Usher's rules: an email
-regex and lower-casing, trimming, an E.164-shaped phone regex, dates, numbers, booleans, tags
-split — and prints the CPU a row of each step (best of three), including what handing the rows
-on as Python objects would cost, against which the parser's ~13 µs a row (CSV reader ~2.8,
-validation ~9.7, at best) and the merger's JSON decode (~3.6) compare.
+``python -m bench.columnar_probe`` reads ``make bench``'s 1M-row file with pyarrow's CSV reader
+(a dependency since the parser checks its columns with it: shared.values.columns), runs checks
+of the same shape as the parser's on its columns with ``pyarrow.compute`` — stand-ins, not
+Usher's rules: an email regex and lower-casing, trimming, an E.164-shaped phone regex, dates,
+numbers, booleans, tags split — and prints the CPU a row of each step (best of three),
+including what handing the rows on as Python objects would cost, against which the parser's
+~13 µs a row (CSV reader ~2.8, validation ~9.7, at best) and the merger's JSON decode (~3.6)
+compare.
 """
 
 from __future__ import annotations
@@ -34,12 +35,10 @@ def _best(step: Callable[[], Any], times: int = 3) -> tuple[float, Any]:
 
 
 def main() -> None:
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-        import pyarrow.csv as pcsv
-    except ImportError:
-        raise SystemExit("this probe needs pyarrow: .venv/bin/pip install pyarrow") from None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
     path = DATA / "import-1000000.csv"
     if not path.exists():
         raise SystemExit(f"{path} is made by make bench; run it once first")

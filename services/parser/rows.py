@@ -8,13 +8,13 @@ the same rules column by column, and only the rows with a blank or invalid cell 
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared import problems, values
 from shared.errors import InvalidValue
+from shared.values import columns as vector
 
 Field = Callable[[str, dict[str, Any]], None]  # (raw cell, record) -> set record key or raise
 CACHE_SIZE = 50_000  # distinct raw values remembered per column
@@ -108,15 +108,19 @@ class RowValidator:
         # The same rules column by column, in the record's key order (see :meth:`batch`).
         self._columns: list[tuple[int, str, Column]] = []
         if self.email_at is not None:
-            self._columns.append((self.email_at, "email", _column(values.parse_email)))
+            email = _column(values.parse_email, check=vector.emails)
+            self._columns.append((self.email_at, "email", email))
         if self.user_id_at is not None:
-            user_id = _column(values.parse_identifier, blank=None)  # blank: the record has none
+            user_id = _column(  # a blank cell: the record has no user_id
+                values.parse_identifier, blank=None, check=vector.identifiers
+            )
             self._columns.append((self.user_id_at, "user_id", user_id))
         clear = options.blank_values == "clear"
         last_name_at = position.get(options.mapping.get("name_last", "\0"))
 
-        def plain(key: str, parse: Callable[[str], Any]) -> Field:
-            self._columns.append((position[options.mapping[key]], key, _column(parse)))
+        def plain(key: str, parse: Callable[[str], Any], check: vector.Check) -> Field:
+            column = _column(parse, check=check)
+            self._columns.append((position[options.mapping[key]], key, column))
             parse = cached(parse)
 
             def set_field(raw: str, record: dict[str, Any]) -> None:
@@ -134,17 +138,18 @@ class RowValidator:
         def parse_date(raw: str) -> str:
             return values.iso_datetime(raw, date_order)
 
-        parsers: dict[str, Callable[[str], Any]] = {
-            "name": values.normalize_name,
-            "phone": lambda raw: values.parse_phone(raw, country),
-            "signed_up_at": parse_date,
-            "last_seen_at": parse_date,
-            "last_seen_ip": values.parse_ip,
+        # Each field's rule, and the same over a whole column at once (for the batch).
+        parsers: dict[str, tuple[Callable[[str], Any], vector.Check]] = {
+            "name": (values.normalize_name, vector.labels),
+            "phone": (lambda raw: values.parse_phone(raw, country), vector.phones),
+            "signed_up_at": (parse_date, vector.unix_seconds),
+            "last_seen_at": (parse_date, vector.unix_seconds),
+            "last_seen_ip": (values.parse_ip, vector.ipv4),
         }
-        for key, parse in parsers.items():
+        for key, (parse, check) in parsers.items():
             column = options.mapping.get(key)
             if column is not None and column in position:
-                self.fields.append((position[column], key, plain(key, parse)))
+                self.fields.append((position[column], key, plain(key, parse, check)))
         if last_name_at is not None and "name" in options.mapping:
             self.last_name_at: int | None = last_name_at
         else:
@@ -252,21 +257,23 @@ class RowValidator:
         found = [column(columns[at]) for at, _, column in self._columns]
         names = [name for _, name, _ in self._custom_columns]
         custom = [column(columns[at]) for at, _, column in self._custom_columns]
-        has_user_id = self.user_id_at is not None
-        attribute_rows = zip(*custom, strict=True) if custom else itertools.repeat((), len(rows))
-        out: list[Result] = []
-        for i, (cells, got, attributes) in enumerate(
-            zip(rows, zip(*found, strict=True), attribute_rows, strict=True)
-        ):
-            if _SLOW in got or _SLOW in attributes:
-                out.append(one(i, cells))
-                continue
-            record = dict(zip(keys, got, strict=True))
-            if has_user_id and record["user_id"] is None:
-                del record["user_id"]  # a blank user_id: the record has none
-            if attributes:
+        records = [dict(zip(keys, got, strict=True)) for got in zip(*found, strict=True)]
+        if self.user_id_at is not None:
+            ids = found[keys.index("user_id")]
+            if None in ids:
+                for record, user_id in zip(records, ids, strict=True):
+                    if user_id is None:
+                        del record["user_id"]  # a blank user_id: the record has none
+        if custom:
+            for record, attributes in zip(records, zip(*custom, strict=True), strict=True):
                 record["custom"] = dict(zip(names, attributes, strict=True))
-            out.append((record, []))
+        out: list[Result] = [(record, []) for record in records]
+        slow: set[int] = set()
+        for found_values in (*found, *custom):
+            if _SLOW in found_values:
+                slow.update(i for i, value in enumerate(found_values) if value is _SLOW)
+        for i in sorted(slow):
+            out[i] = one(i, rows[i])
         return out
 
 
@@ -275,11 +282,19 @@ Column = Callable[[Sequence[str]], list[Any]]  # a column's cells -> their value
 _SLOW: Any = object()  # a cell whose row goes through RowValidator.__call__
 
 
-def _column(parse: Callable[[str], Any], *, strip: bool = True, blank: Any = _SLOW) -> Column:
+def _column(
+    parse: Callable[[str], Any],
+    *,
+    strip: bool = True,
+    blank: Any = _SLOW,
+    check: vector.Check | None = None,
+) -> Column:
     """A column's cells through ``parse`` as :meth:`RowValidator.__call__` puts them through it
     (trimmed unless ``strip`` is False); ``blank`` for a blank cell, and :data:`_SLOW` for a
     value ``parse`` refuses (or raises on): the row path says what becomes of those. A column
-    whose cells repeat (at least every other one a repeat) parses each distinct cell once."""
+    whose cells repeat (at least every other one a repeat) parses each distinct cell once; one
+    that does not goes through ``check`` first (shared.values.columns), and ``parse`` takes only
+    the cells the check leaves."""
 
     def one(cell: str) -> Any:
         raw = cell.strip() if strip else cell
@@ -295,7 +310,12 @@ def _column(parse: Callable[[str], Any], *, strip: bool = True, blank: Any = _SL
         if len(distinct) * 2 <= len(cells):
             memo = {cell: one(cell) for cell in distinct}
             return [memo[cell] for cell in cells]
-        return [one(cell) for cell in cells]
+        if check is None:
+            return [one(cell) for cell in cells]
+        out, left = check(cells)
+        for i in left:
+            out[i] = one(cells[i])
+        return out
 
     return run
 

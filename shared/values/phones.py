@@ -65,6 +65,43 @@ def _possible_length(country_code: int, length: int) -> int:
     return phonenumbers.is_possible_number_with_reason(number)
 
 
+@functools.cache
+def e164_pattern() -> str:
+    """An anchored pattern (RE2 and Python alike) of the numbers :func:`parse_phone` returns
+    as they are written: '+<digits>' that :func:`_fast_split` splits and whose national number
+    has a possible length for its country calling code — made from those same two functions'
+    verdicts, code by code and length by length. A code whose national prefix is not a plain
+    string of digits is left out (its numbers go to the functions themselves)."""
+    known = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+    codes: list[str] = []
+    for code in sorted(known):
+        digits = str(code)
+        if any(int(digits[:size]) in known for size in range(1, len(digits))):
+            continue  # _fast_split takes the shorter code first
+        prefix = _national_prefix(code)
+        literal = "" if prefix is None else prefix.pattern
+        if prefix is not None and not literal.isdigit():
+            continue  # (_MATCH_ALL's pattern is empty)
+        lengths = [
+            n
+            for n in range(max(2, 3 - len(digits)), 18 - len(digits))
+            if _possible_length(code, n) == ValidationResult.IS_POSSIBLE
+        ]
+        branches: list[str] = []
+        for n in lengths:
+            if n < len(literal) or not literal:
+                branches.append(f"[0-9]{{{n}}}")
+                continue
+            # Not starting with the national prefix: it differs at its first digit, or its
+            # second, ...
+            for i, digit in enumerate(literal):
+                other = "".join(d for d in "0123456789" if d != digit)
+                branches.append(f"{literal[:i]}[{other}][0-9]{{{n - i - 1}}}")
+        if branches:
+            codes.append(f"{digits}(?:{'|'.join(branches)})")
+    return rf"^\+(?:{'|'.join(codes)})$"
+
+
 def _international(text: str, written: str) -> str:
     """``text``, a number with its country calling code ('+…'), in E.164; ``written`` is the
     cell as it was (for the messages). The fast path decides when it can, else the library."""
