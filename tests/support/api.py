@@ -131,11 +131,12 @@ class Api:
         import_id: str,
         timeout_s: float = 120,
         *,
-        poll_s: float = 0.2,
+        poll_s: float | Callable[[Any], float] = 0.2,
         seen: Callable[[Any], None] | None = None,
         strict: bool = True,
     ) -> Any:
-        """The import once it completed or failed; ``seen`` gets every state polled. At the
+        """The import once it completed or failed; ``seen`` gets every state polled, and
+        ``poll_s`` is the time between polls (or gives it, from the state polled). At the
         deadline: an AssertionError, or (``strict=False``) the last state."""
         deadline = time.monotonic() + timeout_s
         while True:
@@ -148,7 +149,7 @@ class Api:
                 if strict:
                     raise AssertionError(f"import {import_id} did not finish: {current}")
                 return current
-            time.sleep(poll_s)
+            time.sleep(poll_s(current) if callable(poll_s) else poll_s)
 
     def import_csv(self, content: bytes | Path, timeout_s: float = 120, **body: Any) -> Any:
         """Upload, start with ``body`` and wait: the finished import."""
