@@ -49,12 +49,23 @@ def _strings(cells: Sequence[str]) -> pa.StringArray | None:
         return None
 
 
+def _left(taken: pa.BooleanArray) -> list[int]:
+    """The indexes of the cells not ``taken``."""
+    left: list[int] = pc.indices_nonzero(pc.invert(taken)).to_pylist()
+    return left
+
+
 def _as_is(cells: Sequence[str], taken: pa.BooleanArray | None) -> tuple[list[Any], list[int]]:
     """Every cell its own value where ``taken``; the others are left to the rule."""
     if taken is None:
         return list(cells), list(range(len(cells)))
-    left = pc.indices_nonzero(pc.invert(taken)).to_pylist()
-    return list(cells), left
+    return list(cells), _left(taken)
+
+
+def _matching(cells: Sequence[str], pattern: str) -> tuple[list[Any], list[int]]:
+    """Every cell its own value where it matches ``pattern``; the others are left to the rule."""
+    array = _strings(cells)
+    return _as_is(cells, None if array is None else pc.match_substring_regex(array, pattern))
 
 
 def emails(cells: Sequence[str]) -> tuple[list[Any], list[int]]:
@@ -75,8 +86,7 @@ def emails(cells: Sequence[str]) -> tuple[list[Any], list[int]]:
 def labels(cells: Sequence[str]) -> tuple[list[Any], list[int]]:
     """:func:`~shared.values.normalize_name` of each cell, for printable ASCII written
     trimmed."""
-    array = _strings(cells)
-    return _as_is(cells, None if array is None else pc.match_substring_regex(array, LABEL_PATTERN))
+    return _matching(cells, LABEL_PATTERN)
 
 
 def identifiers(cells: Sequence[str]) -> tuple[list[Any], list[int]]:
@@ -95,14 +105,12 @@ def identifiers(cells: Sequence[str]) -> tuple[list[Any], list[int]]:
 def phones(cells: Sequence[str]) -> tuple[list[Any], list[int]]:
     """:func:`~shared.values.parse_phone` of each cell, for numbers already in E.164 that it
     returns as they are (whatever the default country: a '+' number has its own)."""
-    array = _strings(cells)
-    return _as_is(cells, None if array is None else pc.match_substring_regex(array, e164_pattern()))
+    return _matching(cells, e164_pattern())
 
 
 def ipv4(cells: Sequence[str]) -> tuple[list[Any], list[int]]:
     """:func:`~shared.values.parse_ip` of each cell, for IPv4 addresses written canonically."""
-    array = _strings(cells)
-    return _as_is(cells, None if array is None else pc.match_substring_regex(array, IPV4_PATTERN))
+    return _matching(cells, IPV4_PATTERN)
 
 
 def unix_seconds(cells: Sequence[str]) -> tuple[list[Any], list[int]]:
@@ -118,4 +126,4 @@ def unix_seconds(cells: Sequence[str]) -> tuple[list[Any], list[int]]:
         pc.utf8_slice_codeunits(text, 0, 10), pc.utf8_slice_codeunits(text, 11, 19), "T"
     )
     out: list[Any] = pc.binary_join_element_wise(iso, "+00:00", "").to_pylist()
-    return out, pc.indices_nonzero(pc.invert(taken)).to_pylist()
+    return out, _left(taken)
