@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     sends_per_workspace: int = Field(default=4, ge=1)  # email/webhook sends in flight
     sends_in_flight: int = Field(default=32, ge=1)  # all workspaces together
 
+    files_in_flight: int = Field(default=4, ge=1)  # file imports read at once, all workspaces
     pulls_per_workspace: int = Field(default=2, ge=1)  # remote pulls running at once
     pulls_in_flight: int = Field(default=16, ge=1)  # all workspaces together
     pull_max_wait_s: float = Field(default=1800.0, gt=0)  # a vendor's back-off, in all, per pull

@@ -29,7 +29,8 @@ import os
 import sys
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, NoReturn, Protocol
+from dataclasses import dataclass
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import asyncpg
 import faust
@@ -49,6 +50,7 @@ from shared.topics import MAX_MESSAGE_BYTES, Topic
 log = get_logger(__name__)
 
 MAX_CONSECUTIVE_POISON = 100
+_T = TypeVar("_T")
 MAX_SLOW_ATTEMPTS = 3  # statement timeouts of one message before it counts as poison
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -207,41 +209,14 @@ class Consumer:
             await self._poison(None, key, value, str(exc))
             return None
         with import_context(envelope.correlation_id):
-            slow = 0
-
-            def again(exc: BaseException) -> bool:
-                nonlocal slow
-                if isinstance(exc, SLOW_ERRORS):
-                    slow += 1
-                    return slow < MAX_SLOW_ATTEMPTS
-                return isinstance(exc, TRANSIENT_ERRORS)
-
-            retrying = retry.WORKER.retrying(
-                retry_if_exception(again), sleep=self.sleep, before_sleep=_log_retry
+            outcome = await run_by_the_rules(
+                lambda: self.handler(envelope), what=self.topic_name, sleep=self.sleep
             )
-            try:
-                tail: Tail | None = await retrying(self.handler, envelope)
-            except PoisonMessage as exc:
-                await self._poison(envelope, key, value, str(exc))
-                return None
-            except PERMANENT_DB_ERRORS as exc:
-                await self._poison(envelope, key, value, f"the database refused it: {exc}")
-                return None
-            except SLOW_ERRORS as exc:
-                reason = f"it kept running past the statement timeout: {exc}"
-                await self._poison(envelope, key, value, reason)
-                return None
-            except TRANSIENT_ERRORS:
-                fatal(
-                    f"stopping: {self.topic_name} kept failing after {retry.WORKER.attempts} tries"
-                )
-            except Exception as exc:
-                log.exception("unexpected failure handling %s", envelope.type)
-                reason = f"it could not be processed ({type(exc).__name__}; see the log)"
-                await self._poison(envelope, key, value, reason)
+            if isinstance(outcome, Refused):
+                await self._poison(envelope, key, value, outcome.reason)
                 return None
             self.poison.fine()
-            return tail
+            return outcome
 
     async def _poison(
         self, envelope: Envelope | None, key: bytes | None, value: bytes | None, reason: str
@@ -273,6 +248,53 @@ class Consumer:
                 f"stopping: {self.poison.limit} poison messages in a row on {self.topic_name},"
                 " from several workspaces; this looks like a bad deploy, not bad data"
             )
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why a piece of work cannot be done (poison, in the module docstring's terms)."""
+
+    reason: str
+
+
+async def run_by_the_rules(
+    work: Callable[[], Awaitable[_T]], *, what: str, sleep: retry.Sleep = asyncio.sleep
+) -> _T | Refused:
+    """``work`` under the failure rules of the module docstring: what it returned, or — bad
+    input, the database refusing the data, a bug, a statement timeout that lasts — why it was
+    refused; transient faults are retried with back-off, and stop the process (``what`` kept
+    failing) when they last. The agents' messages run this way, and so does work a handler
+    runs beside its agent (the parser's file reads)."""
+    slow = 0
+
+    def again(exc: BaseException) -> bool:
+        nonlocal slow
+        if isinstance(exc, SLOW_ERRORS):
+            slow += 1
+            return slow < MAX_SLOW_ATTEMPTS
+        return isinstance(exc, TRANSIENT_ERRORS)
+
+    retrying = retry.WORKER.retrying(
+        retry_if_exception(again), sleep=sleep, before_sleep=_log_retry
+    )
+
+    async def attempt() -> _T:  # a coroutine function: tenacity awaits what it returns
+        return await work()
+
+    try:
+        result: _T = await retrying(attempt)
+    except PoisonMessage as exc:
+        return Refused(str(exc))
+    except PERMANENT_DB_ERRORS as exc:
+        return Refused(f"the database refused it: {exc}")
+    except SLOW_ERRORS as exc:
+        return Refused(f"it kept running past the statement timeout: {exc}")
+    except TRANSIENT_ERRORS:
+        fatal(f"stopping: {what} kept failing after {retry.WORKER.attempts} tries")
+    except Exception as exc:
+        log.exception("unexpected failure in %s", what)
+        return Refused(f"it could not be processed ({type(exc).__name__}; see the log)")
+    return result
 
 
 def _log_retry(state: RetryCallState) -> None:

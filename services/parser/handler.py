@@ -35,7 +35,7 @@ from shared.events import Envelope, ImportRequested
 from shared.logs import get_logger
 from shared.settings import Settings
 from shared.topics import ROW_CHUNKS
-from shared.worker import TRANSIENT_ERRORS, fatal
+from shared.worker import TRANSIENT_ERRORS, Refused, fatal, run_by_the_rules
 
 log = get_logger(__name__)
 REMOTE_SOURCES = import_store.REMOTE_SOURCES
@@ -58,11 +58,13 @@ def source_for(name: str) -> Source:
 
 
 class ParserHandler:
-    """See the module docstring. Remote pulls are shared out fairly: at most
-    ``pulls_per_workspace`` of one workspace and ``pulls_in_flight`` in all run at once; a pull
-    that finds no free slot waits in :attr:`waiting` (its request acked, the agent goes on) and
-    starts when one frees. A parser that dies forgets that queue; the stalled-import timer
-    requests those imports again."""
+    """See the module docstring. Reads are shared out fairly. File imports run beside the
+    agent, a workspace's one after another (:attr:`file_chains`), ``files_in_flight`` of all
+    workspaces at once. Remote pulls: at most ``pulls_per_workspace`` of one workspace and
+    ``pulls_in_flight`` in all run at once; a pull that finds no free slot waits in
+    :attr:`waiting` (its request acked, the agent goes on) and starts when one frees. A parser
+    that dies forgets those queues; the requests not yet acked come again, and the
+    stalled-import timer requests the others again."""
 
     def __init__(self, settings: Settings, pool: asyncpg.Pool, producer: AIOKafkaProducer) -> None:
         self.settings = settings
@@ -72,33 +74,67 @@ class ParserHandler:
         self.pulling: dict[str, str] = {}  # import id -> workspace id, of the pulls running
         self.waiting: dict[str, str] = {}  # the same, of the pulls waiting for a slot, in order
         self.background: set[asyncio.Task[None]] = set()
+        self.files: dict[str, str] = {}  # import id -> workspace id, of the file reads held
+        self.file_chains: dict[str, asyncio.Task[None]] = {}  # workspace id -> its last read
+        self.file_slots = asyncio.Semaphore(settings.files_in_flight)
 
     async def __call__(self, envelope: Envelope) -> Awaitable[None] | None:
         request = envelope.payload
         if not isinstance(request, ImportRequested):
             raise PoisonMessage(f"the parser does not handle {envelope.type}")
-        if request.import_id in self.pulling or request.import_id in self.waiting:
-            return None  # a re-request of a pull this process has in hand
-        if request.workspace_id and not self._has_slot(request.workspace_id):
-            async with self.pool.acquire() as conn:
-                source_name = await repo.import_source(conn, request.import_id)
-            if source_name in REMOTE_SOURCES:  # it stays queued until a slot frees
-                log.info(
-                    "a remote pull waits for a free slot", extra={"import_id": request.import_id}
-                )
-                self.waiting[request.import_id] = request.workspace_id
-                return None
+        held = (self.pulling, self.waiting, self.files)
+        if any(request.import_id in imports for imports in held):
+            return None  # a re-request of an import this process has in hand
+        async with self.pool.acquire() as conn:
+            found = await repo.import_route(conn, request.import_id)
+        if found is None:
+            raise PoisonMessage(f"import {request.import_id} does not exist")
+        source_name, workspace_id = found
+        # Every read runs beside the agent, its message acked once it is done (shared.worker):
+        # one workspace's big file, or a vendor's back-off, holds up no other workspace.
+        if source_name not in REMOTE_SOURCES:
+            return self._start_file(request.import_id, workspace_id)
+        if not self._has_slot(workspace_id):  # it stays queued until a slot frees
+            log.info("a remote pull waits for a free slot", extra={"import_id": request.import_id})
+            self.waiting[request.import_id] = workspace_id
+            return None
         prepared = await self._prepare(request.import_id)
         if prepared is None:
             return None
         source, ctx, row = prepared
-        if row["source"] not in REMOTE_SOURCES:
-            await self._run(source, ctx, row)
-            return None
-        # A remote pull can wait on a vendor for a long time (back-off, rate limits): it runs
-        # beside the agent, so the file imports queued behind it go on; its message is acked
-        # once it is done (shared.worker).
         return self._start_pull(source, ctx, row)
+
+    def _start_file(self, import_id: str, workspace_id: str) -> asyncio.Task[None]:
+        """Read a file import (a stored file, an undo) beside the agent. A workspace's file
+        imports are read one after another, in the order requested (their chunks reach its
+        partition in that order), and ``files_in_flight`` of all workspaces at most at once."""
+        before = self.file_chains.get(workspace_id)
+        task = asyncio.create_task(self._read_file(import_id, before))
+        self.files[import_id] = workspace_id
+        self.file_chains[workspace_id] = task
+
+        def done(_task: asyncio.Task[None]) -> None:
+            self.files.pop(import_id, None)
+            if self.file_chains.get(workspace_id) is task:
+                del self.file_chains[workspace_id]
+
+        task.add_done_callback(done)
+        return task
+
+    async def _read_file(self, import_id: str, before: asyncio.Task[None] | None) -> None:
+        if before is not None:
+            await asyncio.wait([before])  # the workspace's import requested before this one
+        async with self.file_slots:
+            outcome = await run_by_the_rules(
+                lambda: self._read_file_now(import_id), what=f"reading import {import_id}"
+            )
+        if isinstance(outcome, Refused):
+            await import_store.fail(self.pool, import_id, f"the import stopped: {outcome.reason}")
+
+    async def _read_file_now(self, import_id: str) -> None:
+        prepared = await self._prepare(import_id)
+        if prepared is not None:
+            await self._run(*prepared)
 
     async def _prepare(self, import_id: str) -> tuple[Source, ImportContext, Any] | None:
         """Read the import and mark it processing; None when there is nothing to do."""

@@ -17,9 +17,10 @@ async def get_import(conn: asyncpg.Connection, import_id: str) -> asyncpg.Record
     )
 
 
-async def import_source(conn: asyncpg.Connection, import_id: str) -> str | None:
-    value: str | None = await conn.fetchval("SELECT source FROM imports WHERE id = $1", import_id)
-    return value
+async def import_route(conn: asyncpg.Connection, import_id: str) -> tuple[str, str] | None:
+    """The import's source and workspace, or None when there is no such import."""
+    row = await conn.fetchrow("SELECT source, workspace_id FROM imports WHERE id = $1", import_id)
+    return None if row is None else (row["source"], row["workspace_id"])
 
 
 async def applied_chunks(conn: asyncpg.Connection, import_id: str) -> int:

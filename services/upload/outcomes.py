@@ -124,13 +124,14 @@ def waiting(
     it does not wait (it is applying records, or it has ended).
 
     What really orders imports here: the parser reads a workspace's file imports one after
-    another (a request at a time), and their chunks go to the workspace's partition of
+    another (other workspaces' beside them), and their chunks go to the workspace's partition of
     ``row-chunks``, which one merger applies in order — so a file import waits for the
     unfinished ones of its workspace queued before it (``ahead``, the earliest of
     ``ahead_count``): ``earlier_import``. A remote pull runs beside those and waits only for a
     free pull slot of its workspace (``pull_slots``, ``ahead`` one of the running pulls).
-    Otherwise it waits for the parser to pick it up (``not_started``: other workspaces' imports
-    may be read first; a lost request is sent again within a minute), or, read, for its first
+    Otherwise it waits for the parser to pick it up (``not_started``: all its file-reading
+    slots may be taken by other workspaces' imports; a lost request is sent again within a
+    minute), or, read, for its first
     chunk to be applied (``first_rows``)."""
     if status not in RUNNING or done:
         return None

@@ -69,3 +69,24 @@ def test_other_workspaces_ids_answer_404(services) -> None:
     )
     assert owner.all_users()[0]["id"] == person["id"]
     assert other.all_users()[0]["id"] != person["id"]
+
+
+def test_a_big_file_import_holds_up_no_other_workspace(services) -> None:
+    """Another workspace's small import is read and applied while a big file of this one is
+    still being read: the parser reads file imports of different workspaces side by side."""
+    big_owner = Api.new_workspace(services.base_url, "big")
+    small_owner = Api.new_workspace(services.base_url, "small")
+    rows = "".join(f"big{i}@example.com,b{i}\n" for i in range(120_000))
+    big = big_owner.upload(f"email,user_id\n{rows}".encode(), name="big.csv")
+    big_owner.start(big["id"], mapping={"email": "email", "user_id": "user_id"})
+    try:
+        assert Api.wait_for(lambda: big_owner.status(big["id"])["rows_done"] > 0, True)
+        small = small_owner.import_csv(b"email\nsmall@example.com\n", mapping={"email": "email"})
+        assert small["counts"]["created"] == 1
+        running = big_owner.status(big["id"])
+        # The big file is not read to its end yet (the parser stays at most 64 chunks ahead
+        # of the merger): the small import did not wait for it.
+        assert running["status"] == "processing", running
+        assert running["rows_total"] is None, running
+    finally:
+        big_owner.request("POST", f"/api/imports/{big['id']}/cancel")

@@ -99,7 +99,7 @@ export function waitingLine(imp, nameOf) {
     return ["Waiting for a free slot: this workspace's other pulls run first (such as ", other, `${started.replace(/^,|,$/g, "")}). It starts when one of them ends.`];
   }
   if (w.reason === "not_started") {
-    return "Waiting to start: imports are read one at a time, and others were started first. It starts on its own.";
+    return "Waiting to start: a few imports are read at once, and others were started first. It starts on its own.";
   }
   return "Reading the file: its first rows are applied in a moment.";
 }

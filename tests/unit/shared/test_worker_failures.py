@@ -14,7 +14,13 @@ import pytest
 from shared import events
 from shared.errors import PoisonMessage
 from shared.events import MessageActivated
-from shared.worker import MAX_CONSECUTIVE_POISON, Consumer, PoisonBudget
+from shared.worker import (
+    MAX_CONSECUTIVE_POISON,
+    Consumer,
+    PoisonBudget,
+    Refused,
+    run_by_the_rules,
+)
 
 
 def _consumer(handler: Any) -> tuple[Consumer, list[str]]:
@@ -122,3 +128,29 @@ def test_a_message_processed_ends_the_run() -> None:
     budget.fine()
     assert [budget.spoilt(w) for w in ("ws_a", "ws_b")] == [False, False]
     assert budget.spoilt(None) is True  # an undecodable message counts as a workspace of its own
+
+
+async def test_work_beside_an_agent_runs_by_the_same_rules() -> None:
+    """``run_by_the_rules`` (the parser's file reads use it) awaits the work, retries a
+    transient fault, and refuses a poison one with its reason."""
+    calls: list[int] = []
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    async def flaky() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionResetError("gone")
+        return "read"
+
+    assert await run_by_the_rules(flaky, what="reading", sleep=sleep) == "read"
+    assert len(calls) == 2 and len(waits) == 1
+
+    async def bad() -> str:
+        raise PoisonMessage("unknown import source 'x'")
+
+    assert await run_by_the_rules(bad, what="reading", sleep=sleep) == Refused(
+        "unknown import source 'x'"
+    )
