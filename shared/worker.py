@@ -48,9 +48,9 @@ from shared.settings import Settings, get_settings
 from shared.topics import MAX_MESSAGE_BYTES, Topic
 
 log = get_logger(__name__)
+_T = TypeVar("_T")
 
 MAX_CONSECUTIVE_POISON = 100
-_T = TypeVar("_T")
 MAX_SLOW_ATTEMPTS = 3  # statement timeouts of one message before it counts as poison
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (

@@ -128,8 +128,11 @@ class ParserHandler:
             outcome = await run_by_the_rules(
                 lambda: self._read_file_now(import_id), what=f"reading import {import_id}"
             )
-        if isinstance(outcome, Refused):
-            await import_store.fail(self.pool, import_id, f"the import stopped: {outcome.reason}")
+        if isinstance(outcome, Refused):  # recorded where a user sees it (transient: retried)
+            reason = f"the import stopped: {outcome.reason}"
+            await run_by_the_rules(
+                lambda: import_store.fail(self.pool, import_id, reason), what="failing an import"
+            )
 
     async def _read_file_now(self, import_id: str) -> None:
         prepared = await self._prepare(import_id)
