@@ -131,8 +131,7 @@ def waiting(
     free pull slot of its workspace (``pull_slots``, ``ahead`` one of the running pulls).
     Otherwise it waits for the parser to pick it up (``not_started``: all its file-reading
     slots may be taken by other workspaces' imports; a lost request is sent again within a
-    minute), or, read, for its first
-    chunk to be applied (``first_rows``)."""
+    minute), or, read, for its first chunk to be applied (``first_rows``)."""
     if status not in RUNNING or done:
         return None
     if remote:
