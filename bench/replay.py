@@ -1,8 +1,10 @@
 """The merger alone, on a real import's chunks: ``python -m bench.replay capture [--topic T]`` keeps
 the chunks of a ``make bench`` import (read back from its Kafka topic) in
-``bench/data/replay-chunks.pkl``; ``python -m bench.replay run [--profile]`` applies them
-through ``MergerHandler`` against a freshly seeded database, with nothing else running, and
-prints the merger's wall and CPU seconds (``--profile``: cProfile's top functions too).
+``bench/data/replay-chunks.pkl``; ``python -m bench.replay run [--profile] [--digest] [--rows
+N]`` applies them through ``MergerHandler`` against a freshly seeded database, with nothing
+else running, and prints the merger's wall and CPU seconds (``--profile``: cProfile's top
+functions too; ``--digest``: a digest of the people it left, to compare two builds; ``--rows``:
+the same records re-cut into chunks of N).
 
 How issue 19's merger changes were measured before each ``make bench`` (docs/ARCHITECTURE.md,
 Round 2). Events are not published (a producer that only queues); the database is real.
@@ -79,7 +81,17 @@ async def capture(stack: Stack, topic: str | None) -> list[bytes]:
     return chunks
 
 
-async def replay(stack: Stack, raw: list[bytes], profile: bool) -> None:
+# What the import left, without what differs from run to run (ids, times but whether a contact
+# changed after it was created): two builds that apply the rules alike leave the same digest.
+PEOPLE_DIGEST = (
+    "SELECT count(*) || ' ' || md5(string_agg(concat_ws('|', role, user_id, email, name, phone,"
+    " signed_up_at, last_seen_at, last_seen_ip, tags::text, custom::text, version,"
+    " created_at = updated_at), E'\\n' ORDER BY user_id, email, name, last_seen_at, custom::text))"
+    " FROM contacts"
+)
+
+
+async def replay(stack: Stack, raw: list[bytes], profile: bool, digest: bool = False) -> None:
     first = events.decode(raw[0]).payload
     assert isinstance(first, RowChunk)
     dsn = await fresh_database(stack.postgres.dsn("postgres"), "replay")
@@ -114,6 +126,8 @@ async def replay(stack: Stack, raw: list[bytes], profile: bool) -> None:
         counts = await pool.fetchrow(
             "SELECT created, updated, failed FROM imports WHERE id = $1", first.import_id
         )
+        if digest:
+            print("people digest:", await pool.fetchval(PEOPLE_DIGEST))
     finally:
         await pool.close()
     print(
@@ -124,10 +138,30 @@ async def replay(stack: Stack, raw: list[bytes], profile: bool) -> None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
 
 
+def rechunk(raw: list[bytes], rows: int) -> list[bytes]:
+    """The same import's records in chunks of ``rows`` (each chunk's errors with its first
+    piece): what another ``USHER_CHUNK_ROWS`` would have sent."""
+    out: list[bytes] = []
+    seq = 0
+    for value in raw:
+        chunk = events.decode(value).payload
+        assert isinstance(chunk, RowChunk)
+        for start in range(0, max(len(chunk.rows), 1), rows):
+            errors = chunk.errors if start == 0 else []
+            piece = chunk.model_copy(
+                update={"seq": seq, "rows": chunk.rows[start : start + rows], "errors": errors}
+            )
+            out.append(events.encode(piece, correlation_id=chunk.import_id))
+            seq += 1
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.replay")
     parser.add_argument("command", choices=["capture", "run"])
     parser.add_argument("--profile", action="store_true", help="cProfile the replay")
+    parser.add_argument("--digest", action="store_true", help="run: print the people's digest")
+    parser.add_argument("--rows", type=int, help="run: re-cut the chunks to this many rows")
     parser.add_argument("--topic", help="capture: the row-chunks topic (default: one listed)")
     args = parser.parse_args()
     stack = bench_stack()
@@ -137,7 +171,10 @@ def main() -> None:
             CHUNKS.write_bytes(pickle.dumps(asyncio.run(capture(stack, args.topic))))
             print(f"kept in {CHUNKS}")
         else:
-            asyncio.run(replay(stack, pickle.loads(CHUNKS.read_bytes()), args.profile))
+            raw = pickle.loads(CHUNKS.read_bytes())
+            if args.rows:
+                raw = rechunk(raw, args.rows)
+            asyncio.run(replay(stack, raw, args.profile, args.digest))
     finally:
         stack.stop_all()
 
