@@ -26,7 +26,7 @@ import asyncpg
 from shared import people_store
 from shared.errors import InvalidFilter
 from shared.filters import CompiledFilter, FilterContext, compile_filter
-from shared.identity import ContactView, Engine, snapshot
+from shared.identity import ContactView, Engine, StateView, snapshot, state_snapshot
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -133,7 +133,7 @@ async def _judge(
     earlier: Judged | None,
 ) -> Judged:
     verdict = Verdict()
-    if not engine.changed:
+    if not engine.changed and not engine.created:
         return Judged(engine, (), False, verdict)
     messages = await conn.fetch(
         "SELECT id, audience, updated_at FROM messages"
@@ -198,4 +198,7 @@ def _first_matches(
         else:
             if audience.matches(ContactView(contact, events)):
                 matched[contact_id] = snapshot(contact, copy=False)
+    for contact_id, created in engine.created.items():  # (new: one state each, no events)
+        if audience.matches(StateView(created)):
+            matched[contact_id] = state_snapshot(created)
     return matched

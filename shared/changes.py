@@ -8,7 +8,9 @@ order:
 1. :func:`lock` — the workspace lock: writes to one workspace are applied one batch at a time;
 2. :func:`ensure_attributes` — new custom attributes registered (the first type wins);
 3. :func:`prepare` — the contacts the records can touch read into an index, the records applied
-   one by one by the identity engine (``shared.identity``), tag spellings settled;
+   one by one by the identity engine (``shared.identity``; for the merger, those that collide
+   with nothing are created without a Contact each: ``Engine.solitary``), tag spellings
+   settled;
 4. :func:`write` — the new and changed contacts and the new tags written (set-based);
 5. :func:`announce` — the live auto messages' audiences judged on every state the batch went
    through (``shared.audiences``), the ``contacts.changed`` event built with its outbox id;
@@ -34,7 +36,17 @@ from aiokafka import AIOKafkaProducer
 
 from shared import audiences, diff, events, people_store, previews
 from shared.events import ContactsChanged
-from shared.identity import Contact, Engine, Index, Kind, Outcome, merge_into, merge_refusal
+from shared.identity import (
+    Contact,
+    Engine,
+    Index,
+    Kind,
+    Outcome,
+    State,
+    created_matching,
+    merge_into,
+    merge_refusal,
+)
 from shared.ids import new_id
 from shared.logs import get_logger
 from shared.people_store import TagSpelling, lock_workspace
@@ -100,17 +112,20 @@ async def prepare(
     carried: Mapping[str, Contact] | None = None,
     carried_index: Index | None = None,
     carried_tags: Mapping[str, str] | None = None,
+    carried_created: Mapping[str, State] | None = None,
     skip: AbstractSet[int] = frozenset(),
     pause: Callable[[], Awaitable[None]] | None = None,
     pause_every: int = 250,
     preview: str | None = None,
     placed: Mapping[int, str | None] | None = None,
     meanwhile: Callable[[], None] | None = None,
+    solitary: bool = False,
 ) -> Prepared:
     """Apply ``records`` in memory over the contacts they can touch: those read from the
     database, with ``carried`` contacts (id -> contact: a batch still committing, as it will
-    be; ``carried_index`` the index it was applied in, which finds them by user_id and email)
-    in place of their stored state, and those of them the records can touch besides. Records
+    be; ``carried_index`` the index it was applied in, which finds them by user_id and email;
+    ``carried_created`` the contacts it created as states, :meth:`Engine.create_solitary`) in
+    place of their stored state, and those of them the records can touch besides. Records
     whose index is in ``skip`` are not applied. ``pause`` is awaited every ``pause_every``
     records (to let a commit in flight go on; 250: more often made the merger slower).
     ``preview`` (a dry run's import id) reads people as that dry run has them so far
@@ -118,8 +133,10 @@ async def prepare(
     (record index -> contact id, or None for a new contact) applies those records where a
     person chose instead of by the identity rules (a conflict resolved, SPEC §6.4).
     ``meanwhile`` runs while the contacts are read, before any record is applied (the merger
-    parses the records' dates there). Raises :class:`Unappliable` with the record's index when
-    the engine raises on it."""
+    parses the records' dates there). ``solitary``: the records that collide with nothing
+    (:meth:`Engine.solitary`) are created as states, without a Contact each (the merger: most
+    records of a large import; a caller that reads ``outcome.contact`` leaves it off). Raises
+    :class:`Unappliable` with the record's index when the engine raises on it."""
     user_ids = [r["user_id"] for r in records if r.get("user_id") is not None]
     # Each email's key computed once: the index looks most of them up two or three times.
     keys = {e: email_key(e) for r in records if (e := r.get("email")) is not None}
@@ -147,16 +164,21 @@ async def prepare(
         have = {c.id for c in contacts}
         found = await people_store.load_by_ids(conn, workspace_id, chosen)
         contacts.extend(c for c in found.values() if c.id not in have)
-    if carried:
+    if carried or carried_created:
         # The carried contacts read stale from the database, and those the records can find
         # by a user_id or an email they have now (not the thousands of others).
         assert carried_index is not None
+        carried = carried or {}
         mine = {c.id: c for c in contacts if c.id in carried}
         for cid, contact in carried_index.matching(user_ids, email_keys).items():
             if cid in carried:
                 mine[cid] = contact
         contacts = [c for c in contacts if c.id not in mine]
         contacts.extend(carried[cid] for cid in mine)
+        if carried_created:
+            stored = created_matching(carried_created, carried_index, user_ids, email_keys)
+            contacts.extend(stored)
+            mine.update((c.id, c) for c in stored)
         if earlier is not None:
             earlier |= mine.keys()
     if carried_tags:
@@ -169,6 +191,11 @@ async def prepare(
     )
     prepared = Prepared(engine, spelling, now)
     outcomes = prepared.outcomes
+    alone = (
+        engine.solitary(records, kind, {*skip, *(placed or ())})
+        if solitary
+        else [False] * len(records)
+    )
     for i, record in enumerate(records):
         if pause is not None and i % pause_every == 0:
             await pause()
@@ -176,7 +203,9 @@ async def prepare(
             outcomes.append(None)
             continue
         try:
-            if placed is not None and i in placed:
+            if alone[i]:
+                outcome = engine.create_solitary(record, kind, tag)
+            elif placed is not None and i in placed:
                 target = placed[i]
                 chosen_contact = engine.index.by_id.get(target) if target is not None else None
                 if target is not None and chosen_contact is None:
@@ -253,7 +282,7 @@ async def announce(
     were judged on is unchanged); with ``contact_ids`` alone (people who got events) the
     messenger judges them on the database. Messages in ``suppressed`` (an import's message
     policy, SPEC §6.2) are not sent for this change."""
-    ids = list(engine.changed) if engine is not None else list(dict.fromkeys(contact_ids))
+    ids = engine.changed_ids() if engine is not None else list(dict.fromkeys(contact_ids))
     if not ids:
         return None
     committed_at = now or (engine.now if engine is not None else datetime.now(UTC))
@@ -353,7 +382,7 @@ async def write_records(
     await write(
         conn,
         workspace_id,
-        people_store.contact_rows(workspace_id, engine.changed.values()),
+        people_store.contact_rows(workspace_id, engine.changed.values(), engine.created.values()),
         prepared.spelling.fresh.values(),
     )
     change = None

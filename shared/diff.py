@@ -108,7 +108,7 @@ def build(
         if outcome is None or outcome.result == "failed":
             continue
         row = record["_row"]
-        contact_id: str | None = outcome.contact.id if outcome.contact is not None else None
+        contact_id = outcome.contact_id
         if contact_id is not None and contact_id.startswith(PREVIEW_ID_PREFIX):
             contact_id = None
         entry: list[Any]

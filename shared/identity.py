@@ -16,10 +16,13 @@ send it). An absent key leaves that field alone; ``None`` clears it. Identifiers
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from shared import fields
 from shared.values import email_key, fold
@@ -48,6 +51,24 @@ class Contact:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     is_new: bool = False
+
+
+# A contact :meth:`Engine.create_solitary` created, as a tuple of Contact's fields in their order
+# (``is_new`` left out: it is new): what a batch writes and judges of it, without a Contact.
+State = tuple[Any, ...]
+STATE_FIELDS = tuple(f.name for f in dataclasses.fields(Contact) if f.name != "is_new")
+_AT = {name: i for i, name in enumerate(STATE_FIELDS)}
+_USER_ID, _EMAIL, _TAGS = _AT["user_id"], _AT["email"], _AT["tags"]
+
+
+def _repeated(values: Iterable[str | None]) -> set[str]:
+    """The values but None that occur more than once."""
+    return {value for value, n in Counter(values).items() if n > 1 and value is not None}
+
+
+def contact_of(state: State, is_new: bool = False) -> Contact:
+    """The Contact a :data:`State` is (a later batch changing it: by then it is stored)."""
+    return Contact(*state, is_new)  # type: ignore[call-arg]  # (Contact's fields, in order)
 
 
 class Index:
@@ -105,6 +126,27 @@ class Index:
         return found
 
 
+def created_matching(
+    created: Mapping[str, State],
+    index: Index,
+    user_ids: Iterable[str],
+    email_keys: AbstractSet[str],
+) -> list[Contact]:
+    """:meth:`Index.matching` for the states a batch created (``created``; ``index`` the index
+    it was applied in, which knows their emails' keys): those with one of ``user_ids`` or
+    ``email_keys``, as Contacts (for the next batch, which writes after they are stored)."""
+    wanted = set(user_ids)
+    key = index.key
+    found: list[Contact] = []
+    for state in created.values():
+        user_id, email = state[_USER_ID], state[_EMAIL]
+        if (user_id is not None and user_id in wanted) or (
+            email is not None and key(email) in email_keys
+        ):
+            found.append(contact_of(state))
+    return found
+
+
 MatchedBy = Literal["user_id", "email", "lead_conversion"]
 
 
@@ -129,6 +171,14 @@ class Outcome:
     candidates: tuple[str, ...] = ()
     record: Mapping[str, Any] | None = None  # created: the record it was created from
     tags: list[str] | None = None  # created: the tags it was created with
+    # Created by Engine.create_solitary: the contact's id (``contact`` is None; its state is
+    # in Engine.created).
+    created_id: str | None = None
+
+    @property
+    def contact_id(self) -> str | None:
+        """The id of the contact the record created or updated (None: it failed)."""
+        return self.contact.id if self.contact is not None else self.created_id
 
     @property
     def unchanged(self) -> bool:
@@ -175,6 +225,8 @@ class Engine:
         self.new_id = new_id
         self.canonical_tag = canonical_tag
         self.changed: dict[str, Contact] = {}
+        # Contacts created by create_solitary (id -> state): in neither the index nor changed.
+        self.created: dict[str, State] = {}
         # Earlier states of contacts changed more than once in the batch: after each of those
         # records the person may have matched a live audience, even if a later record in the
         # same batch changed that again ("after any change" means every record counts).
@@ -216,6 +268,58 @@ class Engine:
         if users:
             return self._update(users[0], record, tag, "email")
         return self._create("user", record, tag)
+
+    def solitary(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        kind: Kind,
+        excluded: AbstractSet[int] = frozenset(),
+    ) -> list[bool]:
+        """Which of the batch's ``records`` (all of it, in order) the rules can only create a
+        contact from that no other record of the batch can find: one whose ``user_id`` (for
+        ``users``; a lead has none) and email key match no contact of the index and no other
+        record of the batch. :meth:`apply` would make a blank contact of it (rule 3, rule 4, a
+        new lead), and no record before or after it could touch that contact or be touched by
+        it: every identity the rules look up is one of those keys. So such a record may be
+        applied by :meth:`create_solitary` instead, the batch's result the same. Records whose
+        index is in ``excluded`` (applied otherwise, or not at all) are not solitary, but their
+        keys count."""
+        index = self.index
+        emails = [r.get("email") for r in records]
+        memo = index.keys
+        for email in set(emails).difference(memo):
+            if email is not None:
+                index.key(email)
+        # (None for a record without an email)
+        email_keys = list(map(cast(Callable[[Any], str | None], memo.get), emails))
+        if kind == "users":
+            user_ids = [r.get("user_id") for r in records]
+            taken_ids = _repeated(user_ids) | (index.by_user_id.keys() & set(user_ids))
+        else:
+            user_ids, taken_ids = [None] * len(records), set()
+        by_email = index.by_email
+        taken_keys = _repeated(email_keys)
+        taken_keys.update(k for k in by_email.keys() & set(email_keys) if by_email[k])
+        return [
+            (user_id is not None or key is not None)
+            and user_id not in taken_ids
+            and key not in taken_keys
+            and i not in excluded
+            for i, (user_id, key) in enumerate(zip(user_ids, email_keys, strict=True))
+        ]
+
+    def create_solitary(
+        self, record: Mapping[str, Any], kind: Kind, tag: str | None = None
+    ) -> Outcome:
+        """Apply a record :meth:`solitary` found: the contact :meth:`apply` would create, kept
+        as a :data:`State` in ``created`` (not indexed: nothing in the batch looks it up)."""
+        state = self._created("lead" if kind == "leads" else "user", record, tag)
+        self.created[state[0]] = state
+        return Outcome("created", None, record=record, tags=state[_TAGS], created_id=state[0])
+
+    def changed_ids(self) -> list[str]:
+        """Every contact the batch created or changed."""
+        return [*self.changed, *self.created]
 
     def apply_to(
         self, contact: Contact | None, record: Mapping[str, Any], kind: Kind, tag: str | None = None
@@ -271,8 +375,15 @@ class Engine:
         return self._create("lead", record, tag)
 
     def _create(self, role: str, record: Mapping[str, Any], tag: str | None) -> Outcome:
-        # What _merge would make of a blank contact, built at once: most rows of a large
-        # import create someone, and this is the merger's hottest path.
+        contact = contact_of(self._created(role, record, tag), True)
+        self.changed[contact.id] = contact
+        self.index.add(contact)
+        return Outcome("created", contact, record=record, tags=contact.tags)
+
+    def _created(self, role: str, record: Mapping[str, Any], tag: str | None) -> State:
+        """The contact a record creates, as a :data:`State`: what _merge would make of a blank
+        contact, built at once (most rows of a large import create someone: the merger's
+        hottest path)."""
         get = record.get
         names = get("tags")
         tags = self._tag_list(tuple(names) if names else (), tag)
@@ -284,7 +395,7 @@ class Engine:
         # (else the record's own dict: a contact's attributes are replaced, never changed in
         # place, so the record keeps what it was created from)
         now = self.now
-        contact = Contact(
+        return (
             self.new_id(),
             role,
             get("user_id") if role == "user" else None,  # leads have none
@@ -298,11 +409,7 @@ class Engine:
             custom,
             now,
             now,
-            True,
         )
-        self.changed[contact.id] = contact
-        self.index.add(contact)
-        return Outcome("created", contact, record=record, tags=tags)
 
     def _tag_list(self, names: tuple[str, ...], tag: str | None) -> list[str]:
         """A created contact's tags: ``names`` and ``tag`` in the workspace's spelling, each
@@ -470,6 +577,44 @@ class ContactView(Mapping[str, Any]):
         return len(SNAPSHOT_KEYS) + 1
 
 
+class StateView(Mapping[str, Any]):
+    """A :data:`State` read the way the filter language reads a person (as
+    :class:`ContactView`; a contact just created has no events)."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: State) -> None:
+        self._state = state
+
+    def get(self, key: str, default: Any = None) -> Any:
+        at = _AT.get(key)
+        if at is not None:
+            return self._state[at]
+        return _NO_EVENTS if key == "events" else default
+
+    def __getitem__(self, key: str) -> Any:
+        at = _AT.get(key)
+        if at is not None:
+            return self._state[at]
+        if key == "events":
+            return _NO_EVENTS
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((*STATE_FIELDS, "events"))
+
+    def __len__(self) -> int:
+        return len(STATE_FIELDS) + 1
+
+
+_NO_EVENTS: Mapping[str, int] = {}
+
+
+def state_snapshot(state: State) -> dict[str, Any]:
+    """:func:`snapshot` of a :data:`State` (its tags and attributes not copied)."""
+    return dict(zip(STATE_FIELDS, state, strict=True))
+
+
 def snapshot(contact: Contact, copy: bool = True) -> dict[str, Any]:
     """The filterable fields of a contact's current state, as the filter language reads them
     (``copy``: its own copy of the tags and attributes, unaffected by later changes)."""
@@ -492,3 +637,4 @@ def snapshot(contact: Contact, copy: bool = True) -> dict[str, Any]:
 
 # The keys of a snapshot (what the filter language can read of a person).
 SNAPSHOT_KEYS = frozenset(snapshot(Contact(id="", role="")))
+assert SNAPSHOT_KEYS == frozenset(STATE_FIELDS)

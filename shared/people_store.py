@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from shared import pgcopy
-from shared.identity import Contact
+from shared.identity import Contact, State
 from shared.values import fold
 
 # The columns a contact row (:func:`_row`) has, with their types for its binary COPY.
@@ -265,10 +265,13 @@ def _row(workspace_id: str, c: Contact) -> tuple[Any, ...]:
 Rows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
 
 
-def contact_rows(workspace_id: str, contacts: Iterable[Contact]) -> Rows:
+def contact_rows(
+    workspace_id: str, contacts: Iterable[Contact], created: Iterable[State] = ()
+) -> Rows:
     """The rows :func:`write_rows` writes: ``(new contacts, changed contacts)``, taken now (the
-    contacts may change afterwards without affecting them)."""
-    new: list[tuple[Any, ...]] = []
+    contacts may change afterwards without affecting them); ``created``: new contacts as
+    states (shared.identity.State, Contact's fields in order)."""
+    new: list[tuple[Any, ...]] = [(s[0], workspace_id, *s[1:]) for s in created]
     changed: list[tuple[Any, ...]] = []
     for c in contacts:
         (new if c.is_new else changed).append(_row(workspace_id, c))

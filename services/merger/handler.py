@@ -187,6 +187,7 @@ class MergerHandler:
             chunk.run,
             dict(prepared.engine.changed),
             prepared.engine.index,
+            prepared.engine.created,
             dict(prepared.spelling.known),
             version if preview is not None else version + 1,  # a dry run writes no people
         )
@@ -262,6 +263,7 @@ class MergerHandler:
                 carried=carry.changed if carry is not None else None,
                 carried_index=carry.index if carry is not None else None,
                 carried_tags=carry.tags if carry is not None else None,
+                carried_created=carry.created if carry is not None else None,
                 skip={i for i, r in enumerate(rows) if r["_row"] in skip} if skip else frozenset(),
                 # Let the previous chunk's tail send its next statement: PostgreSQL works on it
                 # while this loop goes on, instead of waiting for the whole loop.
@@ -269,6 +271,7 @@ class MergerHandler:
                 preview=_preview(chunk),
                 # The records' dates are parsed while their contacts are read.
                 meanwhile=lambda: _parse_dates(rows),
+                solitary=True,
             )
         except changes.Unappliable as exc:
             raise changes.Unappliable(rows[exc.row]["_row"]) from exc
@@ -279,7 +282,10 @@ class MergerHandler:
         await _yield()
         # The rows are taken here: for a chunk prepared beside the tail in flight, not under the
         # lock.
-        written = people_store.contact_rows(chunk.workspace_id, prepared.engine.changed.values())
+        engine = prepared.engine
+        written = people_store.contact_rows(
+            chunk.workspace_id, engine.changed.values(), engine.created.values()
+        )
         return Applied(prepared, report, written)
 
     async def _tail(
@@ -362,7 +368,7 @@ class MergerHandler:
                     continue
                 records.append(record)
                 outcomes.extend(applied.prepared.outcomes)
-                changed.extend(engine.changed)
+                changed.extend(engine.changed_ids())
             everything = chunk.model_copy(
                 update={"rows": records, "errors": [*chunk.errors, *refused]}
             )

@@ -18,13 +18,13 @@ foreground, where the worker frame's usual failure rules apply.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
-from shared.identity import Contact, Index
+from shared.identity import Contact, Index, State
 from shared.logs import get_logger
 from shared.worker import Tail, fatal
 
@@ -40,6 +40,7 @@ class Carry:
     run: int  # ... and its run (a dry run run again starts from the workspace as it is)
     changed: dict[str, Contact]  # its people as they will be committed
     index: Index  # the index it was applied in (finds them by user_id and email)
+    created: Mapping[str, State]  # the people it created as states (in neither of those)
     tags: dict[str, str]  # folded tag name -> the workspace's spelling, after the chunk
     version: int  # the workspace's people_version once it committed
 
