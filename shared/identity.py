@@ -134,17 +134,19 @@ def created_matching(
 ) -> list[Contact]:
     """:meth:`Index.matching` for the states a batch created (``created``; ``index`` the index
     it was applied in, which knows their emails' keys): those with one of ``user_ids`` or
-    ``email_keys``, as Contacts (for the next batch, which writes after they are stored)."""
+    ``email_keys`` (neither holds None), as Contacts (for the next batch, which writes after
+    they are stored)."""
     wanted = set(user_ids)
-    key = index.key
-    found: list[Contact] = []
-    for state in created.values():
-        user_id, email = state[_USER_ID], state[_EMAIL]
-        if (user_id is not None and user_id in wanted) or (
-            email is not None and key(email) in email_keys
-        ):
-            found.append(contact_of(state))
-    return found
+    memo = index.keys  # (the batch's memo: it holds the key of each of their emails)
+
+    def key(email: str | None) -> str | None:
+        return None if email is None else memo.get(email) or index.key(email)
+
+    return [
+        contact_of(state)
+        for state in created.values()
+        if state[_USER_ID] in wanted or key(state[_EMAIL]) in email_keys
+    ]
 
 
 MatchedBy = Literal["user_id", "email", "lead_conversion"]

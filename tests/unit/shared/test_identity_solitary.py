@@ -117,7 +117,6 @@ def test_what_is_not_solitary() -> None:
 
 def test_a_created_state_is_found_by_the_next_batch() -> None:
     engine = make_engine([])
-    engine.index.keys.update({e: email_key(e) for e in ("n@x.io", "m@x.io")})
     records: list[dict[str, Any]] = [
         {"user_id": "n1", "email": "n@x.io"},
         {"email": "m@x.io"},
