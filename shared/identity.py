@@ -4,7 +4,9 @@ Pure: it works on an in-memory :class:`Index` of the contacts a batch can touch 
 whose ``user_id`` or email appears in the batch, loaded by the caller under the workspace lock)
 and applies the records one by one, in source order. So a batch of thousands gives exactly the
 state that applying its records one at a time would give, while the caller reads and writes the
-database once per batch.
+database once per batch. A record that collides with nothing (:meth:`Engine.solitary`) may be
+created as a plain tuple of the contact's fields instead (:meth:`Engine.create_solitary`): the
+merger's large chunks are mostly such records.
 
 Record format (values already validated and normalised by the parser or the API): a dict whose
 keys are standard fields (``user_id``, ``email``, ``name``, ``phone``, ``signed_up_at``,
