@@ -19,7 +19,7 @@ import pytest
 
 from tests.browser._helpers import expect
 from tests.browser.conftest import ARTIFACTS, NARROW, WIDE, Ui, _ui
-from tests.support.api import Api
+from tests.support.api import Api, big_csv
 
 MAPPING = {"email": "email", "user_id": "user_id", "phone": "phone"}
 AMBER = "rgb(138, 75, 0)"  # --warn
@@ -172,10 +172,6 @@ def test_a_fully_failed_import_reads_failed_in_red(any_ui: Ui, workspace: Api) -
     ui.shot("02-history")
 
 
-def _big(n: int) -> str:
-    return "email,user_id\n" + "".join(f"big{i}@example.com,b{i}\n" for i in range(n))
-
-
 def _numbers(text: str) -> list[int]:
     return [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", text)]
 
@@ -184,7 +180,7 @@ def test_a_running_import_shows_steady_progress_why_another_waits_and_can_be_can
     any_ui: Ui, workspace: Api
 ) -> None:
     ui = any_ui
-    big = workspace.upload(_big(120_000).encode(), name="big.csv")
+    big = workspace.upload(big_csv(120_000), name="big.csv")
     small = workspace.upload(b"email\nsmall@example.com\n", name="small.csv")
     workspace.start(big["id"], mapping={"email": "email", "user_id": "user_id"})
     workspace.start(small["id"], mapping={"email": "email"})

@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from tests.support.api import Api, minimal_body
+from tests.support.api import Api, big_csv, minimal_body
 
 ID_PARAM = re.compile(r"\{[^}]+\}")
 
@@ -76,8 +76,7 @@ def test_a_big_file_import_holds_up_no_other_workspace(services) -> None:
     still being read: the parser reads file imports of different workspaces side by side."""
     big_owner = Api.new_workspace(services.base_url, "big")
     small_owner = Api.new_workspace(services.base_url, "small")
-    rows = "".join(f"big{i}@example.com,b{i}\n" for i in range(120_000))
-    big = big_owner.upload(f"email,user_id\n{rows}".encode(), name="big.csv")
+    big = big_owner.upload(big_csv(120_000), name="big.csv")
     big_owner.start(big["id"], mapping={"email": "email", "user_id": "user_id"})
     try:
         assert Api.wait_for(lambda: big_owner.status(big["id"])["rows_done"] > 0, True)

@@ -19,6 +19,11 @@ DONE = ("completed", "previewed", "failed", "cancelled")
 _MINIMAL_BODIES = {"/start": {"mapping": {"email": "email"}}, "/resolve": {"action": "dismiss"}}
 
 
+def big_csv(rows: int) -> bytes:
+    """A CSV file of ``rows`` new people (email, user_id): an import that takes its time."""
+    return ("email,user_id\n" + "".join(f"big{i}@example.com,b{i}\n" for i in range(rows))).encode()
+
+
 def minimal_body(path: str) -> dict[str, Any]:
     """A body a route at ``path`` accepts as valid (the id may still be unknown)."""
     return next((b for end, b in _MINIMAL_BODIES.items() if path.endswith(end)), {})
