@@ -139,15 +139,12 @@ def created_matching(
     ``email_keys`` (neither holds None), as Contacts (for the next batch, which writes after
     they are stored)."""
     wanted = set(user_ids)
-    memo = index.keys  # (the batch's memo: it holds the key of each of their emails)
-
-    def key(email: str | None) -> str | None:
-        return None if email is None else memo.get(email) or index.key(email)
-
+    key = index.key  # (memoised: the batch's memo holds the key of each of their emails)
     return [
         contact_of(state)
         for state in created.values()
-        if state[_USER_ID] in wanted or key(state[_EMAIL]) in email_keys
+        if state[_USER_ID] in wanted
+        or (state[_EMAIL] is not None and key(state[_EMAIL]) in email_keys)
     ]
 
 

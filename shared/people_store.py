@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from shared import pgcopy
-from shared.identity import Contact, State
+from shared.identity import STATE_FIELDS, Contact, State
 from shared.values import fold
 
 # The columns a contact row (:func:`_row`) has, with their types for its binary COPY.
@@ -35,6 +35,8 @@ _CONTACT = (
     ("updated_at", _TIME),
 )
 CONTACT_COLUMNS = tuple(name for name, _ in _CONTACT)
+# A new contact's row from its State (contact_rows): its id, the workspace, then its fields.
+assert CONTACT_COLUMNS == (STATE_FIELDS[0], "workspace_id", *STATE_FIELDS[1:])
 # A contact as the engine reads it, from ``{table}`` (contacts, or a dry run's own people).
 SELECT_FROM = (
     "SELECT id, role, user_id, email, name, phone, signed_up_at, last_seen_at, last_seen_ip,"
